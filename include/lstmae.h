@@ -1,0 +1,308 @@
+/*
+ * lstmae.h - the one public header of lstmae, an LSTM autoencoder in C.
+ *
+ * lstmae turns variable-length sequences into fixed-size vectors (encode)
+ * and vectors back into sequences (decode), with exact masking of padding.
+ * What every call computes is fixed by docs/model.md (PyTorch semantics).
+ *
+ * Conventions (docs/api.md has the long form):
+ *  - Every fallible call returns int: LSTMAE_OK (0) or a negative status;
+ *    lstmae_strerror() names it. The library never aborts, exits or prints
+ *    on bad input, and leaves every object it was given as it was on failure.
+ *  - The caller owns every buffer it passes; the library never keeps one.
+ *    A model made by lstmae_create() belongs to the caller and is released
+ *    with lstmae_free(). Returned `const char *` are borrowed: static, or
+ *    valid for the model's lifetime.
+ *  - No global mutable state. Any number of threads may call the functions
+ *    taking `const lstmae_model *` on one model at once; a call taking a
+ *    non-const model needs exclusive access to that model.
+ *  - Growable structs begin with `size_t struct_size`, set by their
+ *    static inline _init function to the size the caller was compiled with.
+ *    The library reads only the first struct_size bytes, uses defaults for
+ *    fields an older caller lacks, and rejects struct_size == 0.
+ *
+ * MIT licensed; see LICENSE.
+ */
+#ifndef LSTMAE_H
+#define LSTMAE_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- version ------------------------------------------------------------ */
+
+#define LSTMAE_VERSION_MAJOR 0
+#define LSTMAE_VERSION_MINOR 1
+#define LSTMAE_VERSION_PATCH 0
+
+/* ---- export macro ------------------------------------------------------- */
+
+#if defined(LSTMAE_STATIC_DEFINE)
+#  define LSTMAE_API
+#elif defined(_WIN32)
+#  if defined(LSTMAE_BUILDING)
+#    define LSTMAE_API __declspec(dllexport)
+#  else
+#    define LSTMAE_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define LSTMAE_API __attribute__((visibility("default")))
+#else
+#  define LSTMAE_API
+#endif
+
+/* ---- statuses ----------------------------------------------------------- */
+
+/* Values are pinned: they never change between releases. */
+#define LSTMAE_OK                0
+#define LSTMAE_ERR_INVALID_ARG (-1) /* NULL pointer, bad size, bad option   */
+#define LSTMAE_ERR_NOMEM       (-2) /* an allocation failed                 */
+#define LSTMAE_ERR_IO          (-3) /* a file could not be read or written  */
+#define LSTMAE_ERR_FORMAT      (-4) /* not a model file, corrupt, too new   */
+#define LSTMAE_ERR_NUMERIC     (-5) /* NaN/Inf in valid input, or diverged  */
+#define LSTMAE_ERR_CANCELLED   (-6) /* a callback asked to stop             */
+
+/* Name of a status ("success", "invalid argument", ...). Never NULL; an
+   unknown value gives "unknown status". Returns a static string. */
+LSTMAE_API const char *lstmae_strerror(int status);
+
+/* The library's version, "MAJOR.MINOR.PATCH", as it was built. Static. */
+LSTMAE_API const char *lstmae_version(void);
+
+/* ---- limits ------------------------------------------------------------- */
+
+/* Dimensions above these are rejected with LSTMAE_ERR_INVALID_ARG, as are
+   shapes whose element counts would overflow size_t. */
+#define LSTMAE_MAX_DIM    65536  /* input_dim, hidden_dim, latent_dim */
+#define LSTMAE_MAX_LAYERS 64     /* num_layers                        */
+
+/* ---- types -------------------------------------------------------------- */
+
+/* A model: configuration, parameters, optimiser state and random generator.
+   Opaque; made by lstmae_create(), released by lstmae_free(). */
+typedef struct lstmae_model lstmae_model;
+
+/* Reconstruction loss. BCE treats the output as logits of Bernoulli
+   probabilities (for data in [0, 1], e.g. one-hot); MSE is plain squared
+   error (for real-valued data). */
+typedef enum { LSTMAE_LOSS_BCE = 0, LSTMAE_LOSS_MSE = 1 } lstmae_loss;
+
+typedef enum { LSTMAE_OPT_ADAM = 0, LSTMAE_OPT_SGD = 1 } lstmae_optimizer;
+
+/* Model configuration. Initialise with lstmae_config_init(), then set
+   input_dim (required) and whatever else differs from the defaults. */
+typedef struct lstmae_config {
+    size_t struct_size;     /* set by lstmae_config_init                  */
+    int input_dim;          /* D, features per step; no default (0)       */
+    int hidden_dim;         /* H, LSTM state size; default 64             */
+    int latent_dim;         /* Z, size of the encoding; default 16        */
+    int num_layers;         /* K, LSTM layers in encoder and decoder; 1   */
+    lstmae_loss loss;       /* default LSTMAE_LOSS_BCE                    */
+    uint64_t seed;          /* initialisation and shuffling; default 1.
+                               Same config, same seed: same model.        */
+} lstmae_config;
+
+static inline void lstmae_config_init(lstmae_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = sizeof *cfg;
+    cfg->input_dim = 0;
+    cfg->hidden_dim = 64;
+    cfg->latent_dim = 16;
+    cfg->num_layers = 1;
+    cfg->loss = LSTMAE_LOSS_BCE;
+    cfg->seed = 1;
+}
+
+/* A set of sequences: a view of caller memory, never kept or written.
+   data holds count * max_len * input_dim floats, row-major
+   [count][max_len][input_dim]; sequence i is its first lengths[i] steps,
+   the rest is padding, which is never read (it may hold anything, NaN
+   included). lengths == NULL means every sequence has max_len steps. */
+typedef struct lstmae_sequences {
+    const float *data;      /* may be NULL only if max_len == 0           */
+    const int32_t *lengths; /* count entries in 0..max_len, or NULL       */
+    size_t count;           /* number of sequences, >= 1                  */
+    size_t max_len;         /* T, steps per padded sequence               */
+} lstmae_sequences;
+
+/* Loss and accuracy over the valid (non-padding) elements of a set. */
+typedef struct lstmae_metrics {
+    size_t struct_size;     /* set by lstmae_metrics_init                 */
+    double loss;            /* mean per valid element                     */
+    double accuracy;        /* bce: share of valid elements with
+                               (p > 0.5) == (x > 0.5); NAN for mse        */
+    uint64_t elements;      /* valid elements counted: D * sum(lengths)   */
+} lstmae_metrics;
+
+static inline void lstmae_metrics_init(lstmae_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    m->struct_size = sizeof *m;
+    m->loss = NAN;
+    m->accuracy = NAN;
+    m->elements = 0;
+}
+
+/* Training options. Initialise with lstmae_fit_options_init(). */
+typedef struct lstmae_fit_options {
+    size_t struct_size;     /* set by lstmae_fit_options_init             */
+    int epochs;             /* passes over the data, >= 0; default 10     */
+    int batch_size;         /* sequences per step, >= 1; default 64       */
+    lstmae_optimizer optimizer; /* default LSTMAE_OPT_ADAM                */
+    float learning_rate;    /* > 0; default 1e-3                          */
+    float beta1, beta2;     /* Adam, in [0, 1); default 0.9, 0.999        */
+    float epsilon;          /* Adam, > 0; default 1e-8                    */
+    float clip_norm;        /* > 0: clip the global gradient norm to it
+                               (torch.nn.utils.clip_grad_norm_); <= 0 off */
+    int shuffle;            /* non-zero: a new order every epoch, drawn
+                               from the model's generator; 0: data order;
+                               default 1                                  */
+    int num_threads;        /* >= 0; 0: one per online CPU. Results are
+                               bit-identical for the same thread count.   */
+    /* Called after every epoch (epoch counts from 1 within this call) with
+       the epoch's training metrics (the mean over its batches, taken
+       before each batch's update) and the validation metrics (NULL without
+       a validation set). Return non-zero to stop: lstmae_fit then returns
+       LSTMAE_ERR_CANCELLED with the model as that epoch left it. */
+    int (*on_epoch)(void *user, int epoch, const lstmae_metrics *train,
+                    const lstmae_metrics *valid);
+    void *user;             /* passed to on_epoch                         */
+    float momentum;         /* SGD momentum (PyTorch's form), >= 0; 0     */
+} lstmae_fit_options;
+
+static inline void lstmae_fit_options_init(lstmae_fit_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->struct_size = sizeof *opt;
+    opt->epochs = 10;
+    opt->batch_size = 64;
+    opt->optimizer = LSTMAE_OPT_ADAM;
+    opt->learning_rate = 1e-3f;
+    opt->beta1 = 0.9f;
+    opt->beta2 = 0.999f;
+    opt->epsilon = 1e-8f;
+    opt->clip_norm = 0.0f;
+    opt->shuffle = 1;
+    opt->num_threads = 0;
+    opt->on_epoch = NULL;
+    opt->user = NULL;
+    opt->momentum = 0.0f;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+/* Makes a model with freshly initialised parameters (PyTorch's default
+   initialisation, drawn from a generator seeded with cfg->seed).
+   Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG (NULL, struct_size 0, a
+   dimension < 1 or above the limits) or LSTMAE_ERR_NOMEM.
+   On failure *out is set to NULL (when out is not NULL). */
+LSTMAE_API int lstmae_create(const lstmae_config *cfg, lstmae_model **out);
+
+/* Releases a model and everything it owns. NULL is fine. */
+LSTMAE_API void lstmae_free(lstmae_model *model);
+
+/* Copies the model's configuration into *out (its first out->struct_size
+   bytes). Returns LSTMAE_OK or LSTMAE_ERR_INVALID_ARG (NULL, struct_size 0);
+   *out is unchanged on failure. */
+LSTMAE_API int lstmae_get_config(const lstmae_model *model, lstmae_config *out);
+
+/* ---- training ----------------------------------------------------------- */
+
+/* Trains the model on `train` for opt->epochs epochs of mini-batches, with
+   the gradient of the mean loss over each batch (batches whose sequences
+   are all empty are skipped). opt NULL means defaults. `valid`, if not
+   NULL, is evaluated after every epoch. `last_train`, if not NULL, gets the
+   last epoch's training metrics (when at least one epoch completed).
+   The model keeps its optimiser state and generator between calls, so
+   fitting 5 epochs equals fitting 2 then 3, bit for bit (same threads).
+   Returns:
+   - LSTMAE_OK;
+   - LSTMAE_ERR_INVALID_ARG: NULL model or train, bad options, lengths out
+     of range, dimensions that do not fit, no valid element in train;
+     nothing was changed;
+   - LSTMAE_ERR_NUMERIC: NaN/Inf in a valid step of train or valid (found
+     before any work; nothing changed), or the loss or gradient became
+     non-finite during training: the model (parameters, optimiser state,
+     generator) is restored to where the last completed epoch left it;
+   - LSTMAE_ERR_CANCELLED: on_epoch returned non-zero; the model is as the
+     epoch just completed left it;
+   - LSTMAE_ERR_NOMEM: before the first epoch, nothing was changed; later
+     (evaluating the validation set) the model is as the last completed
+     epoch left it. */
+LSTMAE_API int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
+                          const lstmae_sequences *valid,
+                          const lstmae_fit_options *opt,
+                          lstmae_metrics *last_train);
+
+/* ---- inference (const: safe to call from many threads at once) --------- */
+
+/* Writes the latent vector of every sequence to latent[count][latent_dim].
+   A sequence of length 0 gets the latent of the empty sequence (latent.bias).
+   Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG, LSTMAE_ERR_NUMERIC (NaN/Inf in
+   a valid step) or LSTMAE_ERR_NOMEM; latent is untouched on failure. */
+LSTMAE_API int lstmae_encode(const lstmae_model *model,
+                             const lstmae_sequences *in, float *latent);
+
+/* Decodes count latent vectors latent[count][latent_dim] into sequences of
+   `length` steps each: out[count][length][input_dim], probabilities for
+   bce, values for mse. Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG (count or
+   length 0, NULL), LSTMAE_ERR_NUMERIC (NaN/Inf in latent) or
+   LSTMAE_ERR_NOMEM; out is untouched on failure. */
+LSTMAE_API int lstmae_decode(const lstmae_model *model, const float *latent,
+                             size_t count, size_t length, float *out);
+
+/* Encodes and decodes every sequence to its own length: out has the shape
+   of in->data ([count][max_len][input_dim]); padding steps are written 0.
+   Returns as lstmae_encode; out is untouched on failure. */
+LSTMAE_API int lstmae_reconstruct(const lstmae_model *model,
+                                  const lstmae_sequences *in, float *out);
+
+/* Loss (and accuracy, for bce) of reconstructing `in`, over its valid
+   elements. Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG (also when every
+   sequence is empty: the loss is undefined), LSTMAE_ERR_NUMERIC or
+   LSTMAE_ERR_NOMEM; *out is untouched on failure. */
+LSTMAE_API int lstmae_evaluate(const lstmae_model *model,
+                               const lstmae_sequences *in,
+                               lstmae_metrics *out);
+
+/* ---- parameters, by name, in PyTorch's layout --------------------------- */
+
+/* Number of named parameter tensors: 6K + 4 for K layers. */
+LSTMAE_API size_t lstmae_param_count(const lstmae_model *model);
+
+/* Name of tensor `index` (0-based, in docs/model.md order), e.g.
+   "encoder.0.weight_ih". Borrowed for the model's lifetime; NULL when
+   model is NULL or index is out of range. */
+LSTMAE_API const char *lstmae_param_name(const lstmae_model *model,
+                                         size_t index);
+
+/* Number of floats in the named tensor; 0 for an unknown name or NULL. */
+LSTMAE_API size_t lstmae_param_size(const lstmae_model *model,
+                                    const char *name);
+
+/* Copies the named tensor (row-major) into out, which holds `count` floats;
+   count must equal lstmae_param_size(). Returns LSTMAE_OK or
+   LSTMAE_ERR_INVALID_ARG (NULL, unknown name, wrong count); out is
+   untouched on failure. */
+LSTMAE_API int lstmae_get_param(const lstmae_model *model, const char *name,
+                                float *out, size_t count);
+
+/* Replaces the named tensor with `count` floats from values. Returns
+   LSTMAE_OK, LSTMAE_ERR_INVALID_ARG (NULL, unknown name, wrong count) or
+   LSTMAE_ERR_NUMERIC (a value is NaN/Inf); the model is unchanged on
+   failure. The optimiser state is kept. */
+LSTMAE_API int lstmae_set_param(lstmae_model *model, const char *name,
+                                const float *values, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LSTMAE_H */

@@ -1,0 +1,265 @@
+/* api.c - every exported entry point: validate, copy options, call the
+   modules, map statuses. Nothing here prints, aborts or keeps a caller's
+   buffer; on failure outputs and models are left as they were. */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fit.h"
+#include "infer.h"
+#include "lstmae.h"
+#include "model.h"
+#include "params.h"
+#include "status.h"
+#include "tensor.h"
+
+/* ---- growable structs --------------------------------------------------- */
+
+/* Copies the first struct_size bytes of a caller's struct over a
+   defaults-initialised full-size one (struct_size itself must be there). */
+static int read_struct(void *full, size_t full_size, const void *caller)
+{
+    size_t n;
+    memcpy(&n, caller, sizeof n);
+    if (n < sizeof(size_t)) return LSTMAE_ERR_INVALID_ARG;
+    memcpy(full, caller, n < full_size ? n : full_size);
+    memcpy(full, &full_size, sizeof full_size);
+    return LSTMAE_OK;
+}
+
+/* Writes a full-size struct into a caller's, keeping its struct_size. */
+static void write_struct(void *caller, const void *full, size_t full_size)
+{
+    size_t n;
+    memcpy(&n, caller, sizeof n);
+    if (n > full_size) n = full_size;
+    memcpy((char *)caller + sizeof(size_t), (const char *)full + sizeof(size_t),
+           n - sizeof(size_t));
+}
+
+static int caller_struct_ok(const void *caller)
+{
+    size_t n;
+    memcpy(&n, caller, sizeof n);
+    return n >= sizeof(size_t);
+}
+
+/* ---- validation --------------------------------------------------------- */
+
+static int dim_ok(int v) { return v >= 1 && v <= LSTMAE_MAX_DIM; }
+
+static int check_config(const lstmae_config *c)
+{
+    CHECK_ARG(dim_ok(c->input_dim) && dim_ok(c->hidden_dim) && dim_ok(c->latent_dim));
+    CHECK_ARG(c->num_layers >= 1 && c->num_layers <= LSTMAE_MAX_LAYERS);
+    CHECK_ARG(c->loss == LSTMAE_LOSS_BCE || c->loss == LSTMAE_LOSS_MSE);
+    return LSTMAE_OK;
+}
+
+/* Shape, lengths and finiteness of a set for this model. With
+   need_elements, a set with no valid element is invalid (its loss is
+   undefined). NaN/Inf is looked for only in valid steps. */
+static int check_sequences(const lstmae_model *m, const lstmae_sequences *s,
+                           int need_elements)
+{
+    CHECK_ARG(s != NULL && s->count >= 1);
+    size_t D = m->dims.in_dim, T = s->max_len;
+    /* Packed rows of a chunk must fit a BLAS int; the whole set in size_t. */
+    CHECK_ARG(T <= (size_t)INT_MAX / 256 && s->count <= SIZE_MAX / ((T ? T : 1) * D));
+    CHECK_ARG(s->data != NULL || T == 0);
+    size_t total = 0;
+    if (s->lengths) {
+        for (size_t i = 0; i < s->count; i++) {
+            CHECK_ARG(s->lengths[i] >= 0 && (size_t)s->lengths[i] <= T);
+            total += (size_t)s->lengths[i];
+        }
+    } else {
+        total = s->count * T;
+    }
+    CHECK_ARG(!need_elements || total > 0);
+    for (size_t i = 0; i < s->count; i++) {
+        size_t L = s->lengths ? (size_t)s->lengths[i] : T;
+        if (!tensor_all_finite(s->data + i * T * D, L * D)) return LSTMAE_ERR_NUMERIC;
+    }
+    return LSTMAE_OK;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+int lstmae_create(const lstmae_config *cfg, lstmae_model **out)
+{
+    if (out) *out = NULL;
+    CHECK_ARG(cfg != NULL && out != NULL);
+    lstmae_config c;
+    lstmae_config_init(&c);
+    TRY(read_struct(&c, sizeof c, cfg));
+    TRY(check_config(&c));
+
+    ae_dims d = { (size_t)c.input_dim, (size_t)c.hidden_dim, (size_t)c.latent_dim,
+                  (size_t)c.num_layers };
+    lstmae_model *m = calloc(1, sizeof *m);
+    if (!m) return LSTMAE_ERR_NOMEM;
+    m->cfg = c;
+    m->dims = d;
+    m->ntensors = params_tensor_count(d.layers);
+    m->table = calloc(m->ntensors, sizeof *m->table);
+    if (!m->table) {
+        free(m);
+        return LSTMAE_ERR_NOMEM;
+    }
+    params_layout(&d, m->table, &m->nparams);
+    /* parameters, Adam m and v, SGD momentum: four blocks, one allocation */
+    m->params = calloc(4 * m->nparams, sizeof(float));
+    if (!m->params) {
+        free(m->table);
+        free(m);
+        return LSTMAE_ERR_NOMEM;
+    }
+    m->adam_m = m->params + m->nparams;
+    m->adam_v = m->params + 2 * m->nparams;
+    m->sgd_buf = m->params + 3 * m->nparams;
+    rng_seed(&m->gen, c.seed);
+    params_init(m->table, m->ntensors, m->params, &m->gen);
+    *out = m;
+    return LSTMAE_OK;
+}
+
+void lstmae_free(lstmae_model *model)
+{
+    if (!model) return;
+    free(model->params);
+    free(model->table);
+    free(model);
+}
+
+int lstmae_get_config(const lstmae_model *model, lstmae_config *out)
+{
+    CHECK_ARG(model != NULL && out != NULL && caller_struct_ok(out));
+    write_struct(out, &model->cfg, sizeof model->cfg);
+    return LSTMAE_OK;
+}
+
+/* ---- training ----------------------------------------------------------- */
+
+static int check_fit_options(const lstmae_fit_options *o)
+{
+    CHECK_ARG(o->epochs >= 0 && o->batch_size >= 1 && o->num_threads >= 0);
+    CHECK_ARG(o->optimizer == LSTMAE_OPT_ADAM || o->optimizer == LSTMAE_OPT_SGD);
+    CHECK_ARG(isfinite(o->learning_rate) && o->learning_rate > 0.0f);
+    CHECK_ARG(o->beta1 >= 0.0f && o->beta1 < 1.0f && o->beta2 >= 0.0f && o->beta2 < 1.0f);
+    CHECK_ARG(isfinite(o->epsilon) && o->epsilon > 0.0f);
+    CHECK_ARG(!isnan(o->clip_norm) && o->clip_norm < INFINITY);
+    CHECK_ARG(isfinite(o->momentum) && o->momentum >= 0.0f);
+    return LSTMAE_OK;
+}
+
+int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
+               const lstmae_sequences *valid, const lstmae_fit_options *opt,
+               lstmae_metrics *last_train)
+{
+    CHECK_ARG(model != NULL && train != NULL);
+    lstmae_fit_options o;
+    lstmae_fit_options_init(&o);
+    if (opt) TRY(read_struct(&o, sizeof o, opt));
+    CHECK_ARG(last_train == NULL || caller_struct_ok(last_train));
+    TRY(check_fit_options(&o));
+    /* The packed rows of a batch must fit a BLAS int. */
+    size_t T = train->max_len ? train->max_len : 1;
+    CHECK_ARG((size_t)o.batch_size <= (size_t)INT_MAX / T);
+    /* Invalid arguments first, then non-finite data, over both sets. */
+    int st_train = check_sequences(model, train, 1);
+    int st_valid = valid ? check_sequences(model, valid, 1) : LSTMAE_OK;
+    CHECK_ARG(st_train != LSTMAE_ERR_INVALID_ARG && st_valid != LSTMAE_ERR_INVALID_ARG);
+    TRY(st_train);
+    TRY(st_valid);
+
+    lstmae_metrics last;
+    lstmae_metrics_init(&last);
+    int epochs_run = 0;
+    int st = fit_run(model, train, valid, &o, &last, &epochs_run);
+    if (last_train && epochs_run > 0) write_struct(last_train, &last, sizeof last);
+    return st;
+}
+
+/* ---- inference ---------------------------------------------------------- */
+
+int lstmae_encode(const lstmae_model *model, const lstmae_sequences *in, float *latent)
+{
+    CHECK_ARG(model != NULL && latent != NULL);
+    TRY(check_sequences(model, in, 0));
+    return infer_encode(model, in, latent);
+}
+
+int lstmae_decode(const lstmae_model *model, const float *latent, size_t count,
+                  size_t length, float *out)
+{
+    CHECK_ARG(model != NULL && latent != NULL && out != NULL);
+    CHECK_ARG(count >= 1 && length >= 1 && length <= (size_t)INT_MAX / 256);
+    size_t Z = model->dims.latent, D = model->dims.in_dim;
+    CHECK_ARG(count <= SIZE_MAX / Z && count <= SIZE_MAX / length / D);
+    if (!tensor_all_finite(latent, count * Z)) return LSTMAE_ERR_NUMERIC;
+    return infer_decode(model, latent, count, length, out);
+}
+
+int lstmae_reconstruct(const lstmae_model *model, const lstmae_sequences *in, float *out)
+{
+    CHECK_ARG(model != NULL && out != NULL);
+    TRY(check_sequences(model, in, 0));
+    return infer_reconstruct(model, in, out);
+}
+
+int lstmae_evaluate(const lstmae_model *model, const lstmae_sequences *in,
+                    lstmae_metrics *out)
+{
+    CHECK_ARG(model != NULL && out != NULL && caller_struct_ok(out));
+    TRY(check_sequences(model, in, 1));
+    lstmae_metrics m;
+    lstmae_metrics_init(&m);
+    TRY(fit_evaluate(model, in, &m));
+    write_struct(out, &m, sizeof m);
+    return LSTMAE_OK;
+}
+
+/* ---- parameters --------------------------------------------------------- */
+
+size_t lstmae_param_count(const lstmae_model *model)
+{
+    return model ? model->ntensors : 0;
+}
+
+const char *lstmae_param_name(const lstmae_model *model, size_t index)
+{
+    if (!model || index >= model->ntensors) return NULL;
+    return model->table[index].name;
+}
+
+static const param_entry *find_param(const lstmae_model *m, const char *name)
+{
+    if (!m || !name) return NULL;
+    long i = params_find(m->table, m->ntensors, name);
+    return i < 0 ? NULL : &m->table[i];
+}
+
+size_t lstmae_param_size(const lstmae_model *model, const char *name)
+{
+    const param_entry *e = find_param(model, name);
+    return e ? e->size : 0;
+}
+
+int lstmae_get_param(const lstmae_model *model, const char *name, float *out, size_t count)
+{
+    const param_entry *e = find_param(model, name);
+    CHECK_ARG(e != NULL && out != NULL && count == e->size);
+    memcpy(out, model->params + e->offset, count * sizeof *out);
+    return LSTMAE_OK;
+}
+
+int lstmae_set_param(lstmae_model *model, const char *name, const float *values, size_t count)
+{
+    const param_entry *e = find_param(model, name);
+    CHECK_ARG(e != NULL && values != NULL && count == e->size);
+    if (!tensor_all_finite(values, count)) return LSTMAE_ERR_NUMERIC;
+    memcpy(model->params + e->offset, values, count * sizeof *values);
+    return LSTMAE_OK;
+}

@@ -1,0 +1,289 @@
+/* fit.c - the training loop.
+
+   Each mini-batch is split into S contiguous shards (S = thread count, at
+   most the batch size); shard s runs forward and backward on its own
+   workspace into its own gradient block, scaled by 1 / N_valid of the
+   whole batch; the blocks are then summed in shard order. The result
+   depends on S but not on timing, so a fixed thread count gives
+   bit-identical training. */
+#include "fit.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "autoenc.h"
+#include "infer.h"
+#include "optim.h"
+#include "tensor.h"
+#include "workspace.h"
+
+#define MAX_THREADS 64
+
+typedef struct shard {
+    const ae_net *net;
+    ae_ws ws;
+    float *grad;            /* [nparams] this shard's gradient     */
+    const lstmae_sequences *data;
+    const size_t *idx;      /* the shard's sequences               */
+    size_t n;
+    float scale;            /* 1 / N_valid of the whole batch      */
+    loss_sums sums;
+} shard;
+
+/* Everything a model's training state is: restored after a failure. */
+typedef struct snapshot {
+    float *params, *adam_m, *adam_v, *sgd_buf;
+    uint64_t adam_steps, epochs_done;
+    int sgd_buf_ready;
+    rng gen;
+} snapshot;
+
+static void snapshot_take(snapshot *s, const lstmae_model *m)
+{
+    size_t bytes = m->nparams * sizeof(float);
+    memcpy(s->params, m->params, bytes);
+    memcpy(s->adam_m, m->adam_m, bytes);
+    memcpy(s->adam_v, m->adam_v, bytes);
+    memcpy(s->sgd_buf, m->sgd_buf, bytes);
+    s->adam_steps = m->adam_steps;
+    s->epochs_done = m->epochs_done;
+    s->sgd_buf_ready = m->sgd_buf_ready;
+    s->gen = m->gen;
+}
+
+static void snapshot_restore(const snapshot *s, lstmae_model *m)
+{
+    size_t bytes = m->nparams * sizeof(float);
+    memcpy(m->params, s->params, bytes);
+    memcpy(m->adam_m, s->adam_m, bytes);
+    memcpy(m->adam_v, s->adam_v, bytes);
+    memcpy(m->sgd_buf, s->sgd_buf, bytes);
+    m->adam_steps = s->adam_steps;
+    m->epochs_done = s->epochs_done;
+    m->sgd_buf_ready = s->sgd_buf_ready;
+    m->gen = s->gen;
+}
+
+/* Forward and backward of one shard. */
+static void shard_run(shard *sh)
+{
+    memset(&sh->sums, 0, sizeof sh->sums);
+    if (sh->n == 0) return;
+    workspace_load(&sh->ws, sh->data->data, sh->data->lengths, sh->data->max_len,
+                   sh->net->d.in_dim, sh->idx, sh->n);
+    ae_encode(sh->net, &sh->ws);
+    ae_decode(sh->net, &sh->ws);
+    ae_loss(sh->net, &sh->ws, sh->scale, &sh->sums);
+    ae_backward(sh->net, &sh->ws, sh->grad);
+}
+
+static void *shard_thread(void *arg)
+{
+    shard_run(arg);
+    return NULL;
+}
+
+static size_t default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (size_t)n;
+}
+
+/* Sum of lengths of sequences idx[0..n-1]. */
+static size_t valid_steps(const lstmae_sequences *s, const size_t *idx, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += s->lengths ? (size_t)s->lengths[idx[i]] : s->max_len;
+    return total;
+}
+
+int fit_evaluate(const lstmae_model *m, const lstmae_sequences *in, lstmae_metrics *out)
+{
+    loss_sums sums;
+    uint64_t elements;
+    int st = infer_evaluate(m, in, &sums, &elements);
+    if (st != LSTMAE_OK) return st;
+    if (elements == 0) return LSTMAE_ERR_INVALID_ARG;
+    out->loss = sums.loss / (double)elements;
+    out->accuracy = m->cfg.loss == LSTMAE_LOSS_BCE ? sums.correct / (double)elements : NAN;
+    out->elements = elements;
+    return LSTMAE_OK;
+}
+
+/* The resources of one fit call. */
+typedef struct trainer {
+    size_t nshards;
+    shard shards[MAX_THREADS];
+    pthread_t threads[MAX_THREADS];
+    size_t *order;          /* [count] sequence order of this epoch */
+    float *grad;            /* [nparams] the batch gradient = shard 0's */
+    snapshot snap;
+    void *block;            /* one allocation for grads + snapshot  */
+} trainer;
+
+static void trainer_free(trainer *tr)
+{
+    for (size_t s = 0; s < tr->nshards; s++) workspace_free(&tr->shards[s].ws);
+    free(tr->order);
+    free(tr->block);
+}
+
+static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
+                        const lstmae_sequences *train, const lstmae_fit_options *opt)
+{
+    memset(tr, 0, sizeof *tr);
+    size_t batch = (size_t)opt->batch_size;
+    if (batch > train->count) batch = train->count;
+    size_t threads = opt->num_threads > 0 ? (size_t)opt->num_threads : default_threads();
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (threads > batch) threads = batch;
+    size_t per_shard = (batch + threads - 1) / threads;
+    tr->nshards = (batch + per_shard - 1) / per_shard;
+
+    size_t P = m->nparams;
+    size_t blocks = tr->nshards + 4; /* shard gradients + snapshot */
+    if (P > SIZE_MAX / sizeof(float) / blocks) return LSTMAE_ERR_INVALID_ARG;
+    tr->block = malloc(blocks * P * sizeof(float));
+    tr->order = malloc(train->count * sizeof *tr->order);
+    if (!tr->block || !tr->order) {
+        trainer_free(tr);
+        return LSTMAE_ERR_NOMEM;
+    }
+    float *b = tr->block;
+    for (size_t s = 0; s < tr->nshards; s++) {
+        tr->shards[s].grad = b + s * P;
+        tr->shards[s].net = net;
+        tr->shards[s].data = train;
+    }
+    b += tr->nshards * P;
+    tr->snap.params = b;
+    tr->snap.adam_m = b + P;
+    tr->snap.adam_v = b + 2 * P;
+    tr->snap.sgd_buf = b + 3 * P;
+    tr->grad = tr->shards[0].grad;
+    for (size_t s = 0; s < tr->nshards; s++) {
+        int st = workspace_plan(&tr->shards[s].ws, &m->dims, per_shard,
+                                train->max_len ? train->max_len : 1, 1);
+        if (st != LSTMAE_OK) {
+            trainer_free(tr);
+            return st;
+        }
+    }
+    return LSTMAE_OK;
+}
+
+/* Runs forward/backward for sequences idx[0..n-1] as one batch; leaves the
+   summed gradient in tr->grad and the loss sums in *sums. */
+static void train_batch(trainer *tr, const size_t *idx, size_t n, float scale,
+                        size_t P, loss_sums *sums)
+{
+    size_t per = (n + tr->nshards - 1) / tr->nshards, used = 0;
+    size_t launched = 0;
+    for (size_t s = 0; s < tr->nshards; s++) {
+        shard *sh = &tr->shards[s];
+        sh->idx = idx + used;
+        sh->n = n - used < per ? n - used : per;
+        sh->scale = scale;
+        used += sh->n;
+        memset(sh->grad, 0, P * sizeof(float));
+    }
+    for (size_t s = 1; s < tr->nshards; s++) {
+        if (pthread_create(&tr->threads[s], NULL, shard_thread, &tr->shards[s]) != 0)
+            break; /* no thread: run the rest here (same result) */
+        launched = s;
+    }
+    shard_run(&tr->shards[0]);
+    for (size_t s = 1; s <= launched; s++) pthread_join(tr->threads[s], NULL);
+    for (size_t s = launched + 1; s < tr->nshards; s++) shard_run(&tr->shards[s]);
+    *sums = tr->shards[0].sums;
+    for (size_t s = 1; s < tr->nshards; s++) {
+        const float *g = tr->shards[s].grad;
+        for (size_t i = 0; i < P; i++) tr->grad[i] += g[i];
+        sums->loss += tr->shards[s].sums.loss;
+        sums->correct += tr->shards[s].sums.correct;
+    }
+}
+
+/* Clipping and the optimiser step; 0 when the gradient is not finite. */
+static int apply_step(lstmae_model *m, float *grad, const lstmae_fit_options *opt)
+{
+    size_t P = m->nparams;
+    double norm = grad_norm(grad, P);
+    if (!isfinite(norm)) return 0;
+    if (opt->clip_norm > 0.0f) clip_grad_norm(grad, P, norm, opt->clip_norm);
+    if (opt->optimizer == LSTMAE_OPT_ADAM) {
+        m->adam_steps++;
+        adam_step(m->params, m->adam_m, m->adam_v, grad, P, opt->learning_rate,
+                  opt->beta1, opt->beta2, opt->epsilon, m->adam_steps);
+    } else {
+        sgd_step(m->params, m->sgd_buf, grad, P, opt->learning_rate, opt->momentum,
+                 !m->sgd_buf_ready);
+        if (opt->momentum != 0.0f) m->sgd_buf_ready = 1;
+    }
+    return tensor_all_finite(m->params, P);
+}
+
+int fit_run(lstmae_model *m, const lstmae_sequences *train,
+            const lstmae_sequences *valid, const lstmae_fit_options *opt,
+            lstmae_metrics *last, int *epochs_run)
+{
+    *epochs_run = 0;
+    if (opt->epochs == 0) return LSTMAE_OK;
+    ae_net net = model_net(m);
+    trainer tr;
+    int st = trainer_init(&tr, m, &net, train, opt);
+    if (st != LSTMAE_OK) return st;
+
+    size_t P = m->nparams, D = m->dims.in_dim, n = train->count;
+    size_t batch = (size_t)opt->batch_size;
+    for (int epoch = 1; epoch <= opt->epochs && st == LSTMAE_OK; epoch++) {
+        snapshot_take(&tr.snap, m);
+        for (size_t i = 0; i < n; i++) tr.order[i] = i;
+        if (opt->shuffle) rng_shuffle(&m->gen, tr.order, n);
+
+        double loss_sum = 0.0, correct = 0.0;
+        uint64_t elements = 0;
+        for (size_t first = 0; first < n; first += batch) {
+            size_t nb = n - first < batch ? n - first : batch;
+            const size_t *idx = tr.order + first;
+            size_t steps = valid_steps(train, idx, nb);
+            if (steps == 0) continue; /* nothing to learn from */
+            uint64_t count = (uint64_t)steps * D;
+            loss_sums sums;
+            train_batch(&tr, idx, nb, (float)(1.0 / (double)count), P, &sums);
+            if (!isfinite(sums.loss) || !apply_step(m, tr.grad, opt)) {
+                st = LSTMAE_ERR_NUMERIC;
+                break;
+            }
+            loss_sum += sums.loss;
+            correct += sums.correct;
+            elements += count;
+        }
+        if (st != LSTMAE_OK) {
+            snapshot_restore(&tr.snap, m);
+            break;
+        }
+        m->epochs_done++;
+        lstmae_metrics tm, vm;
+        lstmae_metrics_init(&tm);
+        lstmae_metrics_init(&vm);
+        tm.loss = elements ? loss_sum / (double)elements : NAN;
+        tm.accuracy = m->cfg.loss == LSTMAE_LOSS_BCE && elements
+                          ? correct / (double)elements : NAN;
+        tm.elements = elements;
+        *last = tm;
+        *epochs_run = epoch;
+        if (valid) {
+            st = fit_evaluate(m, valid, &vm);
+            if (st != LSTMAE_OK) break; /* NOMEM: the epoch stands */
+        }
+        if (opt->on_epoch && opt->on_epoch(opt->user, epoch, &tm, valid ? &vm : NULL))
+            st = LSTMAE_ERR_CANCELLED;
+    }
+    trainer_free(&tr);
+    return st;
+}

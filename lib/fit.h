@@ -1,0 +1,19 @@
+/* fit.h - training: epochs, batching, shuffling, sharding over threads,
+   callbacks, rollback. Arguments are validated by api.c. */
+#ifndef LSTMAE_FIT_H
+#define LSTMAE_FIT_H
+
+#include "lstmae.h"
+#include "model.h"
+
+/* opt is a full-size, validated copy; last (full size) receives the last
+   completed epoch's training metrics, *epochs_run how many completed. */
+int fit_run(lstmae_model *m, const lstmae_sequences *train,
+            const lstmae_sequences *valid, const lstmae_fit_options *opt,
+            lstmae_metrics *last, int *epochs_run);
+
+/* Metrics of a set as the public struct (full size). */
+int fit_evaluate(const lstmae_model *m, const lstmae_sequences *in,
+                 lstmae_metrics *out);
+
+#endif

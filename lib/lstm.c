@@ -1,0 +1,144 @@
+/* lstm.c - LSTM layer forward/backward over packed batches.
+
+   a_t = W_ih u_t + W_hh h_{t-1} + b           (G = 4H: i, f, g, o)
+   i = sig(a_i), f = sig(a_f), g = tanh(a_g), o = sig(a_o)
+   c_t = f * c_{t-1} + i * g,   h_t = o * tanh(c_t)
+
+   Masking: row r of the batch runs steps 0 .. L_r - 1 only; at step t only
+   the first n_t rows exist, so a finished sequence is neither updated nor
+   read again, and its last h, c are its final state. */
+#include "lstm.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tensor.h"
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* One step of the cell for n rows, in place on the gate block.
+   g: [n][G] in pre-activations, out activations; c, h: [n][H] out;
+   c_prev: [n][H] or NULL for the zero initial state. */
+static void cell_forward(float *g, float *c, float *h, const float *c_prev,
+                         size_t n, size_t H)
+{
+    size_t G = 4 * H;
+    for (size_t r = 0; r < n; r++) {
+        float *a = g + r * G;
+        float *cr = c + r * H, *hr = h + r * H;
+        const float *cp = c_prev ? c_prev + r * H : NULL;
+        for (size_t j = 0; j < H; j++) {
+            float i = sigmoidf(a[j]);
+            float f = sigmoidf(a[H + j]);
+            float gg = tanhf(a[2 * H + j]);
+            float o = sigmoidf(a[3 * H + j]);
+            /* c = f * c_prev + i * g;  h = o * tanh(c) */
+            float cc = (cp ? f * cp[j] : 0.0f) + i * gg;
+            cr[j] = cc;
+            hr[j] = o * tanhf(cc);
+            a[j] = i;
+            a[H + j] = f;
+            a[2 * H + j] = gg;
+            a[3 * H + j] = o;
+        }
+    }
+}
+
+/* Backward of cell_forward for n rows.
+   dg: [n][G] out, dL/da; dc: [n][H] in the carry from step t+1 (f_{t+1}
+   dc_{t+1}, zero for a row's last step), out the carry for step t-1;
+   dh: [n][H] dL/dh_t; g, c: this step's activations and cell state. */
+static void cell_backward(float *dg, float *dc, const float *dh,
+                          const float *g, const float *c,
+                          const float *c_prev, size_t n, size_t H)
+{
+    size_t G = 4 * H;
+    for (size_t r = 0; r < n; r++) {
+        const float *a = g + r * G;
+        float *da = dg + r * G;
+        float *dcr = dc + r * H;
+        const float *dhr = dh + r * H, *cr = c + r * H;
+        const float *cp = c_prev ? c_prev + r * H : NULL;
+        for (size_t j = 0; j < H; j++) {
+            float i = a[j], f = a[H + j], gg = a[2 * H + j], o = a[3 * H + j];
+            float tc = tanhf(cr[j]);
+            /* dc = dc_carry + dh * o * (1 - tanh(c)^2) */
+            float dcv = dcr[j] + dhr[j] * o * (1.0f - tc * tc);
+            float cpv = cp ? cp[j] : 0.0f;
+            da[j] = dcv * gg * i * (1.0f - i);
+            da[H + j] = dcv * cpv * f * (1.0f - f);
+            da[2 * H + j] = dcv * i * (1.0f - gg * gg);
+            da[3 * H + j] = dhr[j] * tc * o * (1.0f - o);
+            dcr[j] = dcv * f;
+        }
+    }
+}
+
+void lstm_forward(float *gates, float *c, float *h, float *rep,
+                  const float *in, int repeat,
+                  const float *w_ih, const float *w_hh, const float *bias,
+                  const lstm_pack *pk, size_t in_dim, size_t hidden)
+{
+    size_t H = hidden, G = 4 * hidden;
+    /* Input projections of every step at once: one GEMM (or, for a
+       repeated input, one per sequence, copied to each of its steps). */
+    if (repeat) {
+        tensor_fill_rows(rep, bias, pk->batch, G);
+        tensor_matmul_nt(rep, in, w_ih, pk->batch, G, in_dim, 1.0f);
+        for (size_t t = 0; t < pk->steps; t++)
+            memcpy(gates + pk->offset[t] * G, rep, pk->active[t] * G * sizeof *rep);
+    } else {
+        tensor_fill_rows(gates, bias, pk->rows, G);
+        tensor_matmul_nt(gates, in, w_ih, pk->rows, G, in_dim, 1.0f);
+    }
+    if (pk->steps == 0) return;
+    cell_forward(gates, c, h, NULL, pk->active[0], H);
+    for (size_t t = 1; t < pk->steps; t++) {
+        size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
+        float *g = gates + cur * G;
+        /* a_t += h_{t-1} W_hh^T for the n rows still running */
+        tensor_matmul_nt(g, h + prev * H, w_hh, n, G, H, 1.0f);
+        cell_forward(g, c + cur * H, h + cur * H, c + prev * H, n, H);
+    }
+}
+
+void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
+                   float *dh, float *dgates, float *dc, float *rep,
+                   const float *gates, const float *c, const float *h,
+                   const float *in, int repeat,
+                   const float *w_ih, const float *w_hh,
+                   const lstm_pack *pk, size_t in_dim, size_t hidden)
+{
+    size_t H = hidden, G = 4 * hidden;
+    memset(dc, 0, pk->batch * H * sizeof *dc);
+    for (size_t t = pk->steps; t-- > 0;) {
+        size_t n = pk->active[t], cur = pk->offset[t];
+        float *dg = dgates + cur * G;
+        if (t == 0) {
+            cell_backward(dg, dc, dh + cur * H, gates + cur * G, c + cur * H,
+                          NULL, n, H);
+            break;
+        }
+        size_t prev = pk->offset[t - 1];
+        cell_backward(dg, dc, dh + cur * H, gates + cur * G, c + cur * H,
+                      c + prev * H, n, H);
+        /* dh_{t-1} += da_t W_hh;  dW_hh += da_t^T h_{t-1} */
+        tensor_matmul_nn(dh + prev * H, dg, w_hh, n, H, G, 1.0f);
+        tensor_matmul_tn(dw_hh, dg, h + prev * H, G, H, n, 1.0f);
+    }
+    tensor_add_colsum(dbias, dgates, pk->rows, G);
+    if (repeat) {
+        /* The input of row r is the same at every step: sum its gate
+           gradients over the steps, then one product per sequence. */
+        memset(rep, 0, pk->batch * G * sizeof *rep);
+        for (size_t t = 0; t < pk->steps; t++) {
+            const float *dg = dgates + pk->offset[t] * G;
+            for (size_t k = 0; k < pk->active[t] * G; k++) rep[k] += dg[k];
+        }
+        tensor_matmul_tn(dw_ih, rep, in, G, in_dim, pk->batch, 1.0f);
+        if (din) tensor_matmul_nn(din, rep, w_ih, pk->batch, in_dim, G, 0.0f);
+    } else {
+        tensor_matmul_tn(dw_ih, dgates, in, G, in_dim, pk->rows, 1.0f);
+        if (din) tensor_matmul_nn(din, dgates, w_ih, pk->rows, in_dim, G, 0.0f);
+    }
+}

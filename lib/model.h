@@ -1,0 +1,35 @@
+/* model.h - the definition of the opaque lstmae_model. */
+#ifndef LSTMAE_MODEL_H
+#define LSTMAE_MODEL_H
+
+#include <stdint.h>
+
+#include "autoenc.h"
+#include "lstmae.h"
+#include "params.h"
+#include "rng.h"
+
+struct lstmae_model {
+    lstmae_config cfg;      /* the full (current-size) configuration      */
+    ae_dims dims;
+    size_t ntensors;        /* 6K + 4                                     */
+    param_entry *table;     /* [ntensors]                                 */
+    size_t nparams;         /* floats in each block below                 */
+    float *params;          /* parameters, MODEL.md order                 */
+    /* training state, kept between lstmae_fit calls */
+    float *adam_m, *adam_v; /* Adam moments                               */
+    float *sgd_buf;         /* SGD momentum buffer                        */
+    uint64_t adam_steps;    /* Adam's t                                   */
+    int sgd_buf_ready;      /* sgd_buf holds a value (momentum started)   */
+    uint64_t epochs_done;
+    rng gen;                /* shuffling; seeded from cfg.seed            */
+};
+
+/* The model's weights as a network view. */
+static inline ae_net model_net(const lstmae_model *m)
+{
+    ae_net net = { m->dims, m->cfg.loss, m->table, m->params };
+    return net;
+}
+
+#endif

@@ -1,0 +1,25 @@
+/* status.c - status names and the version string. */
+#include "lstmae.h"
+
+#define LSTMAE_STR2(x) #x
+#define LSTMAE_STR(x) LSTMAE_STR2(x)
+
+const char *lstmae_strerror(int status)
+{
+    switch (status) {
+    case LSTMAE_OK:               return "success";
+    case LSTMAE_ERR_INVALID_ARG:  return "invalid argument";
+    case LSTMAE_ERR_NOMEM:        return "out of memory";
+    case LSTMAE_ERR_IO:           return "input/output error";
+    case LSTMAE_ERR_FORMAT:       return "bad model file format";
+    case LSTMAE_ERR_NUMERIC:      return "non-finite number (NaN/Inf) in input or training";
+    case LSTMAE_ERR_CANCELLED:    return "cancelled by callback";
+    default:                      return "unknown status";
+    }
+}
+
+const char *lstmae_version(void)
+{
+    return LSTMAE_STR(LSTMAE_VERSION_MAJOR) "." LSTMAE_STR(LSTMAE_VERSION_MINOR)
+        "." LSTMAE_STR(LSTMAE_VERSION_PATCH);
+}

@@ -1,0 +1,26 @@
+/* tensor.h - dense row-major helpers over CBLAS and elementwise kernels.
+   The only module that includes cblas.h. Every matrix is contiguous
+   row-major; callers guarantee every dimension fits in an int (checked
+   once when a workspace is planned). */
+#ifndef LSTMAE_TENSOR_H
+#define LSTMAE_TENSOR_H
+
+#include <stddef.h>
+
+/* C[M][N] = A[M][K] . B[N][K]^T + beta * C   (y = x W^T) */
+void tensor_matmul_nt(float *C, const float *A, const float *B,
+                      size_t M, size_t N, size_t K, float beta);
+/* C[M][N] = A[M][K] . B[K][N] + beta * C     (dx = dy W) */
+void tensor_matmul_nn(float *C, const float *A, const float *B,
+                      size_t M, size_t N, size_t K, float beta);
+/* C[M][N] = A[K][M]^T . B[K][N] + beta * C   (dW += dy^T x) */
+void tensor_matmul_tn(float *C, const float *A, const float *B,
+                      size_t M, size_t N, size_t K, float beta);
+/* Every row of C[rows][cols] = v[cols]. */
+void tensor_fill_rows(float *C, const float *v, size_t rows, size_t cols);
+/* out[cols] += sum over rows of A[rows][cols]. */
+void tensor_add_colsum(float *out, const float *A, size_t rows, size_t cols);
+/* 1 if all n values are finite. */
+int tensor_all_finite(const float *x, size_t n);
+
+#endif

@@ -1,0 +1,148 @@
+/* workspace.c - slab planning and batch packing. */
+#include "workspace.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN 64 /* bytes; every slab region starts on a cache line */
+
+/* A planned region: where a pointer goes and how many bytes it needs. */
+typedef struct region { void **ptr; size_t bytes; } region;
+
+/* a * b, or 0 with *ok cleared on overflow */
+static size_t mul(size_t a, size_t b, int *ok)
+{
+    if (a != 0 && b > SIZE_MAX / a) { *ok = 0; return 0; }
+    return a * b;
+}
+
+static size_t add(size_t a, size_t b, int *ok)
+{
+    if (b > SIZE_MAX - a) { *ok = 0; return 0; }
+    return a + b;
+}
+
+int workspace_plan(ae_ws *ws, const ae_dims *d, size_t max_batch,
+                   size_t max_steps, int training)
+{
+    memset(ws, 0, sizeof *ws);
+    size_t B = max_batch, T = max_steps, K = d->layers;
+    size_t D = d->in_dim, H = d->hidden, Z = d->latent, G = 4 * H;
+    int ok = 1;
+    size_t rows = mul(B, T, &ok);
+    if (!ok || B == 0 || rows > INT_MAX || B > INT_MAX) return LSTMAE_ERR_INVALID_ARG;
+    size_t rD = mul(rows, D, &ok), rH = mul(rows, H, &ok), rG = mul(rows, G, &ok);
+
+    region regs[6 * LSTMAE_MAX_LAYERS + 32];
+    size_t nreg = 0;
+#define REGION(p, count, type) \
+    (regs[nreg].ptr = (void **)(void *)&(p), \
+     regs[nreg++].bytes = mul((count), sizeof(type), &ok))
+    REGION(ws->len, B, size_t);
+    REGION(ws->src, B, size_t);
+    REGION(ws->active, T + 1, size_t);
+    REGION(ws->offset, T + 1, size_t);
+    REGION(ws->x, rD, float);
+    for (size_t k = 0; k < 2 * K; k++) {
+        REGION(ws->gates[k], rG, float);
+        REGION(ws->c[k], rH, float);
+        REGION(ws->h[k], rH, float);
+    }
+    REGION(ws->rep, B * G, float);
+    REGION(ws->h_enc, B * H, float);
+    REGION(ws->z, B * Z, float);
+    REGION(ws->y, rD, float);
+    if (training) {
+        REGION(ws->dy, rD, float);
+        REGION(ws->dh_a, rH, float);
+        REGION(ws->dh_b, rH, float);
+        REGION(ws->dgates, rG, float);
+        REGION(ws->dc, B * H, float);
+        REGION(ws->dz, B * Z, float);
+        REGION(ws->dh_enc, B * H, float);
+    }
+#undef REGION
+    size_t total = 0;
+    for (size_t i = 0; i < nreg; i++)
+        total = add(total, add(regs[i].bytes, ALIGN - 1, &ok) / ALIGN * ALIGN, &ok);
+    if (!ok) return LSTMAE_ERR_INVALID_ARG;
+    char *slab = aligned_alloc(ALIGN, total);
+    if (!slab) return LSTMAE_ERR_NOMEM;
+    size_t at = 0;
+    for (size_t i = 0; i < nreg; i++) {
+        *regs[i].ptr = slab + at;
+        at += (regs[i].bytes + ALIGN - 1) / ALIGN * ALIGN;
+    }
+    ws->slab = slab;
+    ws->max_batch = B;
+    ws->max_steps = T;
+    ws->training = training;
+    return LSTMAE_OK;
+}
+
+void workspace_free(ae_ws *ws)
+{
+    free(ws->slab);
+    memset(ws, 0, sizeof *ws);
+}
+
+/* Fills active/offset/pk from ws->len (sorted, longest first). */
+static size_t build_pack(ae_ws *ws, size_t n)
+{
+    size_t steps = n ? ws->len[0] : 0, r = n;
+    ws->offset[0] = 0;
+    for (size_t t = 0; t < steps; t++) {
+        while (r > 0 && ws->len[r - 1] <= t) r--;
+        ws->active[t] = r;
+        ws->offset[t + 1] = ws->offset[t] + r;
+    }
+    ws->pk.batch = n;
+    ws->pk.steps = steps;
+    ws->pk.active = ws->active;
+    ws->pk.offset = ws->offset;
+    ws->pk.rows = ws->offset[steps];
+    return ws->pk.rows;
+}
+
+size_t workspace_load(ae_ws *ws, const float *data, const int32_t *lengths,
+                      size_t T, size_t D, const size_t *idx, size_t n)
+{
+    /* Stable counting sort by length, longest first: ws->active serves as
+       the count array (T + 1 entries) before the packing overwrites it. */
+    size_t *count = ws->active;
+    memset(count, 0, (T + 1) * sizeof *count);
+    for (size_t i = 0; i < n; i++)
+        count[lengths ? (size_t)lengths[idx[i]] : T]++;
+    size_t pos = 0;
+    for (size_t L = T + 1; L-- > 0;) {
+        size_t c = count[L];
+        count[L] = pos;
+        pos += c;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t L = lengths ? (size_t)lengths[idx[i]] : T;
+        size_t r = count[L]++;
+        ws->len[r] = L;
+        ws->src[r] = idx[i];
+    }
+    size_t rows = build_pack(ws, n);
+    if (data) {
+        /* Gather the valid steps only: padding is never read. */
+        for (size_t t = 0; t < ws->pk.steps; t++) {
+            float *dst = ws->x + ws->offset[t] * D;
+            for (size_t r = 0; r < ws->active[t]; r++)
+                memcpy(dst + r * D, data + (ws->src[r] * T + t) * D, D * sizeof *dst);
+        }
+    }
+    return rows;
+}
+
+void workspace_load_uniform(ae_ws *ws, size_t n, size_t length)
+{
+    for (size_t r = 0; r < n; r++) {
+        ws->len[r] = length;
+        ws->src[r] = r;
+    }
+    build_pack(ws, n);
+}

@@ -1,0 +1,64 @@
+/* workspace.h - activation and gradient slabs for batches of one shape,
+   planned once (one allocation) and reused by every batch; the time loop
+   only does pointer arithmetic. Also turns a list of sequences into a
+   packed batch (see lstm.h). */
+#ifndef LSTMAE_WORKSPACE_H
+#define LSTMAE_WORKSPACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lstm.h"
+#include "lstmae.h"
+#include "params.h"
+
+typedef struct ae_ws {
+    size_t max_batch, max_steps;  /* planned shape                      */
+    int training;                 /* gradient buffers planned           */
+    void *slab;                   /* the one allocation                 */
+
+    /* the current batch, sorted by length (longest first) */
+    size_t *len;                  /* [B] length of sorted row r          */
+    size_t *src;                  /* [B] caller's index of sorted row r  */
+    size_t *active;               /* [T] rows running at step t          */
+    size_t *offset;               /* [T + 1] packed row of step t        */
+    lstm_pack pk;
+
+    /* forward: layers 0..K-1 are the encoder, K..2K-1 the decoder */
+    float *x;                     /* [rows][D] packed input (= target)   */
+    float *gates[2 * LSTMAE_MAX_LAYERS]; /* [rows][G]                    */
+    float *c[2 * LSTMAE_MAX_LAYERS];     /* [rows][H]                    */
+    float *h[2 * LSTMAE_MAX_LAYERS];     /* [rows][H]                    */
+    float *rep;                   /* [B][G] repeated-input projection    */
+    float *h_enc;                 /* [B][H] encoder's final top h        */
+    float *z;                     /* [B][Z] latent                       */
+    float *y;                     /* [rows][D] output pre-activations    */
+
+    /* backward (training only) */
+    float *dy;                    /* [rows][D]                           */
+    float *dh_a, *dh_b;           /* [rows][H] dL/dh of a layer's output */
+    float *dgates;                /* [rows][G]                           */
+    float *dc;                    /* [B][H] cell-state carry             */
+    float *dz;                    /* [B][Z]                              */
+    float *dh_enc;                /* [B][H]                              */
+} ae_ws;
+
+/* Plans and allocates a workspace for up to max_batch sequences of up to
+   max_steps steps. Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG when a size
+   overflows (or a matrix dimension exceeds INT_MAX), LSTMAE_ERR_NOMEM.
+   On failure *ws owns nothing. */
+int workspace_plan(ae_ws *ws, const ae_dims *d, size_t max_batch,
+                   size_t max_steps, int training);
+void workspace_free(ae_ws *ws);
+
+/* Loads sequences idx[0..n-1] of data [.][T][D] (lengths NULL: all T):
+   sorts them by length, builds the packing, and when data is not NULL
+   gathers their valid steps into ws->x (padding is never read).
+   n <= max_batch, T <= max_steps. Returns the valid steps, sum of lengths. */
+size_t workspace_load(ae_ws *ws, const float *data, const int32_t *lengths,
+                      size_t T, size_t D, const size_t *idx, size_t n);
+
+/* Loads n rows that all run `length` steps, in order (for decoding). */
+void workspace_load_uniform(ae_ws *ws, size_t n, size_t length);
+
+#endif
