@@ -164,8 +164,12 @@ typedef struct lstmae_fit_options {
     int shuffle;            /* non-zero: a new order every epoch, drawn
                                from the model's generator; 0: data order;
                                default 1                                  */
-    int num_threads;        /* >= 0; 0: one per online CPU. Results are
-                               bit-identical for the same thread count.   */
+    int num_threads;        /* worker threads that split each batch,
+                               >= 0; 0: the library's choice (now 1; the
+                               BLAS may still use its own threads).
+                               Results are bit-identical for the same
+                               thread count; they may differ in the last
+                               bits between different counts.             */
     /* Called after every epoch (epoch counts from 1 within this call) with
        the epoch's training metrics (the mean over its batches, taken
        before each batch's update) and the validation metrics (NULL without

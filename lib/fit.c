@@ -12,7 +12,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "autoenc.h"
 #include "infer.h"
@@ -86,11 +85,10 @@ static void *shard_thread(void *arg)
     return NULL;
 }
 
-static size_t default_threads(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : (size_t)n;
-}
+/* num_threads = 0. One worker: results then never depend on the machine,
+   and a threaded BLAS is not oversubscribed (OpenBLAS's pthread build
+   threads its larger products itself). */
+static size_t default_threads(void) { return 1; }
 
 /* Sum of lengths of sequences idx[0..n-1]. */
 static size_t valid_steps(const lstmae_sequences *s, const size_t *idx, size_t n)
