@@ -171,14 +171,23 @@ typedef struct lstmae_fit_options {
                                thread count; they may differ in the last
                                bits between different counts.             */
     /* Called after every epoch (epoch counts from 1 within this call) with
-       the epoch's training metrics (the mean over its batches, taken
-       before each batch's update) and the validation metrics (NULL without
+       the epoch's training metrics (per valid element over the whole
+       epoch, each batch's loss taken before its update) and the validation metrics (NULL without
        a validation set). Return non-zero to stop: lstmae_fit then returns
        LSTMAE_ERR_CANCELLED with the model as that epoch left it. */
     int (*on_epoch)(void *user, int epoch, const lstmae_metrics *train,
                     const lstmae_metrics *valid);
     void *user;             /* passed to on_epoch                         */
     float momentum;         /* SGD momentum (PyTorch's form), >= 0; 0     */
+    /* Early stopping, > 0 (needs a validation set): stop after `patience`
+       epochs without a lower validation loss, and end with the model as
+       the best epoch left it (parameters and training state). 0: off.   */
+    int patience;
+    /* Non-NULL: after every checkpoint_every-th epoch of this call, save
+       the model with its training state to this path (atomically, as
+       lstmae_save). A failed save stops fit with LSTMAE_ERR_IO.         */
+    const char *checkpoint_path;
+    int checkpoint_every;   /* >= 1; default 1                            */
 } lstmae_fit_options;
 
 static inline void lstmae_fit_options_init(lstmae_fit_options *opt)
@@ -198,6 +207,9 @@ static inline void lstmae_fit_options_init(lstmae_fit_options *opt)
     opt->on_epoch = NULL;
     opt->user = NULL;
     opt->momentum = 0.0f;
+    opt->patience = 0;
+    opt->checkpoint_path = NULL;
+    opt->checkpoint_every = 1;
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -237,6 +249,8 @@ LSTMAE_API int lstmae_get_config(const lstmae_model *model, lstmae_config *out);
      generator) is restored to where the last completed epoch left it;
    - LSTMAE_ERR_CANCELLED: on_epoch returned non-zero; the model is as the
      epoch just completed left it;
+   - LSTMAE_ERR_IO: a checkpoint could not be written; the model is as the
+     epoch just completed left it;
    - LSTMAE_ERR_NOMEM: before the first epoch, nothing was changed; later
      (evaluating the validation set) the model is as the last completed
      epoch left it. */
@@ -275,6 +289,55 @@ LSTMAE_API int lstmae_reconstruct(const lstmae_model *model,
 LSTMAE_API int lstmae_evaluate(const lstmae_model *model,
                                const lstmae_sequences *in,
                                lstmae_metrics *out);
+
+/* ---- model files (docs/file-format.md) --------------------------------- */
+
+/* A model file holds the configuration, the parameters and, unless saved
+   with LSTMAE_SAVE_INFERENCE_ONLY, the training state (optimiser moments
+   and step count, the generator, epochs done), so that training resumed
+   from a loaded model is bit-identical to training that never stopped.
+   Files are portable (little-endian, IEEE-754 binary32), versioned and
+   checksummed (CRC-32C). */
+#define LSTMAE_SAVE_INFERENCE_ONLY 1u /* leave the training state out */
+
+/* Writes the model to path atomically: a temporary file in the same
+   directory, flushed, fsync'ed and renamed over path. Returns LSTMAE_OK,
+   LSTMAE_ERR_INVALID_ARG (NULL), LSTMAE_ERR_IO (cannot write: bad path, no
+   permission, disk full; the previous file at path is intact and no
+   temporary file is left) or LSTMAE_ERR_NOMEM. */
+LSTMAE_API int lstmae_save(const lstmae_model *model, const char *path);
+
+/* lstmae_save with flags: 0 or LSTMAE_SAVE_INFERENCE_ONLY. */
+LSTMAE_API int lstmae_save_ex(const lstmae_model *model, const char *path,
+                              unsigned flags);
+
+/* Reads a model file. Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG (NULL),
+   LSTMAE_ERR_IO (cannot open or read), LSTMAE_ERR_FORMAT (not a model
+   file, damaged, truncated, or from a newer format version) or
+   LSTMAE_ERR_NOMEM. Safe on any bytes. *out is NULL on failure. A file
+   without training state gives a model with fresh optimiser state. */
+LSTMAE_API int lstmae_load(const char *path, lstmae_model **out);
+
+/* Bytes lstmae_save_buffer needs (with training state); 0 for NULL. */
+LSTMAE_API size_t lstmae_saved_size(const lstmae_model *model);
+LSTMAE_API size_t lstmae_saved_size_ex(const lstmae_model *model, unsigned flags);
+
+/* Writes the file's bytes into buf[capacity]. Returns LSTMAE_OK or
+   LSTMAE_ERR_INVALID_ARG (NULL, capacity below lstmae_saved_size); buf is
+   untouched on failure. */
+LSTMAE_API int lstmae_save_buffer(const lstmae_model *model, void *buf,
+                                  size_t capacity);
+LSTMAE_API int lstmae_save_buffer_ex(const lstmae_model *model, void *buf,
+                                     size_t capacity, unsigned flags);
+
+/* lstmae_load from memory: the same checks and statuses (never
+   LSTMAE_ERR_IO); buf is not kept. */
+LSTMAE_API int lstmae_load_buffer(const void *buf, size_t size,
+                                  lstmae_model **out);
+
+/* Epochs trained so far, over every lstmae_fit call and through files
+   (0 for NULL). */
+LSTMAE_API uint64_t lstmae_epochs_done(const lstmae_model *model);
 
 /* ---- parameters, by name, in PyTorch's layout --------------------------- */
 

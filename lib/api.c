@@ -8,6 +8,7 @@
 
 #include "fit.h"
 #include "infer.h"
+#include "io.h"
 #include "lstmae.h"
 #include "model.h"
 #include "params.h"
@@ -65,8 +66,10 @@ static int check_sequences(const lstmae_model *m, const lstmae_sequences *s,
 {
     CHECK_ARG(s != NULL && s->count >= 1);
     size_t D = m->dims.in_dim, T = s->max_len;
-    /* Packed rows of a chunk must fit a BLAS int; the whole set in size_t. */
-    CHECK_ARG(T <= (size_t)INT_MAX / 256 && s->count <= SIZE_MAX / ((T ? T : 1) * D));
+    /* Packed rows of a chunk must fit a BLAS int; the set, and the latent
+       or reconstruction buffers for it, must have a byte size in size_t. */
+    size_t per_seq = (T ? T : 1) * D > m->dims.latent ? (T ? T : 1) * D : m->dims.latent;
+    CHECK_ARG(T <= (size_t)INT_MAX / 256 && s->count <= SIZE_MAX / sizeof(float) / per_seq);
     CHECK_ARG(s->data != NULL || T == 0);
     size_t total = 0;
     if (s->lengths) {
@@ -151,6 +154,7 @@ static int check_fit_options(const lstmae_fit_options *o)
     CHECK_ARG(isfinite(o->epsilon) && o->epsilon > 0.0f);
     CHECK_ARG(!isnan(o->clip_norm) && o->clip_norm < INFINITY);
     CHECK_ARG(isfinite(o->momentum) && o->momentum >= 0.0f);
+    CHECK_ARG(o->patience >= 0 && o->checkpoint_every >= 1);
     return LSTMAE_OK;
 }
 
@@ -164,6 +168,7 @@ int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
     if (opt) TRY(read_struct(&o, sizeof o, opt));
     CHECK_ARG(last_train == NULL || caller_struct_ok(last_train));
     TRY(check_fit_options(&o));
+    CHECK_ARG(o.patience == 0 || valid != NULL);
     /* The packed rows of a batch must fit a BLAS int. */
     size_t T = train->max_len ? train->max_len : 1;
     CHECK_ARG((size_t)o.batch_size <= (size_t)INT_MAX / T);
@@ -197,7 +202,8 @@ int lstmae_decode(const lstmae_model *model, const float *latent, size_t count,
     CHECK_ARG(model != NULL && latent != NULL && out != NULL);
     CHECK_ARG(count >= 1 && length >= 1 && length <= (size_t)INT_MAX / 256);
     size_t Z = model->dims.latent, D = model->dims.in_dim;
-    CHECK_ARG(count <= SIZE_MAX / Z && count <= SIZE_MAX / length / D);
+    CHECK_ARG(count <= SIZE_MAX / sizeof(float) / Z &&
+              count <= SIZE_MAX / sizeof(float) / length / D);
     if (!tensor_all_finite(latent, count * Z)) return LSTMAE_ERR_NUMERIC;
     return infer_decode(model, latent, count, length, out);
 }
@@ -262,4 +268,83 @@ int lstmae_set_param(lstmae_model *model, const char *name, const float *values,
     if (!tensor_all_finite(values, count)) return LSTMAE_ERR_NUMERIC;
     memcpy(model->params + e->offset, values, count * sizeof *values);
     return LSTMAE_OK;
+}
+
+/* ---- model files -------------------------------------------------------- */
+
+static int flags_ok(unsigned flags) { return (flags & ~LSTMAE_SAVE_INFERENCE_ONLY) == 0; }
+
+/* Public flags to the file's: the file says what it holds. */
+static unsigned file_flags(unsigned flags)
+{
+    return (flags & LSTMAE_SAVE_INFERENCE_ONLY) ? 0u : IO_FLAG_TRAINING;
+}
+
+size_t lstmae_saved_size_ex(const lstmae_model *model, unsigned flags)
+{
+    if (!model || !flags_ok(flags)) return 0;
+    return io_saved_size(model, file_flags(flags));
+}
+
+size_t lstmae_saved_size(const lstmae_model *model)
+{
+    return lstmae_saved_size_ex(model, 0);
+}
+
+int lstmae_save_buffer_ex(const lstmae_model *model, void *buf, size_t capacity,
+                          unsigned flags)
+{
+    CHECK_ARG(model != NULL && buf != NULL && flags_ok(flags));
+    size_t size = io_saved_size(model, file_flags(flags));
+    CHECK_ARG(size != 0 && capacity >= size);
+    io_write(model, file_flags(flags), buf, size);
+    return LSTMAE_OK;
+}
+
+int lstmae_save_buffer(const lstmae_model *model, void *buf, size_t capacity)
+{
+    return lstmae_save_buffer_ex(model, buf, capacity, 0);
+}
+
+int lstmae_save_ex(const lstmae_model *model, const char *path, unsigned flags)
+{
+    CHECK_ARG(model != NULL && path != NULL && path[0] != '\0' && flags_ok(flags));
+    size_t size = io_saved_size(model, file_flags(flags));
+    CHECK_ARG(size != 0);
+    unsigned char *buf = malloc(size);
+    if (!buf) return LSTMAE_ERR_NOMEM;
+    io_write(model, file_flags(flags), buf, size);
+    int st = io_write_file_atomic(path, buf, size);
+    free(buf);
+    return st;
+}
+
+int lstmae_save(const lstmae_model *model, const char *path)
+{
+    return lstmae_save_ex(model, path, 0);
+}
+
+int lstmae_load_buffer(const void *buf, size_t size, lstmae_model **out)
+{
+    if (out) *out = NULL;
+    CHECK_ARG(out != NULL && (buf != NULL || size == 0));
+    if (size == 0) return LSTMAE_ERR_FORMAT;
+    return io_read(buf, size, out);
+}
+
+int lstmae_load(const char *path, lstmae_model **out)
+{
+    if (out) *out = NULL;
+    CHECK_ARG(path != NULL && out != NULL);
+    unsigned char *buf;
+    size_t size;
+    TRY(io_read_file(path, &buf, &size));
+    int st = size == 0 ? LSTMAE_ERR_FORMAT : io_read(buf, size, out);
+    free(buf);
+    return st;
+}
+
+uint64_t lstmae_epochs_done(const lstmae_model *model)
+{
+    return model ? model->epochs_done : 0;
 }

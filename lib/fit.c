@@ -119,7 +119,8 @@ typedef struct trainer {
     pthread_t threads[MAX_THREADS];
     size_t *order;          /* [count] sequence order of this epoch */
     float *grad;            /* [nparams] the batch gradient = shard 0's */
-    snapshot snap;
+    snapshot snap;          /* the state after the last completed epoch */
+    snapshot best;          /* early stopping: after the best epoch      */
     void *block;            /* one allocation for grads + snapshot  */
 } trainer;
 
@@ -143,7 +144,8 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
     tr->nshards = (batch + per_shard - 1) / per_shard;
 
     size_t P = m->nparams;
-    size_t blocks = tr->nshards + 4; /* shard gradients + snapshot */
+    /* shard gradients, the epoch snapshot, the best-epoch snapshot */
+    size_t blocks = tr->nshards + 4 + (opt->patience > 0 ? 4 : 0);
     if (P > SIZE_MAX / sizeof(float) / blocks) return LSTMAE_ERR_INVALID_ARG;
     tr->block = malloc(blocks * P * sizeof(float));
     tr->order = malloc(train->count * sizeof *tr->order);
@@ -162,6 +164,13 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
     tr->snap.adam_m = b + P;
     tr->snap.adam_v = b + 2 * P;
     tr->snap.sgd_buf = b + 3 * P;
+    if (opt->patience > 0) {
+        b += 4 * P;
+        tr->best.params = b;
+        tr->best.adam_m = b + P;
+        tr->best.adam_v = b + 2 * P;
+        tr->best.sgd_buf = b + 3 * P;
+    }
     tr->grad = tr->shards[0].grad;
     for (size_t s = 0; s < tr->nshards; s++) {
         int st = workspace_plan(&tr->shards[s].ws, &m->dims, per_shard,
@@ -238,6 +247,8 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
 
     size_t P = m->nparams, D = m->dims.in_dim, n = train->count;
     size_t batch = (size_t)opt->batch_size;
+    double best_loss = INFINITY;
+    int have_best = 0, since_best = 0;
     for (int epoch = 1; epoch <= opt->epochs && st == LSTMAE_OK; epoch++) {
         snapshot_take(&tr.snap, m);
         for (size_t i = 0; i < n; i++) tr.order[i] = i;
@@ -279,9 +290,29 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
             st = fit_evaluate(m, valid, &vm);
             if (st != LSTMAE_OK) break; /* NOMEM: the epoch stands */
         }
-        if (opt->on_epoch && opt->on_epoch(opt->user, epoch, &tm, valid ? &vm : NULL))
+        if (opt->patience > 0) {
+            /* early stopping on the validation loss */
+            if (!have_best || vm.loss < best_loss) {
+                best_loss = vm.loss;
+                have_best = 1;
+                since_best = 0;
+                snapshot_take(&tr.best, m);
+            } else {
+                since_best++;
+            }
+        }
+        if (opt->checkpoint_path && epoch % opt->checkpoint_every == 0) {
+            st = lstmae_save(m, opt->checkpoint_path);
+            if (st != LSTMAE_OK) break;
+        }
+        if (opt->on_epoch && opt->on_epoch(opt->user, epoch, &tm, valid ? &vm : NULL)) {
             st = LSTMAE_ERR_CANCELLED;
+            break;
+        }
+        if (opt->patience > 0 && since_best >= opt->patience) break;
     }
+    /* Training ended normally or stopped early: keep the best epoch. */
+    if (st == LSTMAE_OK && have_best) snapshot_restore(&tr.best, m);
     trainer_free(&tr);
     return st;
 }

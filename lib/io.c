@@ -1,0 +1,432 @@
+/* io.c - the model file format, version 1 (docs/file-format.md).
+   Little-endian everywhere, by explicit byte conversion; IEEE-754 binary32
+   values; CRC-32C over everything before the trailer. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "params.h"
+
+static const unsigned char MAGIC[8] = { 0x89, 'L', 'S', 'T', 'M', 'A', 'E', '\n' };
+
+enum {
+    HEADER_BYTES = 8 + 4 + 4 + 8,         /* magic, version, flags, size   */
+    CONFIG_BYTES = 6 * 4 + 8,             /* D H Z K loss reserved, seed   */
+    TABLE_HEAD_BYTES = 4 + 4,             /* tensor count, reserved        */
+    STATE_HEAD_BYTES = 8 + 8 + 4 + 4 + 32 /* steps, epochs, ready, rsv, rng */
+};
+
+static const uint32_t CRC32C_TABLE[256] = {
+    0x00000000u, 0xf26b8303u, 0xe13b70f7u, 0x1350f3f4u, 0xc79a971fu, 0x35f1141cu,
+    0x26a1e7e8u, 0xd4ca64ebu, 0x8ad958cfu, 0x78b2dbccu, 0x6be22838u, 0x9989ab3bu,
+    0x4d43cfd0u, 0xbf284cd3u, 0xac78bf27u, 0x5e133c24u, 0x105ec76fu, 0xe235446cu,
+    0xf165b798u, 0x030e349bu, 0xd7c45070u, 0x25afd373u, 0x36ff2087u, 0xc494a384u,
+    0x9a879fa0u, 0x68ec1ca3u, 0x7bbcef57u, 0x89d76c54u, 0x5d1d08bfu, 0xaf768bbcu,
+    0xbc267848u, 0x4e4dfb4bu, 0x20bd8edeu, 0xd2d60dddu, 0xc186fe29u, 0x33ed7d2au,
+    0xe72719c1u, 0x154c9ac2u, 0x061c6936u, 0xf477ea35u, 0xaa64d611u, 0x580f5512u,
+    0x4b5fa6e6u, 0xb93425e5u, 0x6dfe410eu, 0x9f95c20du, 0x8cc531f9u, 0x7eaeb2fau,
+    0x30e349b1u, 0xc288cab2u, 0xd1d83946u, 0x23b3ba45u, 0xf779deaeu, 0x05125dadu,
+    0x1642ae59u, 0xe4292d5au, 0xba3a117eu, 0x4851927du, 0x5b016189u, 0xa96ae28au,
+    0x7da08661u, 0x8fcb0562u, 0x9c9bf696u, 0x6ef07595u, 0x417b1dbcu, 0xb3109ebfu,
+    0xa0406d4bu, 0x522bee48u, 0x86e18aa3u, 0x748a09a0u, 0x67dafa54u, 0x95b17957u,
+    0xcba24573u, 0x39c9c670u, 0x2a993584u, 0xd8f2b687u, 0x0c38d26cu, 0xfe53516fu,
+    0xed03a29bu, 0x1f682198u, 0x5125dad3u, 0xa34e59d0u, 0xb01eaa24u, 0x42752927u,
+    0x96bf4dccu, 0x64d4cecfu, 0x77843d3bu, 0x85efbe38u, 0xdbfc821cu, 0x2997011fu,
+    0x3ac7f2ebu, 0xc8ac71e8u, 0x1c661503u, 0xee0d9600u, 0xfd5d65f4u, 0x0f36e6f7u,
+    0x61c69362u, 0x93ad1061u, 0x80fde395u, 0x72966096u, 0xa65c047du, 0x5437877eu,
+    0x4767748au, 0xb50cf789u, 0xeb1fcbadu, 0x197448aeu, 0x0a24bb5au, 0xf84f3859u,
+    0x2c855cb2u, 0xdeeedfb1u, 0xcdbe2c45u, 0x3fd5af46u, 0x7198540du, 0x83f3d70eu,
+    0x90a324fau, 0x62c8a7f9u, 0xb602c312u, 0x44694011u, 0x5739b3e5u, 0xa55230e6u,
+    0xfb410cc2u, 0x092a8fc1u, 0x1a7a7c35u, 0xe811ff36u, 0x3cdb9bddu, 0xceb018deu,
+    0xdde0eb2au, 0x2f8b6829u, 0x82f63b78u, 0x709db87bu, 0x63cd4b8fu, 0x91a6c88cu,
+    0x456cac67u, 0xb7072f64u, 0xa457dc90u, 0x563c5f93u, 0x082f63b7u, 0xfa44e0b4u,
+    0xe9141340u, 0x1b7f9043u, 0xcfb5f4a8u, 0x3dde77abu, 0x2e8e845fu, 0xdce5075cu,
+    0x92a8fc17u, 0x60c37f14u, 0x73938ce0u, 0x81f80fe3u, 0x55326b08u, 0xa759e80bu,
+    0xb4091bffu, 0x466298fcu, 0x1871a4d8u, 0xea1a27dbu, 0xf94ad42fu, 0x0b21572cu,
+    0xdfeb33c7u, 0x2d80b0c4u, 0x3ed04330u, 0xccbbc033u, 0xa24bb5a6u, 0x502036a5u,
+    0x4370c551u, 0xb11b4652u, 0x65d122b9u, 0x97baa1bau, 0x84ea524eu, 0x7681d14du,
+    0x2892ed69u, 0xdaf96e6au, 0xc9a99d9eu, 0x3bc21e9du, 0xef087a76u, 0x1d63f975u,
+    0x0e330a81u, 0xfc588982u, 0xb21572c9u, 0x407ef1cau, 0x532e023eu, 0xa145813du,
+    0x758fe5d6u, 0x87e466d5u, 0x94b49521u, 0x66df1622u, 0x38cc2a06u, 0xcaa7a905u,
+    0xd9f75af1u, 0x2b9cd9f2u, 0xff56bd19u, 0x0d3d3e1au, 0x1e6dcdeeu, 0xec064eedu,
+    0xc38d26c4u, 0x31e6a5c7u, 0x22b65633u, 0xd0ddd530u, 0x0417b1dbu, 0xf67c32d8u,
+    0xe52cc12cu, 0x1747422fu, 0x49547e0bu, 0xbb3ffd08u, 0xa86f0efcu, 0x5a048dffu,
+    0x8ecee914u, 0x7ca56a17u, 0x6ff599e3u, 0x9d9e1ae0u, 0xd3d3e1abu, 0x21b862a8u,
+    0x32e8915cu, 0xc083125fu, 0x144976b4u, 0xe622f5b7u, 0xf5720643u, 0x07198540u,
+    0x590ab964u, 0xab613a67u, 0xb831c993u, 0x4a5a4a90u, 0x9e902e7bu, 0x6cfbad78u,
+    0x7fab5e8cu, 0x8dc0dd8fu, 0xe330a81au, 0x115b2b19u, 0x020bd8edu, 0xf0605beeu,
+    0x24aa3f05u, 0xd6c1bc06u, 0xc5914ff2u, 0x37faccf1u, 0x69e9f0d5u, 0x9b8273d6u,
+    0x88d28022u, 0x7ab90321u, 0xae7367cau, 0x5c18e4c9u, 0x4f48173du, 0xbd23943eu,
+    0xf36e6f75u, 0x0105ec76u, 0x12551f82u, 0xe03e9c81u, 0x34f4f86au, 0xc69f7b69u,
+    0xd5cf889du, 0x27a40b9eu, 0x79b737bau, 0x8bdcb4b9u, 0x988c474du, 0x6ae7c44eu,
+    0xbe2da0a5u, 0x4c4623a6u, 0x5f16d052u, 0xad7d5351u
+};
+
+uint32_t io_crc32c(const unsigned char *buf, size_t n)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++)
+        crc = CRC32C_TABLE[(crc ^ buf[i]) & 0xFFu] ^ (crc >> 8);
+    return crc ^ 0xFFFFFFFFu;
+}
+
+/* ---- little-endian cursor ------------------------------------------------ */
+
+typedef struct cursor {
+    unsigned char *w;       /* writing */
+    const unsigned char *r; /* reading */
+    size_t at, size;
+    int bad;                /* a read ran past the end */
+} cursor;
+
+static void put_u8s(cursor *c, const void *p, size_t n)
+{
+    memcpy(c->w + c->at, p, n);
+    c->at += n;
+}
+
+static void put_u16(cursor *c, uint32_t v)
+{
+    unsigned char b[2] = { (unsigned char)(v & 0xFFu), (unsigned char)((v >> 8) & 0xFFu) };
+    put_u8s(c, b, 2);
+}
+
+static void put_u32(cursor *c, uint32_t v)
+{
+    unsigned char b[4];
+    for (int i = 0; i < 4; i++) b[i] = (unsigned char)((v >> (8 * i)) & 0xFFu);
+    put_u8s(c, b, 4);
+}
+
+static void put_u64(cursor *c, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((v >> (8 * i)) & 0xFFu);
+    put_u8s(c, b, 8);
+}
+
+static void put_f32s(cursor *c, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        put_u32(c, u);
+    }
+}
+
+static const unsigned char *take(cursor *c, size_t n)
+{
+    if (c->bad || n > c->size - c->at) {
+        c->bad = 1;
+        return NULL;
+    }
+    const unsigned char *p = c->r + c->at;
+    c->at += n;
+    return p;
+}
+
+static uint32_t get_u16(cursor *c)
+{
+    const unsigned char *p = take(c, 2);
+    return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 : 0;
+}
+
+static uint32_t get_u32(cursor *c)
+{
+    const unsigned char *p = take(c, 4);
+    if (!p) return 0;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(cursor *c)
+{
+    uint64_t lo = get_u32(c);
+    uint64_t hi = get_u32(c);
+    return lo | hi << 32;
+}
+
+/* Reads n floats; 0 if any is not finite (a saved model never holds one). */
+static int get_f32s(cursor *c, float *x, size_t n)
+{
+    int finite = 1;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = get_u32(c);
+        memcpy(&x[i], &u, 4);
+        if (!isfinite(x[i])) finite = 0;
+    }
+    return finite && !c->bad;
+}
+
+/* ---- sizes --------------------------------------------------------------- */
+
+static int add_size(size_t *total, size_t a, size_t b)
+{
+    /* *total += a * b, checked */
+    if (b != 0 && a > SIZE_MAX / b) return 0;
+    if (a * b > SIZE_MAX - *total) return 0;
+    *total += a * b;
+    return 1;
+}
+
+/* File size implied by a parameter table; 0 on overflow. */
+static size_t file_size(const param_entry *t, size_t ntensors, size_t nparams,
+                        unsigned flags)
+{
+    size_t total = HEADER_BYTES + CONFIG_BYTES + TABLE_HEAD_BYTES + 4 /* crc */;
+    for (size_t i = 0; i < ntensors; i++) {
+        size_t name = strlen(t[i].name);
+        size_t entry = 2 + name + 2 + 4 * (t[i].is_vector ? 1u : 2u);
+        if (!add_size(&total, entry, 1) || !add_size(&total, t[i].size, 4)) return 0;
+    }
+    if (flags & IO_FLAG_TRAINING) {
+        if (!add_size(&total, STATE_HEAD_BYTES, 1) || !add_size(&total, nparams, 12))
+            return 0;
+    }
+    return total;
+}
+
+size_t io_saved_size(const lstmae_model *m, unsigned flags)
+{
+    return file_size(m->table, m->ntensors, m->nparams, flags);
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+void io_write(const lstmae_model *m, unsigned flags, unsigned char *buf, size_t size)
+{
+    cursor c = { buf, NULL, 0, size, 0 };
+    put_u8s(&c, MAGIC, sizeof MAGIC);
+    put_u32(&c, IO_FORMAT_VERSION);
+    put_u32(&c, flags);
+    put_u64(&c, (uint64_t)size);
+    put_u32(&c, (uint32_t)m->cfg.input_dim);
+    put_u32(&c, (uint32_t)m->cfg.hidden_dim);
+    put_u32(&c, (uint32_t)m->cfg.latent_dim);
+    put_u32(&c, (uint32_t)m->cfg.num_layers);
+    put_u32(&c, (uint32_t)m->cfg.loss);
+    put_u32(&c, 0);
+    put_u64(&c, m->cfg.seed);
+    put_u32(&c, (uint32_t)m->ntensors);
+    put_u32(&c, 0);
+    for (size_t i = 0; i < m->ntensors; i++) {
+        const param_entry *e = &m->table[i];
+        size_t len = strlen(e->name);
+        put_u16(&c, (uint32_t)len);
+        put_u8s(&c, e->name, len);
+        put_u16(&c, e->is_vector ? 1u : 2u);
+        put_u32(&c, (uint32_t)e->rows);
+        if (!e->is_vector) put_u32(&c, (uint32_t)e->cols);
+        put_f32s(&c, m->params + e->offset, e->size);
+    }
+    if (flags & IO_FLAG_TRAINING) {
+        put_u64(&c, m->adam_steps);
+        put_u64(&c, m->epochs_done);
+        put_u32(&c, m->sgd_buf_ready ? 1u : 0u);
+        put_u32(&c, 0);
+        for (int i = 0; i < 4; i++) put_u64(&c, m->gen.s[i]);
+        put_f32s(&c, m->adam_m, m->nparams);
+        put_f32s(&c, m->adam_v, m->nparams);
+        put_f32s(&c, m->sgd_buf, m->nparams);
+    }
+    put_u32(&c, io_crc32c(buf, c.at));
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+/* Everything up to and including the config, checked before any
+   allocation; fills cfg. */
+static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags)
+{
+    const unsigned char *magic = take(c, sizeof MAGIC);
+    if (!magic || memcmp(magic, MAGIC, sizeof MAGIC) != 0) return LSTMAE_ERR_FORMAT;
+    uint32_t version = get_u32(c);
+    uint32_t fl = get_u32(c);
+    uint64_t size = get_u64(c);
+    if (c->bad || version != IO_FORMAT_VERSION || (fl & ~IO_FLAG_TRAINING) != 0 ||
+        size != (uint64_t)c->size)
+        return LSTMAE_ERR_FORMAT;
+    /* The checksum covers everything; checking it first means a damaged
+       file never reaches the parser below. */
+    if (c->size < HEADER_BYTES + 4) return LSTMAE_ERR_FORMAT;
+    const unsigned char *end = c->r + c->size - 4;
+    uint32_t stored = (uint32_t)end[0] | (uint32_t)end[1] << 8 | (uint32_t)end[2] << 16 |
+                      (uint32_t)end[3] << 24;
+    if (io_crc32c(c->r, c->size - 4) != stored) return LSTMAE_ERR_FORMAT;
+
+    uint32_t v[6];
+    for (int i = 0; i < 6; i++) v[i] = get_u32(c);
+    uint64_t seed = get_u64(c);
+    if (c->bad || v[5] != 0) return LSTMAE_ERR_FORMAT;
+    for (int i = 0; i < 3; i++)
+        if (v[i] < 1 || v[i] > LSTMAE_MAX_DIM) return LSTMAE_ERR_FORMAT;
+    if (v[3] < 1 || v[3] > LSTMAE_MAX_LAYERS || v[4] > 1) return LSTMAE_ERR_FORMAT;
+    lstmae_config_init(cfg);
+    cfg->input_dim = (int)v[0];
+    cfg->hidden_dim = (int)v[1];
+    cfg->latent_dim = (int)v[2];
+    cfg->num_layers = (int)v[3];
+    cfg->loss = v[4] == 0 ? LSTMAE_LOSS_BCE : LSTMAE_LOSS_MSE;
+    cfg->seed = seed;
+    *flags = fl;
+    return LSTMAE_OK;
+}
+
+/* The table and values, checked against the model's own table. */
+static int read_body(cursor *c, lstmae_model *m, unsigned flags)
+{
+    if (get_u32(c) != m->ntensors || get_u32(c) != 0) return LSTMAE_ERR_FORMAT;
+    for (size_t i = 0; i < m->ntensors; i++) {
+        const param_entry *e = &m->table[i];
+        size_t len = get_u16(c);
+        const unsigned char *name = take(c, len);
+        if (!name || len != strlen(e->name) || memcmp(name, e->name, len) != 0)
+            return LSTMAE_ERR_FORMAT;
+        uint32_t rank = get_u16(c);
+        if (rank != (e->is_vector ? 1u : 2u) || get_u32(c) != e->rows) return LSTMAE_ERR_FORMAT;
+        if (!e->is_vector && get_u32(c) != e->cols) return LSTMAE_ERR_FORMAT;
+        if (!get_f32s(c, m->params + e->offset, e->size)) return LSTMAE_ERR_FORMAT;
+    }
+    if (flags & IO_FLAG_TRAINING) {
+        m->adam_steps = get_u64(c);
+        m->epochs_done = get_u64(c);
+        uint32_t ready = get_u32(c);
+        if (ready > 1 || get_u32(c) != 0) return LSTMAE_ERR_FORMAT;
+        m->sgd_buf_ready = (int)ready;
+        for (int i = 0; i < 4; i++) m->gen.s[i] = get_u64(c);
+        if (!get_f32s(c, m->adam_m, m->nparams) || !get_f32s(c, m->adam_v, m->nparams) ||
+            !get_f32s(c, m->sgd_buf, m->nparams))
+            return LSTMAE_ERR_FORMAT;
+    }
+    take(c, 4); /* the checksum, verified in read_head */
+    if (c->bad || c->at != c->size) return LSTMAE_ERR_FORMAT;
+    return LSTMAE_OK;
+}
+
+int io_read(const unsigned char *buf, size_t size, lstmae_model **out)
+{
+    *out = NULL;
+    cursor c = { NULL, buf, 0, size, 0 };
+    lstmae_config cfg;
+    unsigned flags = 0;
+    int st = read_head(&c, &cfg, &flags);
+    if (st != LSTMAE_OK) return st;
+
+    /* The size the config implies must be the size we were given: only
+       then is anything allocated, so a forged header cannot ask for more
+       memory than the bytes it came in. */
+    ae_dims d = { (size_t)cfg.input_dim, (size_t)cfg.hidden_dim, (size_t)cfg.latent_dim,
+                  (size_t)cfg.num_layers };
+    size_t nt = params_tensor_count(d.layers), np = 0;
+    param_entry *table = calloc(nt, sizeof *table);
+    if (!table) return LSTMAE_ERR_NOMEM;
+    int fits = 1;
+    /* each tensor's size is at most 4 * MAX_DIM^2: no overflow in layout */
+    params_layout(&d, table, &np);
+    if (file_size(table, nt, np, flags) != size) fits = 0;
+    free(table);
+    if (!fits) return LSTMAE_ERR_FORMAT;
+
+    lstmae_model *m = NULL;
+    st = lstmae_create(&cfg, &m);
+    if (st != LSTMAE_OK) return st == LSTMAE_ERR_NOMEM ? st : LSTMAE_ERR_FORMAT;
+    st = read_body(&c, m, flags);
+    if (st != LSTMAE_OK) {
+        lstmae_free(m);
+        return st;
+    }
+    *out = m;
+    return LSTMAE_OK;
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+static int write_all(int fd, const unsigned char *buf, size_t size)
+{
+    while (size > 0) {
+        ssize_t n = write(fd, buf, size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return 0;
+        }
+        buf += n;
+        size -= (size_t)n;
+    }
+    return 1;
+}
+
+int io_write_file_atomic(const char *path, const unsigned char *buf, size_t size)
+{
+    static const char suffix[] = ".tmp-XXXXXX";
+    size_t len = strlen(path);
+    char *tmp = malloc(len + sizeof suffix);
+    if (!tmp) return LSTMAE_ERR_NOMEM;
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, suffix, sizeof suffix);
+    int fd = mkstemp(tmp); /* same directory as path, so rename is atomic */
+    if (fd < 0) {
+        free(tmp);
+        return LSTMAE_ERR_IO;
+    }
+    int ok = write_all(fd, buf, size) && fsync(fd) == 0;
+    if (close(fd) != 0) ok = 0;
+    if (ok) {
+        /* mkstemp made it 0600; give it the permissions a new file gets */
+        mode_t mask = umask(0);
+        umask(mask);
+        chmod(tmp, 0666 & ~mask);
+        ok = rename(tmp, path) == 0;
+    }
+    if (!ok) unlink(tmp);
+    free(tmp);
+    return ok ? LSTMAE_OK : LSTMAE_ERR_IO;
+}
+
+int io_read_file(const char *path, unsigned char **buf, size_t *size)
+{
+    *buf = NULL;
+    *size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return LSTMAE_ERR_IO;
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *b = malloc(cap);
+    if (!b) {
+        fclose(f);
+        return LSTMAE_ERR_NOMEM;
+    }
+    for (;;) {
+        n += fread(b + n, 1, cap - n, f);
+        if (n < cap) break;
+        if (cap > SIZE_MAX / 2) {
+            free(b);
+            fclose(f);
+            return LSTMAE_ERR_NOMEM;
+        }
+        unsigned char *nb = realloc(b, cap * 2);
+        if (!nb) {
+            free(b);
+            fclose(f);
+            return LSTMAE_ERR_NOMEM;
+        }
+        b = nb;
+        cap *= 2;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(b);
+        return LSTMAE_ERR_IO;
+    }
+    *buf = b;
+    *size = n;
+    return LSTMAE_OK;
+}

@@ -1,0 +1,602 @@
+/* test_io.c - model files: round trips through file and buffer, every
+   single-byte change and every truncation rejected, foreign files, I/O
+   failures that leave the old file intact, resume equal to uninterrupted
+   training, early stopping, checkpoints, and the golden version-1 file. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lstmae.h>
+
+#include "testutil.h"
+
+static char tmpdir[256];
+static const char *golden_path; /* tests/data/golden_v1.lstmae (argv[1]) */
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static lstmae_model *make_model(int D, int H, int Z, int K, lstmae_loss loss, uint64_t seed)
+{
+    lstmae_config c;
+    lstmae_config_init(&c);
+    c.input_dim = D;
+    c.hidden_dim = H;
+    c.latent_dim = Z;
+    c.num_layers = K;
+    c.loss = loss;
+    c.seed = seed;
+    lstmae_model *m = NULL;
+    assert_int_equal(lstmae_create(&c, &m), LSTMAE_OK);
+    return m;
+}
+
+typedef struct dataset {
+    float x[40 * 6 * 3];
+    int32_t len[40];
+    lstmae_sequences s;
+} dataset;
+
+/* 40 sequences of up to 6 steps of 3 features in [0, 1]. */
+static void make_data(dataset *d, uint64_t seed, size_t n)
+{
+    uint64_t st = seed;
+    tu_fill_uniform(&st, d->x, n * 6 * 3, 0.0f, 1.0f);
+    for (size_t i = 0; i < n; i++) d->len[i] = (int32_t)(tu_rand_u64(&st) % 7);
+    d->len[0] = 6;
+    d->s = (lstmae_sequences){ d->x, d->len, n, 6 };
+}
+
+/* Every parameter of a and b bit for bit, and the same config. */
+static void assert_same_model(const lstmae_model *a, const lstmae_model *b)
+{
+    assert_int_equal(lstmae_param_count(a), lstmae_param_count(b));
+    for (size_t i = 0; i < lstmae_param_count(a); i++) {
+        const char *name = lstmae_param_name(a, i);
+        assert_string_equal(name, lstmae_param_name(b, i));
+        size_t n = lstmae_param_size(a, name);
+        float *pa = malloc(n * sizeof *pa), *pb = malloc(n * sizeof *pb);
+        assert_non_null(pa);
+        assert_non_null(pb);
+        assert_int_equal(lstmae_get_param(a, name, pa, n), LSTMAE_OK);
+        assert_int_equal(lstmae_get_param(b, name, pb, n), LSTMAE_OK);
+        tu_assert_bits_equal(name, pa, pb, n);
+        free(pa);
+        free(pb);
+    }
+    lstmae_config ca, cb;
+    lstmae_config_init(&ca);
+    lstmae_config_init(&cb);
+    assert_int_equal(lstmae_get_config(a, &ca), LSTMAE_OK);
+    assert_int_equal(lstmae_get_config(b, &cb), LSTMAE_OK);
+    assert_memory_equal(&ca, &cb, sizeof ca);
+}
+
+static void assert_same_encoding(const lstmae_model *a, const lstmae_model *b,
+                                 const lstmae_sequences *s, size_t Z)
+{
+    float *la = malloc(s->count * Z * sizeof *la), *lb = malloc(s->count * Z * sizeof *lb);
+    assert_non_null(la);
+    assert_non_null(lb);
+    assert_int_equal(lstmae_encode(a, s, la), LSTMAE_OK);
+    assert_int_equal(lstmae_encode(b, s, lb), LSTMAE_OK);
+    tu_assert_bits_equal("latent", la, lb, s->count * Z);
+    free(la);
+    free(lb);
+}
+
+static void path_in_tmp(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", tmpdir, name);
+}
+
+/* Number of entries in tmpdir (to spot leftover temporary files). */
+static int count_tmp_entries(void)
+{
+    DIR *d = opendir(tmpdir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+    closedir(d);
+    return n;
+}
+
+static unsigned char *save_to_buffer(const lstmae_model *m, unsigned flags, size_t *size)
+{
+    *size = lstmae_saved_size_ex(m, flags);
+    assert_true(*size > 0);
+    unsigned char *buf = malloc(*size);
+    assert_non_null(buf);
+    assert_int_equal(lstmae_save_buffer_ex(m, buf, *size, flags), LSTMAE_OK);
+    return buf;
+}
+
+static lstmae_fit_options fit_opts(int epochs)
+{
+    lstmae_fit_options o;
+    lstmae_fit_options_init(&o);
+    o.epochs = epochs;
+    o.batch_size = 8;
+    o.learning_rate = 0.01f;
+    o.num_threads = 1;
+    return o;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    dataset d;
+    make_data(&d, 1, 40);
+    lstmae_model *m = make_model(3, 5, 4, 2, LSTMAE_LOSS_MSE, 7);
+    lstmae_fit_options o = fit_opts(2);
+    assert_int_equal(lstmae_fit(m, &d.s, NULL, &o, NULL), LSTMAE_OK);
+
+    char path[300];
+    path_in_tmp(path, sizeof path, "model.lstmae");
+    assert_int_equal(lstmae_save(m, path), LSTMAE_OK);
+    lstmae_model *f = NULL, *b = NULL;
+    assert_int_equal(lstmae_load(path, &f), LSTMAE_OK);
+    assert_same_model(m, f);
+    assert_same_encoding(m, f, &d.s, 4);
+    assert_int_equal(lstmae_epochs_done(f), 2);
+
+    size_t size;
+    unsigned char *buf = save_to_buffer(m, 0, &size);
+    assert_int_equal(lstmae_load_buffer(buf, size, &b), LSTMAE_OK);
+    assert_same_model(m, b);
+    assert_same_encoding(m, b, &d.s, 4);
+
+    /* the file and the buffer hold the same bytes */
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    unsigned char *fb = malloc(size + 1);
+    assert_non_null(fb);
+    assert_int_equal(fread(fb, 1, size + 1, fp), size);
+    fclose(fp);
+    assert_memory_equal(fb, buf, size);
+
+    /* a buffer one byte short is refused and untouched */
+    memset(fb, 0xA5, size);
+    assert_int_equal(lstmae_save_buffer(m, fb, size - 1), LSTMAE_ERR_INVALID_ARG);
+    for (size_t i = 0; i < size; i++) assert_int_equal(fb[i], 0xA5);
+
+    /* inference-only: smaller, same parameters, fresh training state */
+    size_t small;
+    unsigned char *inf = save_to_buffer(m, LSTMAE_SAVE_INFERENCE_ONLY, &small);
+    assert_true(small < size);
+    lstmae_model *i = NULL;
+    assert_int_equal(lstmae_load_buffer(inf, small, &i), LSTMAE_OK);
+    assert_same_model(m, i);
+    assert_same_encoding(m, i, &d.s, 4);
+    assert_int_equal(lstmae_epochs_done(i), 0);
+
+    unlink(path);
+    free(inf);
+    free(fb);
+    free(buf);
+    lstmae_free(i);
+    lstmae_free(f);
+    lstmae_free(b);
+    lstmae_free(m);
+}
+
+/* Every single-byte change and every truncation is LSTMAE_ERR_FORMAT. */
+static void test_every_byte_and_truncation(void **state)
+{
+    (void)state;
+    lstmae_model *m = make_model(2, 3, 2, 1, LSTMAE_LOSS_BCE, 3);
+    for (unsigned flags = 0; flags <= LSTMAE_SAVE_INFERENCE_ONLY; flags++) {
+        size_t size;
+        unsigned char *buf = save_to_buffer(m, flags, &size);
+        unsigned char *copy = malloc(size);
+        assert_non_null(copy);
+        size_t checked = 0;
+        for (size_t at = 0; at < size; at++) {
+            static const unsigned char deltas[] = { 0x01, 0x80, 0xFF };
+            for (size_t k = 0; k < sizeof deltas; k++) {
+                memcpy(copy, buf, size);
+                copy[at] ^= deltas[k];
+                lstmae_model *out = (lstmae_model *)copy; /* must become NULL */
+                int st = lstmae_load_buffer(copy, size, &out);
+                if (st != LSTMAE_ERR_FORMAT || out != NULL)
+                    fail_msg("byte %zu ^ 0x%02x of %zu: status %d", at, deltas[k], size, st);
+                checked++;
+            }
+        }
+        for (size_t len = 0; len < size; len++) {
+            lstmae_model *out = NULL;
+            int st = lstmae_load_buffer(len ? buf : NULL, len, &out);
+            if (st != LSTMAE_ERR_FORMAT || out != NULL)
+                fail_msg("truncated to %zu of %zu: status %d", len, size, st);
+        }
+        /* a byte too many is damage too */
+        unsigned char *longer = malloc(size + 1);
+        assert_non_null(longer);
+        memcpy(longer, buf, size);
+        longer[size] = 0;
+        lstmae_model *out = NULL;
+        assert_int_equal(lstmae_load_buffer(longer, size + 1, &out), LSTMAE_ERR_FORMAT);
+        assert_null(out);
+        print_message("flags %u: %zu bytes, %zu changed copies and %zu truncations rejected\n",
+                      flags, size, checked, size);
+        free(longer);
+        free(copy);
+        free(buf);
+    }
+    lstmae_free(m);
+}
+
+static void write_file(const char *path, const void *bytes, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_foreign_and_missing(void **state)
+{
+    (void)state;
+    char path[300];
+    path_in_tmp(path, sizeof path, "foreign");
+    static const struct { const char *what; const char *bytes; size_t n; } files[] = {
+        { "empty", "", 0 },
+        { "text", "hello, this is not a model\n", 27 },
+        { "png", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16 },
+        { "npy", "\x93NUMPY\x01\x00v\x00{'descr': '<f4'}", 27 },
+        { "zip", "PK\x03\x04\x14\x00\x00\x00", 8 },
+        { "magic only", "\x89LSTMAE\n", 8 },
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        write_file(path, files[i].bytes, files[i].n);
+        lstmae_model *out = NULL;
+        int st = lstmae_load(path, &out);
+        if (st != LSTMAE_ERR_FORMAT || out != NULL) fail_msg("%s: status %d", files[i].what, st);
+    }
+    unlink(path);
+    lstmae_model *out = (lstmae_model *)path;
+    assert_int_equal(lstmae_load(path, &out), LSTMAE_ERR_IO); /* missing */
+    assert_null(out);
+    assert_int_equal(lstmae_load(tmpdir, &out), LSTMAE_ERR_IO); /* a directory */
+    assert_int_equal(lstmae_load(NULL, &out), LSTMAE_ERR_INVALID_ARG);
+}
+
+/* A newer format version is rejected even with a valid checksum. */
+static void test_newer_version(void **state)
+{
+    (void)state;
+    lstmae_model *m = make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 5);
+    size_t size;
+    unsigned char *buf = save_to_buffer(m, 0, &size);
+    buf[8] = 2; /* version 2, little-endian u32 at offset 8 */
+    /* recompute the CRC-32C trailer so only the version is wrong */
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < size - 4; i++) {
+        crc ^= buf[i];
+        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+    }
+    crc ^= 0xFFFFFFFFu;
+    for (int k = 0; k < 4; k++) buf[size - 4 + (size_t)k] = (unsigned char)(crc >> (8 * k));
+    lstmae_model *out = NULL;
+    assert_int_equal(lstmae_load_buffer(buf, size, &out), LSTMAE_ERR_FORMAT);
+    buf[8] = 1; /* back to 1 with the version-2 CRC: damaged */
+    assert_int_equal(lstmae_load_buffer(buf, size, &out), LSTMAE_ERR_FORMAT);
+    free(buf);
+    lstmae_free(m);
+}
+
+static void test_save_failures_keep_old_file(void **state)
+{
+    (void)state;
+    lstmae_model *old = make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 1);
+    lstmae_model *neu = make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 2);
+    char dir[300], path[340];
+    path_in_tmp(dir, sizeof dir, "ro");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/model.lstmae", dir);
+    assert_int_equal(lstmae_save(old, path), LSTMAE_OK);
+
+    /* bad paths */
+    assert_int_equal(lstmae_save(neu, "/nonexistent-dir/x/model.lstmae"), LSTMAE_ERR_IO);
+    assert_int_equal(lstmae_save(neu, dir), LSTMAE_ERR_IO); /* a directory */
+    assert_int_equal(lstmae_save(neu, ""), LSTMAE_ERR_INVALID_ARG);
+
+    /* a read-only directory (root ignores permissions: then only check
+       that the save either fails cleanly or succeeds) */
+    assert_int_equal(chmod(dir, 0555), 0);
+    int st = lstmae_save(neu, path);
+    assert_int_equal(chmod(dir, 0755), 0);
+    lstmae_model *back = NULL;
+    if (geteuid() != 0) {
+        assert_int_equal(st, LSTMAE_ERR_IO);
+        assert_int_equal(lstmae_load(path, &back), LSTMAE_OK);
+        assert_same_model(old, back);
+        lstmae_free(back);
+    } else {
+        print_message("running as root: read-only directory not enforced, status %d\n", st);
+        assert_int_equal(lstmae_save(old, path), LSTMAE_OK);
+    }
+
+    /* a write that fails half way (a full disk): test_write_failure_midway */
+
+    /* no temporary file left behind in the directory */
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int entries = 0;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') {
+            entries++;
+            assert_string_equal(e->d_name, "model.lstmae");
+        }
+    closedir(d);
+    assert_int_equal(entries, 1);
+    assert_int_equal(lstmae_load(path, &back), LSTMAE_OK);
+    assert_same_model(old, back);
+    lstmae_free(back);
+    unlink(path);
+    rmdir(dir);
+    lstmae_free(old);
+    lstmae_free(neu);
+}
+
+/* A write that fails half way (file size limit, as a full disk would)
+   returns LSTMAE_ERR_IO, keeps the old file and leaves no temporary. */
+static void test_write_failure_midway(void **state)
+{
+    (void)state;
+    lstmae_model *old = make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 1);
+    lstmae_model *big = make_model(2, 64, 16, 2, LSTMAE_LOSS_MSE, 2);
+    char path[300];
+    path_in_tmp(path, sizeof path, "limited.lstmae");
+    assert_int_equal(lstmae_save(old, path), LSTMAE_OK);
+    int before = count_tmp_entries();
+
+    struct rlimit keep, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &keep), 0);
+    lim = keep;
+    lim.rlim_cur = 4096; /* the big model is far larger */
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int st = lstmae_save(big, path);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &keep), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(st, LSTMAE_ERR_IO);
+    assert_int_equal(count_tmp_entries(), before);
+    lstmae_model *back = NULL;
+    assert_int_equal(lstmae_load(path, &back), LSTMAE_OK);
+    assert_same_model(old, back);
+    lstmae_free(back);
+    unlink(path);
+    lstmae_free(old);
+    lstmae_free(big);
+}
+
+/* 10 epochs == 4, save, load in a fresh model, 6 more; bit for bit. */
+static void test_resume(void **state)
+{
+    (void)state;
+    dataset d;
+    make_data(&d, 9, 40);
+    for (int opt = 0; opt < 2; opt++) {
+        lstmae_fit_options o = fit_opts(10);
+        o.optimizer = opt ? LSTMAE_OPT_SGD : LSTMAE_OPT_ADAM;
+        o.momentum = opt ? 0.9f : 0.0f;
+        lstmae_model *whole = make_model(3, 6, 4, 2, LSTMAE_LOSS_BCE, 21);
+        assert_int_equal(lstmae_fit(whole, &d.s, NULL, &o, NULL), LSTMAE_OK);
+
+        lstmae_model *part = make_model(3, 6, 4, 2, LSTMAE_LOSS_BCE, 21);
+        o.epochs = 4;
+        assert_int_equal(lstmae_fit(part, &d.s, NULL, &o, NULL), LSTMAE_OK);
+        char path[300];
+        path_in_tmp(path, sizeof path, "resume.lstmae");
+        assert_int_equal(lstmae_save(part, path), LSTMAE_OK);
+        lstmae_free(part);
+        lstmae_model *resumed = NULL;
+        assert_int_equal(lstmae_load(path, &resumed), LSTMAE_OK);
+        o.epochs = 6;
+        assert_int_equal(lstmae_fit(resumed, &d.s, NULL, &o, NULL), LSTMAE_OK);
+        assert_same_model(whole, resumed);
+        assert_int_equal(lstmae_epochs_done(resumed), 10);
+        unlink(path);
+        lstmae_free(resumed);
+        lstmae_free(whole);
+    }
+}
+
+typedef struct trace { double valid[64]; int epochs; } trace;
+
+static int record(void *user, int epoch, const lstmae_metrics *train,
+                  const lstmae_metrics *valid)
+{
+    trace *t = user;
+    (void)train;
+    t->valid[epoch - 1] = valid->loss;
+    t->epochs = epoch;
+    return 0;
+}
+
+static void test_early_stopping(void **state)
+{
+    (void)state;
+    dataset tr, va;
+    make_data(&tr, 31, 40);
+    make_data(&va, 32, 20);
+    /* a high learning rate makes the validation loss turn up */
+    lstmae_fit_options o = fit_opts(40);
+    o.learning_rate = 0.05f;
+    o.patience = 3;
+    trace t = { {0}, 0 };
+    o.on_epoch = record;
+    o.user = &t;
+    lstmae_model *m = make_model(3, 16, 8, 1, LSTMAE_LOSS_MSE, 4);
+    assert_int_equal(lstmae_fit(m, &tr.s, &va.s, &o, NULL), LSTMAE_OK);
+    int best = 0;
+    for (int e = 1; e < t.epochs; e++)
+        if (t.valid[e] < t.valid[best]) best = e;
+    /* stopped exactly `patience` epochs after the best, or ran out */
+    assert_true(t.epochs == 40 || t.epochs == best + 1 + 3);
+    /* the model is the best epoch's: its validation loss and its epochs */
+    lstmae_metrics vm;
+    lstmae_metrics_init(&vm);
+    assert_int_equal(lstmae_evaluate(m, &va.s, &vm), LSTMAE_OK);
+    assert_true(vm.loss == t.valid[best]);
+    assert_int_equal(lstmae_epochs_done(m), best + 1);
+    /* and equals a model trained for exactly that many epochs */
+    lstmae_model *ref = make_model(3, 16, 8, 1, LSTMAE_LOSS_MSE, 4);
+    lstmae_fit_options r = fit_opts(best + 1);
+    r.learning_rate = 0.05f;
+    assert_int_equal(lstmae_fit(ref, &tr.s, NULL, &r, NULL), LSTMAE_OK);
+    assert_same_model(m, ref);
+    print_message("best epoch %d of %d run\n", best + 1, t.epochs);
+    /* patience without a validation set is an invalid argument */
+    assert_int_equal(lstmae_fit(m, &tr.s, NULL, &o, NULL), LSTMAE_ERR_INVALID_ARG);
+    lstmae_free(ref);
+    lstmae_free(m);
+}
+
+static void test_checkpoints(void **state)
+{
+    (void)state;
+    dataset d;
+    make_data(&d, 41, 40);
+    char path[300];
+    path_in_tmp(path, sizeof path, "ckpt.lstmae");
+    lstmae_fit_options o = fit_opts(5);
+    o.checkpoint_path = path;
+    o.checkpoint_every = 2;
+    lstmae_model *m = make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 8);
+    assert_int_equal(lstmae_fit(m, &d.s, NULL, &o, NULL), LSTMAE_OK);
+    lstmae_model *ck = NULL, *ref = make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 8);
+    assert_int_equal(lstmae_load(path, &ck), LSTMAE_OK);
+    assert_int_equal(lstmae_epochs_done(ck), 4); /* epochs 2 and 4 saved */
+    lstmae_fit_options r = fit_opts(4);
+    assert_int_equal(lstmae_fit(ref, &d.s, NULL, &r, NULL), LSTMAE_OK);
+    assert_same_model(ck, ref);
+    /* an unwritable checkpoint path stops fit with LSTMAE_ERR_IO */
+    o.checkpoint_path = "/nonexistent-dir/ckpt.lstmae";
+    assert_int_equal(lstmae_fit(m, &d.s, NULL, &o, NULL), LSTMAE_ERR_IO);
+    unlink(path);
+    lstmae_free(ck);
+    lstmae_free(ref);
+    lstmae_free(m);
+}
+
+/* The committed version-1 file loads and encodes as it did when made:
+   tests/data/golden_v1.lstmae and golden_v1_latent.bin (made by
+   `test_io --make-golden DIR`). */
+static void golden_model_and_data(lstmae_model **m, dataset *d)
+{
+    make_data(d, 77, 40);
+    *m = make_model(3, 6, 4, 2, LSTMAE_LOSS_BCE, 77);
+    lstmae_fit_options o = fit_opts(3);
+    assert_int_equal(lstmae_fit(*m, &d->s, NULL, &o, NULL), LSTMAE_OK);
+}
+
+static void test_golden_v1(void **state)
+{
+    (void)state;
+    char latent_path[600];
+    snprintf(latent_path, sizeof latent_path, "%s", golden_path);
+    char *dot = strrchr(latent_path, '.');
+    assert_non_null(dot);
+    snprintf(dot, sizeof latent_path - (size_t)(dot - latent_path), "_latent.bin");
+    lstmae_model *g = NULL;
+    assert_int_equal(lstmae_load(golden_path, &g), LSTMAE_OK);
+    dataset d;
+    make_data(&d, 77, 40);
+    float got[40 * 4], want[40 * 4];
+    assert_int_equal(lstmae_encode(g, &d.s, got), LSTMAE_OK);
+    FILE *f = fopen(latent_path, "rb");
+    assert_non_null(f);
+    unsigned char raw[sizeof want];
+    assert_int_equal(fread(raw, 1, sizeof raw, f), sizeof raw);
+    fclose(f);
+    for (size_t i = 0; i < 40 * 4; i++) { /* little-endian binary32 */
+        uint32_t u = (uint32_t)raw[4 * i] | (uint32_t)raw[4 * i + 1] << 8 |
+                     (uint32_t)raw[4 * i + 2] << 16 | (uint32_t)raw[4 * i + 3] << 24;
+        memcpy(&want[i], &u, 4);
+    }
+    /* Bit-identical with the BLAS it was made with (OpenBLAS); another
+       BLAS may sum in another order, hence float rounding (1e-6). */
+    tu_assert_close("golden latent", got, want, 40 * 4, 1e-6, 0);
+    assert_int_equal(lstmae_epochs_done(g), 3);
+    lstmae_free(g);
+}
+
+static int make_golden(const char *dir)
+{
+    lstmae_model *m;
+    dataset d;
+    golden_model_and_data(&m, &d);
+    char path[600];
+    snprintf(path, sizeof path, "%s/golden_v1.lstmae", dir);
+    if (lstmae_save(m, path) != LSTMAE_OK) return 1;
+    float lat[40 * 4];
+    if (lstmae_encode(m, &d.s, lat) != LSTMAE_OK) return 1;
+    snprintf(path, sizeof path, "%s/golden_v1_latent.bin", dir);
+    FILE *f = fopen(path, "wb");
+    if (!f) return 1;
+    for (size_t i = 0; i < 40 * 4; i++) {
+        uint32_t u;
+        memcpy(&u, &lat[i], 4);
+        unsigned char b[4] = { (unsigned char)u, (unsigned char)(u >> 8),
+                               (unsigned char)(u >> 16), (unsigned char)(u >> 24) };
+        fwrite(b, 1, 4, f);
+    }
+    lstmae_free(m);
+    return fclose(f) != 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/lstmae-test-io-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return rmdir(tmpdir);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--make-golden") == 0) {
+        /* only to make the file once; the test never rewrites it */
+        if (setup(NULL) != 0) return 1;
+        int rc = make_golden(argv[2]);
+        teardown(NULL);
+        return rc;
+    }
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_io GOLDEN_V1_FILE | --make-golden DIR\n");
+        return 1;
+    }
+    golden_path = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_every_byte_and_truncation),
+        cmocka_unit_test(test_foreign_and_missing),
+        cmocka_unit_test(test_newer_version),
+        cmocka_unit_test(test_save_failures_keep_old_file),
+        cmocka_unit_test(test_write_failure_midway),
+        cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_early_stopping),
+        cmocka_unit_test(test_checkpoints),
+        cmocka_unit_test(test_golden_v1),
+    };
+    return cmocka_run_group_tests_name("io", tests, setup, teardown);
+}
