@@ -188,6 +188,14 @@ typedef struct lstmae_fit_options {
        lstmae_save). A failed save stops fit with LSTMAE_ERR_IO.         */
     const char *checkpoint_path;
     int checkpoint_every;   /* >= 1; default 1                            */
+    /* Called after every batch's update (epoch from 1; batch from 1 of
+       num_batches, counting batches with no valid element too) with the
+       batch's mean loss, taken before the update. For progress display.
+       Return non-zero to stop: lstmae_fit returns LSTMAE_ERR_CANCELLED
+       with the model as that batch left it (mid-epoch: lstmae_epochs_done
+       does not count the unfinished epoch). NULL: not called.           */
+    int (*on_batch)(void *user, int epoch, size_t batch, size_t num_batches,
+                    double batch_loss);
 } lstmae_fit_options;
 
 static inline void lstmae_fit_options_init(lstmae_fit_options *opt)
@@ -210,6 +218,7 @@ static inline void lstmae_fit_options_init(lstmae_fit_options *opt)
     opt->patience = 0;
     opt->checkpoint_path = NULL;
     opt->checkpoint_every = 1;
+    opt->on_batch = NULL;
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -248,7 +257,7 @@ LSTMAE_API int lstmae_get_config(const lstmae_model *model, lstmae_config *out);
      non-finite during training: the model (parameters, optimiser state,
      generator) is restored to where the last completed epoch left it;
    - LSTMAE_ERR_CANCELLED: on_epoch returned non-zero; the model is as the
-     epoch just completed left it;
+     epoch just completed left it (on_batch: as that batch left it);
    - LSTMAE_ERR_IO: a checkpoint could not be written; the model is as the
      epoch just completed left it;
    - LSTMAE_ERR_NOMEM: before the first epoch, nothing was changed; later

@@ -247,6 +247,7 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
 
     size_t P = m->nparams, D = m->dims.in_dim, n = train->count;
     size_t batch = (size_t)opt->batch_size;
+    size_t num_batches = (n + batch - 1) / batch;
     double best_loss = INFINITY;
     int have_best = 0, since_best = 0;
     for (int epoch = 1; epoch <= opt->epochs && st == LSTMAE_OK; epoch++) {
@@ -271,7 +272,14 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
             loss_sum += sums.loss;
             correct += sums.correct;
             elements += count;
+            if (opt->on_batch &&
+                opt->on_batch(opt->user, epoch, first / batch + 1, num_batches,
+                              sums.loss / (double)count)) {
+                st = LSTMAE_ERR_CANCELLED;
+                break;
+            }
         }
+        if (st == LSTMAE_ERR_CANCELLED) break; /* mid-epoch: keep the batches done */
         if (st != LSTMAE_OK) {
             snapshot_restore(&tr.snap, m);
             break;

@@ -475,6 +475,58 @@ static void test_cancel(void **state)
     dataset_free(&vs);
 }
 
+/* on_batch: called once per batch with its index; cancelling after batch 2
+   of epoch 1 (shuffle off, batches of 4) leaves the model exactly as one
+   epoch over the first 8 sequences in batches of 4 leaves it. */
+typedef struct batch_log { int calls, stop_at; size_t last, num; double loss; } batch_log;
+
+static int log_batch(void *user, int epoch, size_t batch, size_t num_batches, double loss)
+{
+    batch_log *b = user;
+    assert_int_equal(epoch, 1 + b->calls / (int)num_batches);
+    assert_int_equal(batch, (size_t)(b->calls % (int)num_batches) + 1);
+    b->calls++;
+    b->last = batch;
+    b->num = num_batches;
+    b->loss = loss;
+    return b->calls == b->stop_at;
+}
+
+static void test_on_batch_cancel(void **state)
+{
+    (void)state;
+    dataset ds;
+    dataset_make(&ds, 15, 5, 3, 1, 0.0f, 1.0f, 51);
+    lstmae_model *a = make_model(3, 5, 2, 1, LSTMAE_LOSS_MSE, 17);
+    lstmae_model *b = make_model(3, 5, 2, 1, LSTMAE_LOSS_MSE, 17);
+    batch_log log = { 0, 0, 0, 0, 0.0 };
+    lstmae_fit_options o = adam_options(2, 4, 1);
+    o.shuffle = 0;
+    o.on_batch = log_batch;
+    o.user = &log;
+    expect_status("fit with on_batch", lstmae_fit(a, &ds.s, NULL, &o, NULL), LSTMAE_OK);
+    assert_int_equal(log.calls, 8); /* 2 epochs of ceil(15 / 4) batches */
+    assert_int_equal(log.num, 4);
+    assert_true(isfinite(log.loss) && log.loss > 0.0);
+
+    lstmae_free(a);
+    a = make_model(3, 5, 2, 1, LSTMAE_LOSS_MSE, 17);
+    log = (batch_log){ 0, 2, 0, 0, 0.0 };
+    expect_status("cancelled after batch 2", lstmae_fit(a, &ds.s, NULL, &o, NULL),
+                  LSTMAE_ERR_CANCELLED);
+    assert_int_equal(log.calls, 2);
+    assert_int_equal(lstmae_epochs_done(a), 0);
+    lstmae_sequences first8 = ds.s;
+    first8.count = 8;
+    lstmae_fit_options one = adam_options(1, 4, 1);
+    one.shuffle = 0;
+    expect_status("fit first 8", lstmae_fit(b, &first8, NULL, &one, NULL), LSTMAE_OK);
+    expect_same_params("cancelled after 2 batches vs 8 sequences", a, b);
+    lstmae_free(a);
+    lstmae_free(b);
+    dataset_free(&ds);
+}
+
 /* ---- learning ------------------------------------------------------------ */
 
 static void test_loss_decreases(void **state)
@@ -880,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_split_epochs),
         cmocka_unit_test(test_on_epoch),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_on_batch_cancel),
         cmocka_unit_test(test_loss_decreases),
         cmocka_unit_test(test_clip_norm),
         cmocka_unit_test(test_momentum),
