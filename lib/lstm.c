@@ -12,34 +12,52 @@
 #include <math.h>
 #include <string.h>
 
+#include "fastmath.h"
 #include "tensor.h"
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+/* The pointwise passes are compiled for AVX-512F, AVX2 and baseline
+   x86-64, picked at load time (GCC's target_clones); elsewhere, once. The
+   build uses -ffp-contract=off (ISO C), so every clone computes the same
+   bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__) && !defined(LSTMAE_NO_CLONES)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
 
 /* One step of the cell for n rows, in place on the gate block.
    g: [n][G] in pre-activations, out activations; c, h: [n][H] out;
-   c_prev: [n][H] or NULL for the zero initial state. */
-static void cell_forward(float *g, float *c, float *h, const float *c_prev,
-                         size_t n, size_t H)
+   c_prev: [n][H], or NULL for the zero initial state. */
+VECTOR_CLONES
+static void cell_forward(float *restrict g, float *restrict c, float *restrict h,
+                         const float *restrict c_prev, size_t n, size_t H)
 {
     size_t G = 4 * H;
     for (size_t r = 0; r < n; r++) {
-        float *a = g + r * G;
+        float *ai = g + r * G, *af = ai + H, *ag = ai + 2 * H, *ao = ai + 3 * H;
         float *cr = c + r * H, *hr = h + r * H;
-        const float *cp = c_prev ? c_prev + r * H : NULL;
-        for (size_t j = 0; j < H; j++) {
-            float i = sigmoidf(a[j]);
-            float f = sigmoidf(a[H + j]);
-            float gg = tanhf(a[2 * H + j]);
-            float o = sigmoidf(a[3 * H + j]);
-            /* c = f * c_prev + i * g;  h = o * tanh(c) */
-            float cc = (cp ? f * cp[j] : 0.0f) + i * gg;
-            cr[j] = cc;
-            hr[j] = o * tanhf(cc);
-            a[j] = i;
-            a[H + j] = f;
-            a[2 * H + j] = gg;
-            a[3 * H + j] = o;
+        if (c_prev) {
+            const float *cp = c_prev + r * H;
+            for (size_t j = 0; j < H; j++) {
+                float i = fm_sigmoid(ai[j]), f = fm_sigmoid(af[j]);
+                float gg = fm_tanh(ag[j]), o = fm_sigmoid(ao[j]);
+                /* c = f * c_prev + i * g;  h = o * tanh(c) */
+                float cc = f * cp[j] + i * gg;
+                cr[j] = cc;
+                hr[j] = o * fm_tanh(cc);
+                ai[j] = i; af[j] = f; ag[j] = gg; ao[j] = o;
+            }
+        } else {
+            for (size_t j = 0; j < H; j++) {
+                float i = fm_sigmoid(ai[j]), f = fm_sigmoid(af[j]);
+                float gg = fm_tanh(ag[j]), o = fm_sigmoid(ao[j]);
+                /* c = i * g (c_prev = 0);  h = o * tanh(c) */
+                float cc = i * gg;
+                cr[j] = cc;
+                hr[j] = o * fm_tanh(cc);
+                ai[j] = i; af[j] = f; ag[j] = gg; ao[j] = o;
+            }
         }
     }
 }
@@ -47,29 +65,36 @@ static void cell_forward(float *g, float *c, float *h, const float *c_prev,
 /* Backward of cell_forward for n rows.
    dg: [n][G] out, dL/da; dc: [n][H] in the carry from step t+1 (f_{t+1}
    dc_{t+1}, zero for a row's last step), out the carry for step t-1;
-   dh: [n][H] dL/dh_t; g, c: this step's activations and cell state. */
-static void cell_backward(float *dg, float *dc, const float *dh,
-                          const float *g, const float *c,
-                          const float *c_prev, size_t n, size_t H)
+   dh: [n][H] dL/dh_t; g, c: this step's activations and cell state;
+   c_prev: [n][H] or NULL (zero). */
+VECTOR_CLONES
+static void cell_backward(float *restrict dg, float *restrict dc,
+                          const float *restrict dh, const float *restrict g,
+                          const float *restrict c, const float *restrict c_prev,
+                          size_t n, size_t H)
 {
     size_t G = 4 * H;
     for (size_t r = 0; r < n; r++) {
-        const float *a = g + r * G;
-        float *da = dg + r * G;
+        const float *ai = g + r * G, *af = ai + H, *ag = ai + 2 * H, *ao = ai + 3 * H;
+        float *di = dg + r * G, *df = di + H, *dgg = di + 2 * H, *dout = di + 3 * H;
         float *dcr = dc + r * H;
         const float *dhr = dh + r * H, *cr = c + r * H;
         const float *cp = c_prev ? c_prev + r * H : NULL;
         for (size_t j = 0; j < H; j++) {
-            float i = a[j], f = a[H + j], gg = a[2 * H + j], o = a[3 * H + j];
-            float tc = tanhf(cr[j]);
+            float i = ai[j], f = af[j], gg = ag[j], o = ao[j];
+            float tc = fm_tanh(cr[j]);
             /* dc = dc_carry + dh * o * (1 - tanh(c)^2) */
             float dcv = dcr[j] + dhr[j] * o * (1.0f - tc * tc);
-            float cpv = cp ? cp[j] : 0.0f;
-            da[j] = dcv * gg * i * (1.0f - i);
-            da[H + j] = dcv * cpv * f * (1.0f - f);
-            da[2 * H + j] = dcv * i * (1.0f - gg * gg);
-            da[3 * H + j] = dhr[j] * tc * o * (1.0f - o);
+            di[j] = dcv * gg * i * (1.0f - i);
+            dgg[j] = dcv * i * (1.0f - gg * gg);
+            dout[j] = dhr[j] * tc * o * (1.0f - o);
+            df[j] = dcv * f * (1.0f - f); /* times c_prev, below */
             dcr[j] = dcv * f;
+        }
+        if (cp) {
+            for (size_t j = 0; j < H; j++) df[j] *= cp[j];
+        } else {
+            memset(df, 0, H * sizeof *df);
         }
     }
 }
