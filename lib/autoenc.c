@@ -87,7 +87,7 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
         lstm_backward(DW(net, grad, PARAM_DEC(K, k, P_WIH)),
                       DW(net, grad, PARAM_DEC(K, k, P_WHH)),
                       DW(net, grad, PARAM_DEC(K, k, P_BIAS)),
-                      k == 0 ? ws->dz : dbelow, dh, ws->dgates, ws->dc, ws->rep,
+                      k == 0 ? ws->dz : dbelow, dh, ws->dgates, ws->dc, ws->rep, ws->hprev,
                       ws->gates[L], ws->c[L], ws->h[L], in, k == 0,
                       W(net, PARAM_DEC(K, k, P_WIH)), W(net, PARAM_DEC(K, k, P_WHH)),
                       &ws->pk, layer_in(d, k, Z), H);
@@ -111,7 +111,7 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
         lstm_backward(DW(net, grad, PARAM_ENC(K, k, P_WIH)),
                       DW(net, grad, PARAM_ENC(K, k, P_WHH)),
                       DW(net, grad, PARAM_ENC(K, k, P_BIAS)),
-                      k == 0 ? NULL : dbelow, dh, ws->dgates, ws->dc, ws->rep,
+                      k == 0 ? NULL : dbelow, dh, ws->dgates, ws->dc, ws->rep, ws->hprev,
                       ws->gates[k], ws->c[k], ws->h[k], in, 0,
                       W(net, PARAM_ENC(K, k, P_WIH)), W(net, PARAM_ENC(K, k, P_WHH)),
                       &ws->pk, layer_in(d, k, D), H);

@@ -128,29 +128,33 @@ void lstm_forward(float *gates, float *c, float *h, float *rep,
 }
 
 void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
-                   float *dh, float *dgates, float *dc, float *rep,
+                   float *dh, float *dgates, float *dc, float *rep, float *hprev,
                    const float *gates, const float *c, const float *h,
                    const float *in, int repeat,
                    const float *w_ih, const float *w_hh,
                    const lstm_pack *pk, size_t in_dim, size_t hidden)
 {
     size_t H = hidden, G = 4 * hidden;
+    if (pk->steps == 0) { /* every sequence empty: nothing ran */
+        if (repeat && din) memset(din, 0, pk->batch * in_dim * sizeof *din);
+        return;
+    }
     memset(dc, 0, pk->batch * H * sizeof *dc);
-    for (size_t t = pk->steps; t-- > 0;) {
-        size_t n = pk->active[t], cur = pk->offset[t];
+    for (size_t t = pk->steps - 1; t > 0; t--) {
+        size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         float *dg = dgates + cur * G;
-        if (t == 0) {
-            cell_backward(dg, dc, dh + cur * H, gates + cur * G, c + cur * H,
-                          NULL, n, H);
-            break;
-        }
-        size_t prev = pk->offset[t - 1];
         cell_backward(dg, dc, dh + cur * H, gates + cur * G, c + cur * H,
                       c + prev * H, n, H);
-        /* dh_{t-1} += da_t W_hh;  dW_hh += da_t^T h_{t-1} */
+        /* dh_{t-1} += da_t W_hh, for the n rows still running at t */
         tensor_matmul_nn(dh + prev * H, dg, w_hh, n, H, G, 1.0f);
-        tensor_matmul_tn(dw_hh, dg, h + prev * H, G, H, n, 1.0f);
+        /* h_{t-1} of those rows, lined up with da_t for dW_hh below */
+        memcpy(hprev + (cur - pk->offset[1]) * H, h + prev * H, n * H * sizeof *hprev);
     }
+    cell_backward(dgates, dc, dh, gates, c, NULL, pk->active[0], H);
+
+    /* dW_hh += sum_{t >= 1} da_t^T h_{t-1}: one product over all steps */
+    size_t later = pk->rows - pk->offset[1];
+    tensor_matmul_tn(dw_hh, dgates + pk->offset[1] * G, hprev, G, H, later, 1.0f);
     tensor_add_colsum(dbias, dgates, pk->rows, G);
     if (repeat) {
         /* The input of row r is the same at every step: sum its gate

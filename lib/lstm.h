@@ -38,9 +38,10 @@ void lstm_forward(float *gates, float *c, float *h, float *rep,
            terms while running (its content is consumed)
    din:    [rows][in_dim] (or [B][in_dim] with repeat) out, overwritten;
            NULL when the input's gradient is not needed
-   dgates: [rows][G] scratch; dc: [B][H] scratch; rep: [B][G] scratch */
+   dgates: [rows][G] scratch; dc: [B][H] scratch; rep: [B][G] scratch;
+   hprev: [rows][H] scratch */
 void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
-                   float *dh, float *dgates, float *dc, float *rep,
+                   float *dh, float *dgates, float *dc, float *rep, float *hprev,
                    const float *gates, const float *c, const float *h,
                    const float *in, int repeat,
                    const float *w_ih, const float *w_hh,

@@ -58,6 +58,7 @@ int workspace_plan(ae_ws *ws, const ae_dims *d, size_t max_batch,
         REGION(ws->dh_a, rH, float);
         REGION(ws->dh_b, rH, float);
         REGION(ws->dgates, rG, float);
+        REGION(ws->hprev, rH, float);
         REGION(ws->dc, B * H, float);
         REGION(ws->dz, B * Z, float);
         REGION(ws->dh_enc, B * H, float);

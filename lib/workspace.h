@@ -38,6 +38,8 @@ typedef struct ae_ws {
     float *dy;                    /* [rows][D]                           */
     float *dh_a, *dh_b;           /* [rows][H] dL/dh of a layer's output */
     float *dgates;                /* [rows][G]                           */
+    float *hprev;                 /* [rows][H] h_{t-1} of every step >= 1,
+                                     aligned with dgates (lstm_backward) */
     float *dc;                    /* [B][H] cell-state carry             */
     float *dz;                    /* [B][Z]                              */
     float *dh_enc;                /* [B][H]                              */
