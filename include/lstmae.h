@@ -260,9 +260,8 @@ LSTMAE_API int lstmae_get_config(const lstmae_model *model, lstmae_config *out);
      epoch just completed left it (on_batch: as that batch left it);
    - LSTMAE_ERR_IO: a checkpoint could not be written; the model is as the
      epoch just completed left it;
-   - LSTMAE_ERR_NOMEM: before the first epoch, nothing was changed; later
-     (evaluating the validation set) the model is as the last completed
-     epoch left it. */
+   - LSTMAE_ERR_NOMEM: nothing was changed (fit allocates everything it
+     needs, lstmae_fit_memory() bytes, before it starts). */
 LSTMAE_API int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
                           const lstmae_sequences *valid,
                           const lstmae_fit_options *opt,
@@ -298,6 +297,53 @@ LSTMAE_API int lstmae_reconstruct(const lstmae_model *model,
 LSTMAE_API int lstmae_evaluate(const lstmae_model *model,
                                const lstmae_sequences *in,
                                lstmae_metrics *out);
+
+/* ---- advanced: memory ---------------------------------------------------- */
+
+/* An application's allocation functions, for one model (there is no
+   process-wide setting). alloc returns size bytes aligned for any type, or
+   NULL; free releases what alloc returned (never called with NULL). Every
+   allocation of the model and of calls on it goes through them, including
+   the per-call workspace of const calls: if a model is shared by threads,
+   the functions must be thread-safe. The library never reads opaque. */
+typedef struct lstmae_allocator {
+    void *(*alloc)(void *opaque, size_t size);
+    void (*free)(void *opaque, void *ptr);
+    void *opaque;
+} lstmae_allocator;
+
+/* lstmae_create with an allocator (copied; NULL: malloc and free). The
+   model and everything done with it allocate through it. Statuses as
+   lstmae_create; also LSTMAE_ERR_INVALID_ARG for an allocator lacking a
+   function. */
+LSTMAE_API int lstmae_create_advanced(const lstmae_config *cfg,
+                                      const lstmae_allocator *allocator,
+                                      lstmae_model **out);
+
+/* The most bytes lstmae_fit with these sets and options would allocate at
+   once (it allocates all of it before training starts). Only count and
+   max_len of the sets are read; valid may be NULL, opt NULL means
+   defaults. 0 when the arguments are invalid or the size overflows. */
+LSTMAE_API size_t lstmae_fit_memory(const lstmae_model *model,
+                                    const lstmae_sequences *train,
+                                    const lstmae_sequences *valid,
+                                    const lstmae_fit_options *opt);
+
+/* The most bytes lstmae_encode, lstmae_reconstruct or lstmae_evaluate
+   allocate for `count` sequences of max_len steps, and lstmae_decode for
+   count sequences of length max_len. 0 when invalid or overflowing. */
+LSTMAE_API size_t lstmae_infer_memory(const lstmae_model *model, size_t count,
+                                      size_t max_len);
+
+/* Checks a set as every call does before any work, and says where the
+   first problem is. Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG (NULL,
+   count 0, a length out of range: *bad_index is that sequence, or
+   SIZE_MAX when no sequence is to blame) or LSTMAE_ERR_NUMERIC (NaN or
+   infinity in a valid step: *bad_index is the first such sequence).
+   bad_index may be NULL; on LSTMAE_OK it is left as it was. */
+LSTMAE_API int lstmae_check_sequences(const lstmae_model *model,
+                                      const lstmae_sequences *in,
+                                      size_t *bad_index);
 
 /* ---- model files (docs/file-format.md) --------------------------------- */
 
@@ -343,6 +389,15 @@ LSTMAE_API int lstmae_save_buffer_ex(const lstmae_model *model, void *buf,
    LSTMAE_ERR_IO); buf is not kept. */
 LSTMAE_API int lstmae_load_buffer(const void *buf, size_t size,
                                   lstmae_model **out);
+
+/* lstmae_load and lstmae_load_buffer with an allocator, as
+   lstmae_create_advanced (NULL: malloc and free). */
+LSTMAE_API int lstmae_load_advanced(const char *path,
+                                    const lstmae_allocator *allocator,
+                                    lstmae_model **out);
+LSTMAE_API int lstmae_load_buffer_advanced(const void *buf, size_t size,
+                                           const lstmae_allocator *allocator,
+                                           lstmae_model **out);
 
 /* Epochs trained so far, over every lstmae_fit call and through files
    (0 for NULL). */

@@ -3,12 +3,12 @@
    buffer; on failure outputs and models are left as they were. */
 #include <limits.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "fit.h"
 #include "infer.h"
 #include "io.h"
+#include "mem.h"
 #include "lstmae.h"
 #include "model.h"
 #include "params.h"
@@ -60,10 +60,12 @@ static int check_config(const lstmae_config *c)
 
 /* Shape, lengths and finiteness of a set for this model. With
    need_elements, a set with no valid element is invalid (its loss is
-   undefined). NaN/Inf is looked for only in valid steps. */
+   undefined). NaN/Inf is looked for only in valid steps. *bad is the
+   sequence to blame, or SIZE_MAX. */
 static int check_sequences(const lstmae_model *m, const lstmae_sequences *s,
-                           int need_elements)
+                           int need_elements, size_t *bad)
 {
+    *bad = SIZE_MAX;
     CHECK_ARG(s != NULL && s->count >= 1);
     size_t D = m->dims.in_dim, T = s->max_len;
     /* Packed rows of a chunk must fit a BLAS int; the set, and the latent
@@ -74,7 +76,10 @@ static int check_sequences(const lstmae_model *m, const lstmae_sequences *s,
     size_t total = 0;
     if (s->lengths) {
         for (size_t i = 0; i < s->count; i++) {
-            CHECK_ARG(s->lengths[i] >= 0 && (size_t)s->lengths[i] <= T);
+            if (s->lengths[i] < 0 || (size_t)s->lengths[i] > T) {
+                *bad = i;
+                return LSTMAE_ERR_INVALID_ARG;
+            }
             total += (size_t)s->lengths[i];
         }
     } else {
@@ -83,17 +88,39 @@ static int check_sequences(const lstmae_model *m, const lstmae_sequences *s,
     CHECK_ARG(!need_elements || total > 0);
     for (size_t i = 0; i < s->count; i++) {
         size_t L = s->lengths ? (size_t)s->lengths[i] : T;
-        if (!tensor_all_finite(s->data + i * T * D, L * D)) return LSTMAE_ERR_NUMERIC;
+        if (!tensor_all_finite(s->data + i * T * D, L * D)) {
+            *bad = i;
+            return LSTMAE_ERR_NUMERIC;
+        }
     }
     return LSTMAE_OK;
 }
 
+/* check_sequences without the index. */
+static int check_set(const lstmae_model *m, const lstmae_sequences *s, int need_elements)
+{
+    size_t bad;
+    return check_sequences(m, s, need_elements, &bad);
+}
+
+int lstmae_check_sequences(const lstmae_model *model, const lstmae_sequences *in,
+                           size_t *bad_index)
+{
+    size_t bad = SIZE_MAX;
+    int st = model ? check_sequences(model, in, 0, &bad) : LSTMAE_ERR_INVALID_ARG;
+    if (st != LSTMAE_OK && bad_index) *bad_index = bad;
+    return st;
+}
+
 /* ---- life cycle --------------------------------------------------------- */
 
-int lstmae_create(const lstmae_config *cfg, lstmae_model **out)
+int lstmae_create_advanced(const lstmae_config *cfg, const lstmae_allocator *allocator,
+                           lstmae_model **out)
 {
     if (out) *out = NULL;
     CHECK_ARG(cfg != NULL && out != NULL);
+    const lstmae_allocator *a = allocator ? allocator : mem_default();
+    CHECK_ARG(a->alloc != NULL && a->free != NULL);
     lstmae_config c;
     lstmae_config_init(&c);
     TRY(read_struct(&c, sizeof c, cfg));
@@ -101,22 +128,23 @@ int lstmae_create(const lstmae_config *cfg, lstmae_model **out)
 
     ae_dims d = { (size_t)c.input_dim, (size_t)c.hidden_dim, (size_t)c.latent_dim,
                   (size_t)c.num_layers };
-    lstmae_model *m = calloc(1, sizeof *m);
+    lstmae_model *m = mem_calloc(a, 1, sizeof *m);
     if (!m) return LSTMAE_ERR_NOMEM;
+    m->alloc = *a;
     m->cfg = c;
     m->dims = d;
     m->ntensors = params_tensor_count(d.layers);
-    m->table = calloc(m->ntensors, sizeof *m->table);
+    m->table = mem_calloc(a, m->ntensors, sizeof *m->table);
     if (!m->table) {
-        free(m);
+        mem_free(a, m);
         return LSTMAE_ERR_NOMEM;
     }
     params_layout(&d, m->table, &m->nparams);
     /* parameters, Adam m and v, SGD momentum: four blocks, one allocation */
-    m->params = calloc(4 * m->nparams, sizeof(float));
+    m->params = m->nparams <= SIZE_MAX / 4 ? mem_calloc(a, 4 * m->nparams, sizeof(float)) : NULL;
     if (!m->params) {
-        free(m->table);
-        free(m);
+        mem_free(a, m->table);
+        mem_free(a, m);
         return LSTMAE_ERR_NOMEM;
     }
     m->adam_m = m->params + m->nparams;
@@ -128,12 +156,18 @@ int lstmae_create(const lstmae_config *cfg, lstmae_model **out)
     return LSTMAE_OK;
 }
 
+int lstmae_create(const lstmae_config *cfg, lstmae_model **out)
+{
+    return lstmae_create_advanced(cfg, NULL, out);
+}
+
 void lstmae_free(lstmae_model *model)
 {
     if (!model) return;
-    free(model->params);
-    free(model->table);
-    free(model);
+    lstmae_allocator a = model->alloc;
+    mem_free(&a, model->params);
+    mem_free(&a, model->table);
+    mem_free(&a, model);
 }
 
 int lstmae_get_config(const lstmae_model *model, lstmae_config *out)
@@ -173,8 +207,8 @@ int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
     size_t T = train->max_len ? train->max_len : 1;
     CHECK_ARG((size_t)o.batch_size <= (size_t)INT_MAX / T);
     /* Invalid arguments first, then non-finite data, over both sets. */
-    int st_train = check_sequences(model, train, 1);
-    int st_valid = valid ? check_sequences(model, valid, 1) : LSTMAE_OK;
+    int st_train = check_set(model, train, 1);
+    int st_valid = valid ? check_set(model, valid, 1) : LSTMAE_OK;
     CHECK_ARG(st_train != LSTMAE_ERR_INVALID_ARG && st_valid != LSTMAE_ERR_INVALID_ARG);
     TRY(st_train);
     TRY(st_valid);
@@ -192,7 +226,7 @@ int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
 int lstmae_encode(const lstmae_model *model, const lstmae_sequences *in, float *latent)
 {
     CHECK_ARG(model != NULL && latent != NULL);
-    TRY(check_sequences(model, in, 0));
+    TRY(check_set(model, in, 0));
     return infer_encode(model, in, latent);
 }
 
@@ -211,7 +245,7 @@ int lstmae_decode(const lstmae_model *model, const float *latent, size_t count,
 int lstmae_reconstruct(const lstmae_model *model, const lstmae_sequences *in, float *out)
 {
     CHECK_ARG(model != NULL && out != NULL);
-    TRY(check_sequences(model, in, 0));
+    TRY(check_set(model, in, 0));
     return infer_reconstruct(model, in, out);
 }
 
@@ -219,7 +253,7 @@ int lstmae_evaluate(const lstmae_model *model, const lstmae_sequences *in,
                     lstmae_metrics *out)
 {
     CHECK_ARG(model != NULL && out != NULL && caller_struct_ok(out));
-    TRY(check_sequences(model, in, 1));
+    TRY(check_set(model, in, 1));
     lstmae_metrics m;
     lstmae_metrics_init(&m);
     TRY(fit_evaluate(model, in, &m));
@@ -311,11 +345,11 @@ int lstmae_save_ex(const lstmae_model *model, const char *path, unsigned flags)
     CHECK_ARG(model != NULL && path != NULL && path[0] != '\0' && flags_ok(flags));
     size_t size = io_saved_size(model, file_flags(flags));
     CHECK_ARG(size != 0);
-    unsigned char *buf = malloc(size);
+    unsigned char *buf = mem_alloc(&model->alloc, size);
     if (!buf) return LSTMAE_ERR_NOMEM;
     io_write(model, file_flags(flags), buf, size);
     int st = io_write_file_atomic(path, buf, size);
-    free(buf);
+    mem_free(&model->alloc, buf);
     return st;
 }
 
@@ -324,27 +358,63 @@ int lstmae_save(const lstmae_model *model, const char *path)
     return lstmae_save_ex(model, path, 0);
 }
 
-int lstmae_load_buffer(const void *buf, size_t size, lstmae_model **out)
+int lstmae_load_buffer_advanced(const void *buf, size_t size,
+                                const lstmae_allocator *allocator, lstmae_model **out)
 {
     if (out) *out = NULL;
     CHECK_ARG(out != NULL && (buf != NULL || size == 0));
+    const lstmae_allocator *a = allocator ? allocator : mem_default();
+    CHECK_ARG(a->alloc != NULL && a->free != NULL);
     if (size == 0) return LSTMAE_ERR_FORMAT;
-    return io_read(buf, size, out);
+    return io_read(buf, size, a, out);
+}
+
+int lstmae_load_buffer(const void *buf, size_t size, lstmae_model **out)
+{
+    return lstmae_load_buffer_advanced(buf, size, NULL, out);
+}
+
+int lstmae_load_advanced(const char *path, const lstmae_allocator *allocator,
+                         lstmae_model **out)
+{
+    if (out) *out = NULL;
+    CHECK_ARG(path != NULL && out != NULL);
+    const lstmae_allocator *a = allocator ? allocator : mem_default();
+    CHECK_ARG(a->alloc != NULL && a->free != NULL);
+    unsigned char *buf;
+    size_t size;
+    TRY(io_read_file(path, a, &buf, &size));
+    int st = size == 0 ? LSTMAE_ERR_FORMAT : io_read(buf, size, a, out);
+    mem_free(a, buf);
+    return st;
 }
 
 int lstmae_load(const char *path, lstmae_model **out)
 {
-    if (out) *out = NULL;
-    CHECK_ARG(path != NULL && out != NULL);
-    unsigned char *buf;
-    size_t size;
-    TRY(io_read_file(path, &buf, &size));
-    int st = size == 0 ? LSTMAE_ERR_FORMAT : io_read(buf, size, out);
-    free(buf);
-    return st;
+    return lstmae_load_advanced(path, NULL, out);
 }
 
 uint64_t lstmae_epochs_done(const lstmae_model *model)
 {
     return model ? model->epochs_done : 0;
+}
+
+/* ---- memory estimates --------------------------------------------------- */
+
+size_t lstmae_fit_memory(const lstmae_model *model, const lstmae_sequences *train,
+                         const lstmae_sequences *valid, const lstmae_fit_options *opt)
+{
+    if (!model || !train || train->count == 0) return 0;
+    if (valid && valid->count == 0) return 0;
+    lstmae_fit_options o;
+    lstmae_fit_options_init(&o);
+    if (opt && read_struct(&o, sizeof o, opt) != LSTMAE_OK) return 0;
+    if (check_fit_options(&o) != LSTMAE_OK) return 0;
+    return fit_memory(model, train, valid, &o);
+}
+
+size_t lstmae_infer_memory(const lstmae_model *model, size_t count, size_t max_len)
+{
+    if (!model || count == 0) return 0;
+    return infer_plan_bytes(model, count, max_len);
 }

@@ -10,11 +10,12 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "autoenc.h"
 #include "infer.h"
+#include "io.h"
+#include "mem.h"
 #include "optim.h"
 #include "tensor.h"
 #include "workspace.h"
@@ -99,67 +100,110 @@ static size_t valid_steps(const lstmae_sequences *s, const size_t *idx, size_t n
     return total;
 }
 
-int fit_evaluate(const lstmae_model *m, const lstmae_sequences *in, lstmae_metrics *out)
-{
-    loss_sums sums;
-    uint64_t elements;
-    int st = infer_evaluate(m, in, &sums, &elements);
-    if (st != LSTMAE_OK) return st;
-    if (elements == 0) return LSTMAE_ERR_INVALID_ARG;
-    out->loss = sums.loss / (double)elements;
-    out->accuracy = m->cfg.loss == LSTMAE_LOSS_BCE ? sums.correct / (double)elements : NAN;
-    out->elements = elements;
-    return LSTMAE_OK;
-}
-
-/* The resources of one fit call. */
 typedef struct trainer {
-    size_t nshards;
+    const lstmae_model *m;
+    size_t nshards, per_shard;
     shard shards[MAX_THREADS];
     pthread_t threads[MAX_THREADS];
     size_t *order;          /* [count] sequence order of this epoch */
     float *grad;            /* [nparams] the batch gradient = shard 0's */
     snapshot snap;          /* the state after the last completed epoch */
     snapshot best;          /* early stopping: after the best epoch      */
-    void *block;            /* one allocation for grads + snapshot  */
+    void *block;            /* one allocation for grads + snapshots */
+    infer_plan valid_plan;  /* evaluating the validation set        */
+    int have_valid_plan;
+    unsigned char *save_buf; /* checkpoints: the file's bytes       */
+    size_t save_size;
 } trainer;
 
-static void trainer_free(trainer *tr)
+/* How a batch is split over worker threads. */
+static void shard_geometry(const lstmae_fit_options *opt, size_t count,
+                           size_t *nshards, size_t *per_shard)
 {
-    for (size_t s = 0; s < tr->nshards; s++) workspace_free(&tr->shards[s].ws);
-    free(tr->order);
-    free(tr->block);
-}
-
-static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
-                        const lstmae_sequences *train, const lstmae_fit_options *opt)
-{
-    memset(tr, 0, sizeof *tr);
     size_t batch = (size_t)opt->batch_size;
-    if (batch > train->count) batch = train->count;
+    if (batch > count) batch = count;
     size_t threads = opt->num_threads > 0 ? (size_t)opt->num_threads : default_threads();
     if (threads > MAX_THREADS) threads = MAX_THREADS;
     if (threads > batch) threads = batch;
-    size_t per_shard = (batch + threads - 1) / threads;
-    tr->nshards = (batch + per_shard - 1) / per_shard;
+    *per_shard = (batch + threads - 1) / threads;
+    *nshards = (batch + *per_shard - 1) / *per_shard;
+}
 
-    size_t P = m->nparams;
-    /* shard gradients, the epoch snapshot, the best-epoch snapshot */
-    size_t blocks = tr->nshards + 4 + (opt->patience > 0 ? 4 : 0);
+/* Parameter-sized blocks: shard gradients, the epoch snapshot (4 blocks),
+   the best-epoch snapshot (4 more with early stopping). */
+static size_t param_blocks(const lstmae_fit_options *opt, size_t nshards)
+{
+    return nshards + 4 + (opt->patience > 0 ? 4 : 0);
+}
+
+/* *total += a * b, checked */
+static int add_bytes(size_t *total, size_t a, size_t b)
+{
+    if (b != 0 && a > SIZE_MAX / b) return 0;
+    if (a * b > SIZE_MAX - *total) return 0;
+    *total += a * b;
+    return 1;
+}
+
+size_t fit_memory(const lstmae_model *m, const lstmae_sequences *train,
+                  const lstmae_sequences *valid, const lstmae_fit_options *opt)
+{
+    size_t nshards, per_shard, total = 0;
+    shard_geometry(opt, train->count, &nshards, &per_shard);
+    size_t ws = workspace_bytes(&m->dims, per_shard, train->max_len ? train->max_len : 1, 1);
+    if (ws == 0) return 0;
+    if (!add_bytes(&total, param_blocks(opt, nshards) * sizeof(float), m->nparams) ||
+        !add_bytes(&total, train->count ? train->count : 1, sizeof(size_t)) ||
+        !add_bytes(&total, nshards, ws))
+        return 0;
+    if (valid) {
+        size_t v = infer_plan_bytes(m, valid->count, valid->max_len);
+        if (v == 0 || !add_bytes(&total, v, 1)) return 0;
+    }
+    if (opt->checkpoint_path) {
+        size_t f = io_saved_size(m, IO_FLAG_TRAINING);
+        if (f == 0 || !add_bytes(&total, f, 1)) return 0;
+    }
+    return total;
+}
+
+static void trainer_free(trainer *tr)
+{
+    const lstmae_allocator *a = &tr->m->alloc;
+    for (size_t s = 0; s < tr->nshards; s++) workspace_free(&tr->shards[s].ws);
+    if (tr->have_valid_plan) infer_plan_free(&tr->valid_plan, tr->m);
+    mem_free(a, tr->order);
+    mem_free(a, tr->block);
+    mem_free(a, tr->save_buf);
+}
+
+/* Allocates everything fit needs (fit_memory bytes), so that nothing can
+   fail for lack of memory once training has changed the model. */
+static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
+                        const lstmae_sequences *train, const lstmae_sequences *valid,
+                        const lstmae_fit_options *opt)
+{
+    memset(tr, 0, sizeof *tr);
+    tr->m = m;
+    const lstmae_allocator *a = &m->alloc;
+    shard_geometry(opt, train->count, &tr->nshards, &tr->per_shard);
+    size_t P = m->nparams, blocks = param_blocks(opt, tr->nshards);
     if (P > SIZE_MAX / sizeof(float) / blocks) return LSTMAE_ERR_INVALID_ARG;
-    tr->block = malloc(blocks * P * sizeof(float));
-    tr->order = malloc(train->count * sizeof *tr->order);
+    size_t nshards = tr->nshards;
+    tr->nshards = 0; /* workspaces planned so far, for trainer_free */
+    tr->block = mem_alloc(a, blocks * P * sizeof(float));
+    tr->order = mem_alloc(a, train->count * sizeof *tr->order);
     if (!tr->block || !tr->order) {
         trainer_free(tr);
         return LSTMAE_ERR_NOMEM;
     }
     float *b = tr->block;
-    for (size_t s = 0; s < tr->nshards; s++) {
+    for (size_t s = 0; s < nshards; s++) {
         tr->shards[s].grad = b + s * P;
         tr->shards[s].net = net;
         tr->shards[s].data = train;
     }
-    b += tr->nshards * P;
+    b += nshards * P;
     tr->snap.params = b;
     tr->snap.adam_m = b + P;
     tr->snap.adam_v = b + 2 * P;
@@ -172,14 +216,52 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
         tr->best.sgd_buf = b + 3 * P;
     }
     tr->grad = tr->shards[0].grad;
-    for (size_t s = 0; s < tr->nshards; s++) {
-        int st = workspace_plan(&tr->shards[s].ws, &m->dims, per_shard,
-                                train->max_len ? train->max_len : 1, 1);
+    for (size_t s = 0; s < nshards; s++) {
+        int st = workspace_plan(&tr->shards[s].ws, &m->dims, tr->per_shard,
+                                train->max_len ? train->max_len : 1, 1, a);
         if (st != LSTMAE_OK) {
             trainer_free(tr);
             return st;
         }
+        tr->nshards = s + 1;
     }
+    if (valid) {
+        int st = infer_plan_make(&tr->valid_plan, m, valid->count, valid->max_len);
+        if (st != LSTMAE_OK) {
+            trainer_free(tr);
+            return st;
+        }
+        tr->have_valid_plan = 1;
+    }
+    if (opt->checkpoint_path) {
+        tr->save_size = io_saved_size(m, IO_FLAG_TRAINING);
+        tr->save_buf = tr->save_size ? mem_alloc(a, tr->save_size) : NULL;
+        if (!tr->save_buf) {
+            trainer_free(tr);
+            return tr->save_size ? LSTMAE_ERR_NOMEM : LSTMAE_ERR_INVALID_ARG;
+        }
+    }
+    return LSTMAE_OK;
+}
+
+/* Metrics from loss sums over `elements` valid elements. */
+static void metrics_from(lstmae_metrics *out, const lstmae_model *m, double loss,
+                         double correct, uint64_t elements)
+{
+    out->loss = elements ? loss / (double)elements : NAN;
+    out->accuracy = m->cfg.loss == LSTMAE_LOSS_BCE && elements
+                        ? correct / (double)elements : NAN;
+    out->elements = elements;
+}
+
+int fit_evaluate(const lstmae_model *m, const lstmae_sequences *in, lstmae_metrics *out)
+{
+    loss_sums sums;
+    uint64_t elements;
+    int st = infer_evaluate(m, in, &sums, &elements);
+    if (st != LSTMAE_OK) return st;
+    if (elements == 0) return LSTMAE_ERR_INVALID_ARG;
+    metrics_from(out, m, sums.loss, sums.correct, elements);
     return LSTMAE_OK;
 }
 
@@ -242,7 +324,7 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
     if (opt->epochs == 0) return LSTMAE_OK;
     ae_net net = model_net(m);
     trainer tr;
-    int st = trainer_init(&tr, m, &net, train, opt);
+    int st = trainer_init(&tr, m, &net, train, valid, opt);
     if (st != LSTMAE_OK) return st;
 
     size_t P = m->nparams, D = m->dims.in_dim, n = train->count;
@@ -288,15 +370,14 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
         lstmae_metrics tm, vm;
         lstmae_metrics_init(&tm);
         lstmae_metrics_init(&vm);
-        tm.loss = elements ? loss_sum / (double)elements : NAN;
-        tm.accuracy = m->cfg.loss == LSTMAE_LOSS_BCE && elements
-                          ? correct / (double)elements : NAN;
-        tm.elements = elements;
+        metrics_from(&tm, m, loss_sum, correct, elements);
         *last = tm;
         *epochs_run = epoch;
         if (valid) {
-            st = fit_evaluate(m, valid, &vm);
-            if (st != LSTMAE_OK) break; /* NOMEM: the epoch stands */
+            loss_sums vs;
+            uint64_t ve;
+            infer_evaluate_planned(&tr.valid_plan, m, valid, &vs, &ve);
+            metrics_from(&vm, m, vs.loss, vs.correct, ve);
         }
         if (opt->patience > 0) {
             /* early stopping on the validation loss */
@@ -310,7 +391,8 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
             }
         }
         if (opt->checkpoint_path && epoch % opt->checkpoint_every == 0) {
-            st = lstmae_save(m, opt->checkpoint_path);
+            io_write(m, IO_FLAG_TRAINING, tr.save_buf, tr.save_size);
+            st = io_write_file_atomic(opt->checkpoint_path, tr.save_buf, tr.save_size);
             if (st != LSTMAE_OK) break;
         }
         if (opt->on_epoch && opt->on_epoch(opt->user, epoch, &tm, valid ? &vm : NULL)) {

@@ -12,6 +12,10 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
             const lstmae_sequences *valid, const lstmae_fit_options *opt,
             lstmae_metrics *last, int *epochs_run);
 
+/* Bytes fit_run allocates (all at its start); 0 on overflow. */
+size_t fit_memory(const lstmae_model *m, const lstmae_sequences *train,
+                  const lstmae_sequences *valid, const lstmae_fit_options *opt);
+
 /* Metrics of a set as the public struct (full size). */
 int fit_evaluate(const lstmae_model *m, const lstmae_sequences *in,
                  lstmae_metrics *out);

@@ -3,10 +3,11 @@
    chunking does not change any result. */
 #include "infer.h"
 
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "autoenc.h"
+#include "mem.h"
 #include "workspace.h"
 
 /* Sequences per chunk: up to 256, fewer for long sequences or big models
@@ -38,31 +39,39 @@ static void unpack_steps(const ae_ws *ws, float *out, size_t T, size_t D)
     }
 }
 
-typedef struct chunk_plan { ae_ws ws; size_t *idx; size_t chunk; } chunk_plan;
+size_t infer_plan_bytes(const lstmae_model *m, size_t count, size_t steps)
+{
+    size_t chunk = chunk_size(m, count, steps);
+    size_t ws = workspace_bytes(&m->dims, chunk, steps ? steps : 1, 0);
+    size_t idx = chunk * sizeof(size_t);
+    if (ws == 0 || ws > SIZE_MAX - idx) return 0;
+    return ws + (idx ? idx : 1);
+}
 
-static int plan_chunks(chunk_plan *p, const lstmae_model *m, size_t count, size_t steps)
+int infer_plan_make(infer_plan *p, const lstmae_model *m, size_t count, size_t steps)
 {
     p->chunk = chunk_size(m, count, steps);
-    p->idx = malloc(p->chunk * sizeof *p->idx);
+    p->idx = mem_alloc(&m->alloc, p->chunk * sizeof *p->idx);
     if (!p->idx) return LSTMAE_ERR_NOMEM;
-    int st = workspace_plan(&p->ws, &m->dims, p->chunk, steps ? steps : 1, 0);
+    int st = workspace_plan(&p->ws, &m->dims, p->chunk, steps ? steps : 1, 0, &m->alloc);
     if (st != LSTMAE_OK) {
-        free(p->idx);
+        mem_free(&m->alloc, p->idx);
         p->idx = NULL;
     }
     return st;
 }
 
-static void free_chunks(chunk_plan *p)
+void infer_plan_free(infer_plan *p, const lstmae_model *m)
 {
     workspace_free(&p->ws);
-    free(p->idx);
+    mem_free(&m->alloc, p->idx);
+    p->idx = NULL;
 }
 
 int infer_encode(const lstmae_model *m, const lstmae_sequences *in, float *latent)
 {
-    chunk_plan p;
-    int st = plan_chunks(&p, m, in->count, in->max_len);
+    infer_plan p;
+    int st = infer_plan_make(&p, m, in->count, in->max_len);
     if (st != LSTMAE_OK) return st;
     ae_net net = model_net(m);
     size_t Z = m->dims.latent;
@@ -74,15 +83,15 @@ int infer_encode(const lstmae_model *m, const lstmae_sequences *in, float *laten
         for (size_t r = 0; r < n; r++)
             memcpy(latent + p.ws.src[r] * Z, p.ws.z + r * Z, Z * sizeof *latent);
     }
-    free_chunks(&p);
+    infer_plan_free(&p, m);
     return LSTMAE_OK;
 }
 
 int infer_decode(const lstmae_model *m, const float *latent, size_t count,
                  size_t length, float *out)
 {
-    chunk_plan p;
-    int st = plan_chunks(&p, m, count, length);
+    infer_plan p;
+    int st = infer_plan_make(&p, m, count, length);
     if (st != LSTMAE_OK) return st;
     ae_net net = model_net(m);
     size_t Z = m->dims.latent, D = m->dims.in_dim;
@@ -94,14 +103,14 @@ int infer_decode(const lstmae_model *m, const float *latent, size_t count,
         loss_activate(net.loss, p.ws.y, p.ws.pk.rows * D);
         unpack_steps(&p.ws, out + first * length * D, length, D);
     }
-    free_chunks(&p);
+    infer_plan_free(&p, m);
     return LSTMAE_OK;
 }
 
 int infer_reconstruct(const lstmae_model *m, const lstmae_sequences *in, float *out)
 {
-    chunk_plan p;
-    int st = plan_chunks(&p, m, in->count, in->max_len);
+    infer_plan p;
+    int st = infer_plan_make(&p, m, in->count, in->max_len);
     if (st != LSTMAE_OK) return st;
     ae_net net = model_net(m);
     size_t D = m->dims.in_dim, T = in->max_len;
@@ -115,30 +124,37 @@ int infer_reconstruct(const lstmae_model *m, const lstmae_sequences *in, float *
         loss_activate(net.loss, p.ws.y, p.ws.pk.rows * D);
         unpack_steps(&p.ws, out, T, D);
     }
-    free_chunks(&p);
+    infer_plan_free(&p, m);
     return LSTMAE_OK;
+}
+
+void infer_evaluate_planned(infer_plan *p, const lstmae_model *m,
+                            const lstmae_sequences *in, loss_sums *sums,
+                            uint64_t *elements)
+{
+    ae_net net = model_net(m);
+    size_t D = m->dims.in_dim;
+    uint64_t total = 0;
+    memset(sums, 0, sizeof *sums);
+    for (size_t first = 0; first < in->count; first += p->chunk) {
+        size_t n = in->count - first < p->chunk ? in->count - first : p->chunk;
+        iota(p->idx, first, n);
+        size_t rows = workspace_load(&p->ws, in->data, in->lengths, in->max_len, D, p->idx, n);
+        ae_encode(&net, &p->ws);
+        ae_decode(&net, &p->ws);
+        ae_loss(&net, &p->ws, 0.0f, sums);
+        total += (uint64_t)rows * D;
+    }
+    *elements = total;
 }
 
 int infer_evaluate(const lstmae_model *m, const lstmae_sequences *in,
                    loss_sums *sums, uint64_t *elements)
 {
-    chunk_plan p;
-    int st = plan_chunks(&p, m, in->count, in->max_len);
+    infer_plan p;
+    int st = infer_plan_make(&p, m, in->count, in->max_len);
     if (st != LSTMAE_OK) return st;
-    ae_net net = model_net(m);
-    size_t D = m->dims.in_dim;
-    uint64_t total = 0;
-    memset(sums, 0, sizeof *sums);
-    for (size_t first = 0; first < in->count; first += p.chunk) {
-        size_t n = in->count - first < p.chunk ? in->count - first : p.chunk;
-        iota(p.idx, first, n);
-        size_t rows = workspace_load(&p.ws, in->data, in->lengths, in->max_len, D, p.idx, n);
-        ae_encode(&net, &p.ws);
-        ae_decode(&net, &p.ws);
-        ae_loss(&net, &p.ws, 0.0f, sums);
-        total += (uint64_t)rows * D;
-    }
-    free_chunks(&p);
-    *elements = total;
+    infer_evaluate_planned(&p, m, in, sums, elements);
+    infer_plan_free(&p, m);
     return LSTMAE_OK;
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mem.h"
 #include "model.h"
 #include "params.h"
 
@@ -312,7 +313,8 @@ static int read_body(cursor *c, lstmae_model *m, unsigned flags)
     return LSTMAE_OK;
 }
 
-int io_read(const unsigned char *buf, size_t size, lstmae_model **out)
+int io_read(const unsigned char *buf, size_t size, const lstmae_allocator *a,
+            lstmae_model **out)
 {
     *out = NULL;
     cursor c = { NULL, buf, 0, size, 0 };
@@ -327,17 +329,17 @@ int io_read(const unsigned char *buf, size_t size, lstmae_model **out)
     ae_dims d = { (size_t)cfg.input_dim, (size_t)cfg.hidden_dim, (size_t)cfg.latent_dim,
                   (size_t)cfg.num_layers };
     size_t nt = params_tensor_count(d.layers), np = 0;
-    param_entry *table = calloc(nt, sizeof *table);
+    param_entry *table = mem_calloc(a, nt, sizeof *table);
     if (!table) return LSTMAE_ERR_NOMEM;
     int fits = 1;
     /* each tensor's size is at most 4 * MAX_DIM^2: no overflow in layout */
     params_layout(&d, table, &np);
     if (file_size(table, nt, np, flags) != size) fits = 0;
-    free(table);
+    mem_free(a, table);
     if (!fits) return LSTMAE_ERR_FORMAT;
 
     lstmae_model *m = NULL;
-    st = lstmae_create(&cfg, &m);
+    st = lstmae_create_advanced(&cfg, a, &m);
     if (st != LSTMAE_OK) return st == LSTMAE_ERR_NOMEM ? st : LSTMAE_ERR_FORMAT;
     st = read_body(&c, m, flags);
     if (st != LSTMAE_OK) {
@@ -367,63 +369,53 @@ static int write_all(int fd, const unsigned char *buf, size_t size)
 int io_write_file_atomic(const char *path, const unsigned char *buf, size_t size)
 {
     static const char suffix[] = ".tmp-XXXXXX";
+    char tmp[4096]; /* no allocation: fit checkpoints must not fail for memory */
     size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof suffix);
-    if (!tmp) return LSTMAE_ERR_NOMEM;
+    if (len + sizeof suffix > sizeof tmp) return LSTMAE_ERR_IO;
     memcpy(tmp, path, len);
     memcpy(tmp + len, suffix, sizeof suffix);
     int fd = mkstemp(tmp); /* same directory as path, so rename is atomic */
-    if (fd < 0) {
-        free(tmp);
-        return LSTMAE_ERR_IO;
-    }
+    if (fd < 0) return LSTMAE_ERR_IO;
     int ok = write_all(fd, buf, size) && fsync(fd) == 0;
     if (close(fd) != 0) ok = 0;
     if (ok) {
         /* mkstemp made it 0600; give it the permissions a new file gets */
         mode_t mask = umask(0);
         umask(mask);
-        chmod(tmp, 0666 & ~mask);
-        ok = rename(tmp, path) == 0;
+        ok = chmod(tmp, 0666 & ~mask) == 0 && rename(tmp, path) == 0;
     }
     if (!ok) unlink(tmp);
-    free(tmp);
     return ok ? LSTMAE_OK : LSTMAE_ERR_IO;
 }
 
-int io_read_file(const char *path, unsigned char **buf, size_t *size)
+int io_read_file(const char *path, const lstmae_allocator *a, unsigned char **buf,
+                 size_t *size)
 {
     *buf = NULL;
     *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return LSTMAE_ERR_IO;
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *b = malloc(cap);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return LSTMAE_ERR_IO;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0 ||
+        (uint64_t)sb.st_size > (uint64_t)SIZE_MAX) {
+        close(fd);
+        return LSTMAE_ERR_IO;
+    }
+    size_t n = (size_t)sb.st_size, got = 0;
+    unsigned char *b = mem_alloc(a, n);
     if (!b) {
-        fclose(f);
+        close(fd);
         return LSTMAE_ERR_NOMEM;
     }
-    for (;;) {
-        n += fread(b + n, 1, cap - n, f);
-        if (n < cap) break;
-        if (cap > SIZE_MAX / 2) {
-            free(b);
-            fclose(f);
-            return LSTMAE_ERR_NOMEM;
-        }
-        unsigned char *nb = realloc(b, cap * 2);
-        if (!nb) {
-            free(b);
-            fclose(f);
-            return LSTMAE_ERR_NOMEM;
-        }
-        b = nb;
-        cap *= 2;
+    while (got < n) {
+        ssize_t r = read(fd, b + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break; /* error, or the file shrank */
+        got += (size_t)r;
     }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(b);
+    close(fd);
+    if (got != n) {
+        mem_free(a, b);
         return LSTMAE_ERR_IO;
     }
     *buf = b;

@@ -17,13 +17,18 @@ size_t io_saved_size(const lstmae_model *m, unsigned flags);
 void io_write(const lstmae_model *m, unsigned flags, unsigned char *buf, size_t size);
 /* Parses buf[size] into a new model: LSTMAE_OK, LSTMAE_ERR_FORMAT or
    LSTMAE_ERR_NOMEM; *out is NULL on failure. */
-int io_read(const unsigned char *buf, size_t size, lstmae_model **out);
+int io_read(const unsigned char *buf, size_t size, const lstmae_allocator *a,
+            lstmae_model **out);
 /* Writes bytes to path atomically (temporary file in the same directory,
-   fsync, rename). LSTMAE_OK, LSTMAE_ERR_IO or LSTMAE_ERR_NOMEM; on failure
+   fsync, rename), allocating nothing. LSTMAE_OK or LSTMAE_ERR_IO (also for
+   a path over 4080 bytes); on failure
    the old file at path is intact and no temporary file is left. */
 int io_write_file_atomic(const char *path, const unsigned char *buf, size_t size);
-/* Reads a whole file: LSTMAE_OK, LSTMAE_ERR_IO, LSTMAE_ERR_NOMEM. */
-int io_read_file(const char *path, unsigned char **buf, size_t *size);
+/* Reads a whole regular file into a buffer from a: LSTMAE_OK,
+   LSTMAE_ERR_IO (missing, unreadable, not a regular file),
+   LSTMAE_ERR_NOMEM. */
+int io_read_file(const char *path, const lstmae_allocator *a, unsigned char **buf,
+                 size_t *size);
 /* CRC-32C (Castagnoli) of buf[n]. */
 uint32_t io_crc32c(const unsigned char *buf, size_t n);
 

@@ -10,6 +10,7 @@
 #include "rng.h"
 
 struct lstmae_model {
+    lstmae_allocator alloc; /* every allocation goes through it           */
     lstmae_config cfg;      /* the full (current-size) configuration      */
     ae_dims dims;
     size_t ntensors;        /* 6K + 4                                     */

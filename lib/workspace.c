@@ -2,8 +2,9 @@
 #include "workspace.h"
 
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "mem.h"
 
 #define ALIGN 64 /* bytes; every slab region starts on a cache line */
 
@@ -23,15 +24,16 @@ static size_t add(size_t a, size_t b, int *ok)
     return a + b;
 }
 
-int workspace_plan(ae_ws *ws, const ae_dims *d, size_t max_batch,
-                   size_t max_steps, int training)
+/* Lays out every region of a workspace for this shape: their total size
+   in *total (0 on overflow), and, when base is not NULL, the pointers. */
+static void layout(ae_ws *ws, const ae_dims *d, size_t B, size_t T, int training,
+                   char *base, size_t *total)
 {
-    memset(ws, 0, sizeof *ws);
-    size_t B = max_batch, T = max_steps, K = d->layers;
-    size_t D = d->in_dim, H = d->hidden, Z = d->latent, G = 4 * H;
+    size_t K = d->layers, D = d->in_dim, H = d->hidden, Z = d->latent, G = 4 * H;
     int ok = 1;
     size_t rows = mul(B, T, &ok);
-    if (!ok || B == 0 || rows > INT_MAX || B > INT_MAX) return LSTMAE_ERR_INVALID_ARG;
+    *total = 0;
+    if (!ok || B == 0 || rows > INT_MAX || B > INT_MAX) return;
     size_t rD = mul(rows, D, &ok), rH = mul(rows, H, &ok), rG = mul(rows, G, &ok);
 
     region regs[6 * LSTMAE_MAX_LAYERS + 32];
@@ -49,9 +51,9 @@ int workspace_plan(ae_ws *ws, const ae_dims *d, size_t max_batch,
         REGION(ws->c[k], rH, float);
         REGION(ws->h[k], rH, float);
     }
-    REGION(ws->rep, B * G, float);
-    REGION(ws->h_enc, B * H, float);
-    REGION(ws->z, B * Z, float);
+    REGION(ws->rep, mul(B, G, &ok), float);
+    REGION(ws->h_enc, mul(B, H, &ok), float);
+    REGION(ws->z, mul(B, Z, &ok), float);
     REGION(ws->y, rD, float);
     if (training) {
         REGION(ws->dy, rD, float);
@@ -59,32 +61,51 @@ int workspace_plan(ae_ws *ws, const ae_dims *d, size_t max_batch,
         REGION(ws->dh_b, rH, float);
         REGION(ws->dgates, rG, float);
         REGION(ws->hprev, rH, float);
-        REGION(ws->dc, B * H, float);
-        REGION(ws->dz, B * Z, float);
-        REGION(ws->dh_enc, B * H, float);
+        REGION(ws->dc, mul(B, H, &ok), float);
+        REGION(ws->dz, mul(B, Z, &ok), float);
+        REGION(ws->dh_enc, mul(B, H, &ok), float);
     }
 #undef REGION
-    size_t total = 0;
-    for (size_t i = 0; i < nreg; i++)
-        total = add(total, add(regs[i].bytes, ALIGN - 1, &ok) / ALIGN * ALIGN, &ok);
-    if (!ok) return LSTMAE_ERR_INVALID_ARG;
-    char *slab = aligned_alloc(ALIGN, total);
-    if (!slab) return LSTMAE_ERR_NOMEM;
     size_t at = 0;
     for (size_t i = 0; i < nreg; i++) {
-        *regs[i].ptr = slab + at;
-        at += (regs[i].bytes + ALIGN - 1) / ALIGN * ALIGN;
+        if (base) *regs[i].ptr = base + at;
+        at = add(at, add(regs[i].bytes, ALIGN - 1, &ok) / ALIGN * ALIGN, &ok);
     }
+    /* ALIGN - 1 spare bytes to align the start of an allocator's block */
+    at = add(at, ALIGN - 1, &ok);
+    *total = ok ? at : 0;
+}
+
+size_t workspace_bytes(const ae_dims *d, size_t max_batch, size_t max_steps, int training)
+{
+    ae_ws scratch;
+    size_t total;
+    layout(&scratch, d, max_batch, max_steps, training, NULL, &total);
+    return total;
+}
+
+int workspace_plan(ae_ws *ws, const ae_dims *d, size_t max_batch,
+                   size_t max_steps, int training, const lstmae_allocator *a)
+{
+    memset(ws, 0, sizeof *ws);
+    size_t total;
+    layout(ws, d, max_batch, max_steps, training, NULL, &total);
+    if (total == 0) return LSTMAE_ERR_INVALID_ARG;
+    char *slab = mem_alloc(a, total);
+    if (!slab) return LSTMAE_ERR_NOMEM;
+    char *base = slab + (ALIGN - (uintptr_t)slab % ALIGN) % ALIGN;
+    layout(ws, d, max_batch, max_steps, training, base, &total);
     ws->slab = slab;
-    ws->max_batch = B;
-    ws->max_steps = T;
+    ws->alloc = a;
+    ws->max_batch = max_batch;
+    ws->max_steps = max_steps;
     ws->training = training;
     return LSTMAE_OK;
 }
 
 void workspace_free(ae_ws *ws)
 {
-    free(ws->slab);
+    if (ws->slab) mem_free(ws->alloc, ws->slab);
     memset(ws, 0, sizeof *ws);
 }
 

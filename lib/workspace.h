@@ -16,6 +16,7 @@ typedef struct ae_ws {
     size_t max_batch, max_steps;  /* planned shape                      */
     int training;                 /* gradient buffers planned           */
     void *slab;                   /* the one allocation                 */
+    const lstmae_allocator *alloc; /* where the slab came from          */
 
     /* the current batch, sorted by length (longest first) */
     size_t *len;                  /* [B] length of sorted row r          */
@@ -45,12 +46,16 @@ typedef struct ae_ws {
     float *dh_enc;                /* [B][H]                              */
 } ae_ws;
 
-/* Plans and allocates a workspace for up to max_batch sequences of up to
-   max_steps steps. Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG when a size
-   overflows (or a matrix dimension exceeds INT_MAX), LSTMAE_ERR_NOMEM.
+/* Bytes workspace_plan allocates for this shape; 0 when a size overflows
+   (or a matrix dimension exceeds INT_MAX). */
+size_t workspace_bytes(const ae_dims *d, size_t max_batch, size_t max_steps,
+                       int training);
+/* Plans and allocates (through a) a workspace for up to max_batch
+   sequences of up to max_steps steps. Returns LSTMAE_OK,
+   LSTMAE_ERR_INVALID_ARG when workspace_bytes is 0, LSTMAE_ERR_NOMEM.
    On failure *ws owns nothing. */
 int workspace_plan(ae_ws *ws, const ae_dims *d, size_t max_batch,
-                   size_t max_steps, int training);
+                   size_t max_steps, int training, const lstmae_allocator *a);
 void workspace_free(ae_ws *ws);
 
 /* Loads sequences idx[0..n-1] of data [.][T][D] (lengths NULL: all T):
