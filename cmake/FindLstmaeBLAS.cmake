@@ -40,6 +40,9 @@ if(LstmaeBLAS_FOUND AND NOT TARGET LstmaeBLAS::cblas)
   if(_lstmae_blas STREQUAL "blis")
     set_property(TARGET LstmaeBLAS::cblas APPEND PROPERTY
       INTERFACE_COMPILE_DEFINITIONS LSTMAE_USE_BLIS)
+  else()
+    set_property(TARGET LstmaeBLAS::cblas APPEND PROPERTY
+      INTERFACE_COMPILE_DEFINITIONS LSTMAE_USE_OPENBLAS)
   endif()
 endif()
 mark_as_advanced(LstmaeBLAS_INCLUDE_DIR LstmaeBLAS_LIBRARY)

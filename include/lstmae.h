@@ -75,6 +75,14 @@ LSTMAE_API const char *lstmae_strerror(int status);
 /* The library's version, "MAJOR.MINOR.PATCH", as it was built. Static. */
 LSTMAE_API const char *lstmae_version(void);
 
+/* What the library runs on, as one line of text written like snprintf:
+   the BLAS and its version, the BLAS's kernels (e.g. OpenBLAS's core) and
+   threads, and the instruction set of lstmae's own kernels, e.g.
+   "blas=OpenBLAS 0.3.21 ... core=SkylakeX blas_threads=2 kernels=avx512f".
+   Writes at most size bytes (NUL included; buf may be NULL when size is
+   0) and returns the length of the whole line. */
+LSTMAE_API size_t lstmae_runtime_info(char *buf, size_t size);
+
 /* ---- limits ------------------------------------------------------------- */
 
 /* Dimensions above these are rejected with LSTMAE_ERR_INVALID_ARG, as are

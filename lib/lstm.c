@@ -26,6 +26,18 @@
 #define VECTOR_CLONES
 #endif
 
+const char *lstm_kernel_isa(void)
+{
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__) && !defined(LSTMAE_NO_CLONES)
+    /* the same order as the ifunc resolver of target_clones */
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return "avx512f";
+    if (__builtin_cpu_supports("avx2")) return "avx2";
+#endif
+    return "baseline";
+}
+
 /* One step of the cell for n rows, in place on the gate block.
    g: [n][G] in pre-activations, out activations; c, h: [n][H] out;
    c_prev: [n][H], or NULL for the zero initial state. */

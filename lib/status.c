@@ -1,5 +1,9 @@
-/* status.c - status names and the version string. */
+/* status.c - status names, the version string, runtime information. */
+#include <stdio.h>
+
+#include "lstm.h"
 #include "lstmae.h"
+#include "tensor.h"
 
 #define LSTMAE_STR2(x) #x
 #define LSTMAE_STR(x) LSTMAE_STR2(x)
@@ -22,4 +26,14 @@ const char *lstmae_version(void)
 {
     return LSTMAE_STR(LSTMAE_VERSION_MAJOR) "." LSTMAE_STR(LSTMAE_VERSION_MINOR)
         "." LSTMAE_STR(LSTMAE_VERSION_PATCH);
+}
+
+size_t lstmae_runtime_info(char *buf, size_t size)
+{
+    char blas[512];
+    int n = tensor_blas_info(blas, sizeof blas);
+    if (n < 0) blas[0] = '\0';
+    n = snprintf(buf, size, "lstmae=%s %s kernels=%s", lstmae_version(), blas,
+                 lstm_kernel_isa());
+    return n < 0 ? 0 : (size_t)n;
 }

@@ -3,7 +3,17 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+
+#ifdef LSTMAE_USE_BLIS
+/* From blis.h (not included: it defines much that clashes with cblas.h);
+   arch_t is an enum. */
+const char *bli_info_get_version_str(void);
+int bli_arch_query_id(void);
+const char *bli_arch_string(int id);
+int bli_thread_get_num_threads(void);
+#endif
 
 /* Scales C by beta when the product is empty (K == 0), as GEMM would. */
 static void scale_only(float *C, size_t M, size_t N, float beta)
@@ -61,4 +71,19 @@ int tensor_all_finite(const float *x, size_t n)
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return 0;
     return 1;
+}
+
+int tensor_blas_info(char *buf, size_t size)
+{
+#if defined(LSTMAE_USE_BLIS)
+    return snprintf(buf, size, "blas=BLIS %s core=%s blas_threads=%d",
+                    bli_info_get_version_str(), bli_arch_string(bli_arch_query_id()),
+                    bli_thread_get_num_threads());
+#elif defined(LSTMAE_USE_OPENBLAS)
+    /* openblas_get_config ends with a space-separated feature list */
+    return snprintf(buf, size, "blas=%s core=%s blas_threads=%d", openblas_get_config(),
+                    openblas_get_corename(), openblas_get_num_threads());
+#else
+    return snprintf(buf, size, "blas=CBLAS");
+#endif
 }

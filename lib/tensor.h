@@ -20,6 +20,8 @@ void tensor_matmul_tn(float *C, const float *A, const float *B,
 void tensor_fill_rows(float *C, const float *v, size_t rows, size_t cols);
 /* out[cols] += sum over rows of A[rows][cols]. */
 void tensor_add_colsum(float *out, const float *A, size_t rows, size_t cols);
+/* The BLAS, its kernels and threads, as text (lstmae_runtime_info). */
+int tensor_blas_info(char *buf, size_t size);
 /* 1 if all n values are finite. */
 int tensor_all_finite(const float *x, size_t n);
 

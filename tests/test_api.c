@@ -307,6 +307,27 @@ static int ok_variant(const fixture *fx, int k, variant *v)
 
 /* ---- strerror, version, create, free ------------------------------------- */
 
+/* lstmae_runtime_info: snprintf semantics, and it names BLAS and kernels. */
+static void test_runtime_info(void **state)
+{
+    (void)state;
+    size_t n = lstmae_runtime_info(NULL, 0);
+    assert_true(n > 0);
+    char *full = malloc(n + 1);
+    assert_non_null(full);
+    assert_int_equal(lstmae_runtime_info(full, n + 1), n);
+    assert_int_equal(strlen(full), n);
+    assert_non_null(strstr(full, "blas="));
+    assert_non_null(strstr(full, "kernels="));
+    char small[8];
+    memset(small, 'x', sizeof small);
+    assert_int_equal(lstmae_runtime_info(small, sizeof small), n);
+    assert_int_equal(small[7], '\0');
+    assert_memory_equal(small, full, 7);
+    print_message("%s\n", full);
+    free(full);
+}
+
 static void test_strerror(void **state)
 {
     (void)state;
@@ -1486,6 +1507,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_runtime_info),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_free_null),
         cmocka_unit_test(test_create_bad),
