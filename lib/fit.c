@@ -122,6 +122,7 @@ static void shard_geometry(const lstmae_fit_options *opt, size_t count,
 {
     size_t batch = (size_t)opt->batch_size;
     if (batch > count) batch = count;
+    if (batch == 0) batch = 1; /* count >= 1 is checked before; never 0 shards */
     size_t threads = opt->num_threads > 0 ? (size_t)opt->num_threads : default_threads();
     if (threads > MAX_THREADS) threads = MAX_THREADS;
     if (threads > batch) threads = batch;
@@ -187,6 +188,7 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
     tr->m = m;
     const lstmae_allocator *a = &m->alloc;
     shard_geometry(opt, train->count, &tr->nshards, &tr->per_shard);
+    if (tr->nshards == 0) return LSTMAE_ERR_INVALID_ARG; /* count >= 1: never */
     size_t P = m->nparams, blocks = param_blocks(opt, tr->nshards);
     if (P > SIZE_MAX / sizeof(float) / blocks) return LSTMAE_ERR_INVALID_ARG;
     size_t nshards = tr->nshards;

@@ -186,7 +186,7 @@ static size_t file_size(const param_entry *t, size_t ntensors, size_t nparams,
     size_t total = HEADER_BYTES + CONFIG_BYTES + TABLE_HEAD_BYTES + 4 /* crc */;
     for (size_t i = 0; i < ntensors; i++) {
         size_t name = strlen(t[i].name);
-        size_t entry = 2 + name + 2 + 4 * (t[i].is_vector ? 1u : 2u);
+        size_t entry = 2 + name + 2 + (size_t)4 * (t[i].is_vector ? 1u : 2u);
         if (!add_size(&total, entry, 1) || !add_size(&total, t[i].size, 4)) return 0;
     }
     if (flags & IO_FLAG_TRAINING) {

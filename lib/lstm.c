@@ -40,7 +40,7 @@ const char *lstm_kernel_isa(void)
 
 /* One step of the cell for n rows, in place on the gate block.
    g: [n][G] in pre-activations, out activations; c, h: [n][H] out;
-   c_prev: [n][H], or NULL for the zero initial state. */
+   c_prev: [n][H]. */
 VECTOR_CLONES
 static void cell_forward(float *restrict g, float *restrict c, float *restrict h,
                          const float *restrict c_prev, size_t n, size_t H)
@@ -49,27 +49,36 @@ static void cell_forward(float *restrict g, float *restrict c, float *restrict h
     for (size_t r = 0; r < n; r++) {
         float *ai = g + r * G, *af = ai + H, *ag = ai + 2 * H, *ao = ai + 3 * H;
         float *cr = c + r * H, *hr = h + r * H;
-        if (c_prev) {
-            const float *cp = c_prev + r * H;
-            for (size_t j = 0; j < H; j++) {
-                float i = fm_sigmoid(ai[j]), f = fm_sigmoid(af[j]);
-                float gg = fm_tanh(ag[j]), o = fm_sigmoid(ao[j]);
-                /* c = f * c_prev + i * g;  h = o * tanh(c) */
-                float cc = f * cp[j] + i * gg;
-                cr[j] = cc;
-                hr[j] = o * fm_tanh(cc);
-                ai[j] = i; af[j] = f; ag[j] = gg; ao[j] = o;
-            }
-        } else {
-            for (size_t j = 0; j < H; j++) {
-                float i = fm_sigmoid(ai[j]), f = fm_sigmoid(af[j]);
-                float gg = fm_tanh(ag[j]), o = fm_sigmoid(ao[j]);
-                /* c = i * g (c_prev = 0);  h = o * tanh(c) */
-                float cc = i * gg;
-                cr[j] = cc;
-                hr[j] = o * fm_tanh(cc);
-                ai[j] = i; af[j] = f; ag[j] = gg; ao[j] = o;
-            }
+        const float *cp = c_prev + r * H;
+        for (size_t j = 0; j < H; j++) {
+            float i = fm_sigmoid(ai[j]), f = fm_sigmoid(af[j]);
+            float gg = fm_tanh(ag[j]), o = fm_sigmoid(ao[j]);
+            /* c = f * c_prev + i * g;  h = o * tanh(c) */
+            float cc = f * cp[j] + i * gg;
+            cr[j] = cc;
+            hr[j] = o * fm_tanh(cc);
+            ai[j] = i; af[j] = f; ag[j] = gg; ao[j] = o;
+        }
+    }
+}
+
+/* cell_forward for the first step: the zero initial state. */
+VECTOR_CLONES
+static void cell_forward_first(float *restrict g, float *restrict c, float *restrict h,
+                               size_t n, size_t H)
+{
+    size_t G = 4 * H;
+    for (size_t r = 0; r < n; r++) {
+        float *ai = g + r * G, *af = ai + H, *ag = ai + 2 * H, *ao = ai + 3 * H;
+        float *cr = c + r * H, *hr = h + r * H;
+        for (size_t j = 0; j < H; j++) {
+            float i = fm_sigmoid(ai[j]), f = fm_sigmoid(af[j]);
+            float gg = fm_tanh(ag[j]), o = fm_sigmoid(ao[j]);
+            /* c = i * g (c_prev = 0);  h = o * tanh(c) */
+            float cc = i * gg;
+            cr[j] = cc;
+            hr[j] = o * fm_tanh(cc);
+            ai[j] = i; af[j] = f; ag[j] = gg; ao[j] = o;
         }
     }
 }
@@ -129,7 +138,7 @@ void lstm_forward(float *gates, float *c, float *h, float *rep,
         tensor_matmul_nt(gates, in, w_ih, pk->rows, G, in_dim, 1.0f);
     }
     if (pk->steps == 0) return;
-    cell_forward(gates, c, h, NULL, pk->active[0], H);
+    cell_forward_first(gates, c, h, pk->active[0], H);
     for (size_t t = 1; t < pk->steps; t++) {
         size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         float *g = gates + cur * G;

@@ -9,7 +9,7 @@ static void set_entry(param_entry *e, const char *name, size_t rows,
                       size_t cols, int is_vector, size_t *offset)
 {
     /* Names are short and bounded (K <= LSTMAE_MAX_LAYERS): no truncation. */
-    snprintf(e->name, sizeof e->name, "%s", name);
+    (void)snprintf(e->name, sizeof e->name, "%s", name);
     e->rows = rows;
     e->cols = cols;
     e->is_vector = is_vector;
@@ -22,11 +22,11 @@ static void set_lstm(param_entry *t, const char *part, size_t k, size_t in,
                      size_t hidden, size_t *offset)
 {
     char name[48];
-    snprintf(name, sizeof name, "%s.%zu.weight_ih", part, k);
+    (void)snprintf(name, sizeof name, "%s.%zu.weight_ih", part, k);
     set_entry(&t[P_WIH], name, 4 * hidden, in, 0, offset);
-    snprintf(name, sizeof name, "%s.%zu.weight_hh", part, k);
+    (void)snprintf(name, sizeof name, "%s.%zu.weight_hh", part, k);
     set_entry(&t[P_WHH], name, 4 * hidden, hidden, 0, offset);
-    snprintf(name, sizeof name, "%s.%zu.bias", part, k);
+    (void)snprintf(name, sizeof name, "%s.%zu.bias", part, k);
     set_entry(&t[P_BIAS], name, 4 * hidden, 1, 1, offset);
 }
 

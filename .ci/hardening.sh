@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # the stage_* functions are called by name
+# .ci/hardening.sh - the hardening checks of lstmae (issue 7), each one
+# failing the script on any report:
+#
+#   asan      Debug build with -DLSTMAE_SANITIZE=address,undefined (gcc, or
+#             $CC), every test but the long moving_ones example; leaks are
+#             caught by LeakSanitizer at each test's exit.
+#   valgrind  RelWithDebInfo build, test_api, test_io, test_alloc and
+#             test_reference under valgrind memcheck (errors and definite,
+#             indirect or possible leaks give exit status 1).
+#   tsan      clang -fsanitize=thread build, test_concurrency and test_fit.
+#   static    clang-tidy (the checked-in .clang-tidy) on lib/*.c, and
+#             cppcheck on lib/: no findings allowed.
+#
+# Usage: .ci/hardening.sh [SOURCE_DIR [BUILD_ROOT]]
+#   SOURCE_DIR  the lstmae checkout (default: the one holding this script)
+#   BUILD_ROOT  where the builds go (default: SOURCE_DIR/build-hardening;
+#               one subdirectory per stage, reused between runs)
+# Environment:
+#   HARDENING_STAGES  the stages to run, in order (default: all four)
+#   JOBS              parallel build and test jobs (default: nproc)
+#   CC                the compiler of the asan and valgrind builds (gcc)
+#
+# Needs: cmake, gcc, clang, libclang-rt-14-dev (clang's sanitizer runtimes),
+# valgrind, clang-tidy, cppcheck, libopenblas-dev, libcmocka-dev.
+# About 6 minutes on 2 cores.
+set -euo pipefail
+
+src="$(cd "${1:-$(dirname "$0")/..}" && pwd)"
+root="${2:-$src/build-hardening}"
+jobs="${JOBS:-$(nproc)}"
+stages="${HARDENING_STAGES:-asan valgrind tsan static}"
+cc="${CC:-gcc}"
+mkdir -p "$root"
+root="$(cd "$root" && pwd)"
+
+step() { printf '\n==== %s ====\n' "$*"; }
+die() { printf 'hardening: %s\n' "$*" >&2; exit 1; }
+
+# The tests these stages rely on; tests/CMakeLists.txt must register them.
+require_tests() {
+    local build="$1"; shift
+    local t
+    for t in "$@"; do
+        ctest --test-dir "$build" -N -R "^${t}\$" | grep -q "Total Tests: 1" ||
+            die "test $t is not registered (tests/CMakeLists.txt: lstmae_test($t))"
+    done
+}
+
+# Runs registered test $2 of build $1 with the command prefix "${@:3}",
+# with its registered arguments, in its working directory.
+run_registered() {
+    local build="$1" name="$2"; shift 2
+    local info cmd dir
+    info="$(ctest --test-dir "$build" -N -V -R "^${name}\$")"
+    cmd="$(printf '%s\n' "$info" | sed -n 's/^[0-9]*: Test command: //p' | head -n 1)"
+    dir="$(printf '%s\n' "$info" | sed -n 's/^[0-9]*: Working Directory: //p' | head -n 1)"
+    [ -n "$cmd" ] || die "no command for test $name"
+    # cmd is CTest's rendering: the executable and its quoted arguments
+    eval "set -- \"\$@\" $cmd"
+    (cd "${dir:-$build}" && "$@")
+}
+
+declare -a summary=()
+stage_done() { summary+=("$(printf '%-9s %s (%ds)' "$1" "$2" "$3")"); }
+
+# ---- (a) AddressSanitizer + UndefinedBehaviorSanitizer -------------------
+
+stage_asan() {
+    local b="$root/asan"
+    step "asan: address,undefined, Debug, $cc ($b)"
+    CC="$cc" cmake -S "$src" -B "$b" -DCMAKE_BUILD_TYPE=Debug -DLSTMAE_WERROR=ON \
+        -DLSTMAE_SANITIZE=address,undefined
+    cmake --build "$b" -j"$jobs"
+    require_tests "$b" test_alloc test_concurrency
+    ASAN_OPTIONS="detect_leaks=1:check_initialization_order=1:strict_string_checks=1:detect_stack_use_after_return=1" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+        ctest --test-dir "$b" -E '^moving_ones$' --output-on-failure -j"$jobs"
+}
+
+# ---- (b) valgrind memcheck -------------------------------------------------
+
+# tests/valgrind.supp, when present, may hold suppressions for reports from
+# inside OpenBLAS only (each justified in the file); lstmae's code gets none.
+VALGRIND_TESTS="test_api test_io test_alloc test_reference"
+
+stage_valgrind() {
+    local b="$root/memcheck"
+    step "valgrind: memcheck, RelWithDebInfo ($b)"
+    CC="$cc" cmake -S "$src" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLSTMAE_WERROR=ON \
+        -DLSTMAE_BUILD_EXAMPLES=OFF -DLSTMAE_BUILD_TOOLS=OFF
+    # shellcheck disable=SC2086
+    cmake --build "$b" -j"$jobs" --target $VALGRIND_TESTS
+    # shellcheck disable=SC2086
+    require_tests "$b" $VALGRIND_TESTS
+    local t failed="" supp=()
+    if [ -f "$src/tests/valgrind.supp" ]; then
+        supp=(--suppressions="$src/tests/valgrind.supp")
+    fi
+    for t in $VALGRIND_TESTS; do
+        printf -- '-- %s under valgrind\n' "$t"
+        # One BLAS thread: valgrind serialises threads anyway, and OpenBLAS's
+        # thread pool would only add noise.
+        if ! OPENBLAS_NUM_THREADS=1 run_registered "$b" "$t" \
+            valgrind --tool=memcheck --error-exitcode=1 --leak-check=full \
+            --show-leak-kinds=definite,indirect,possible \
+            --errors-for-leak-kinds=definite,indirect,possible \
+            --track-origins=yes --num-callers=30 "${supp[@]}" \
+            --gen-suppressions=all -q; then
+            failed="$failed $t"
+        fi
+    done
+    [ -z "$failed" ] || die "valgrind reported errors in:$failed"
+}
+
+# ---- (c) ThreadSanitizer -----------------------------------------------------
+
+stage_tsan() {
+    local b="$root/tsan"
+    step "tsan: clang -fsanitize=thread ($b)"
+    CC=clang cmake -S "$src" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLSTMAE_WERROR=ON \
+        -DLSTMAE_SANITIZE=thread -DLSTMAE_BUILD_EXAMPLES=OFF -DLSTMAE_BUILD_TOOLS=OFF
+    cmake --build "$b" -j"$jobs" --target test_concurrency test_fit
+    require_tests "$b" test_concurrency test_fit
+    # OpenBLAS is not instrumented: one BLAS thread, so that it starts no
+    # threads of its own whose synchronisation TSan cannot see.
+    OPENBLAS_NUM_THREADS=1 \
+    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:exitcode=66" \
+        ctest --test-dir "$b" -R '^(test_concurrency|test_fit)$' --output-on-failure
+}
+
+# ---- (d) clang-tidy and cppcheck ---------------------------------------------
+
+stage_static() {
+    local b="$root/tidy"
+    step "static: clang-tidy ($src/.clang-tidy) and cppcheck on lib/"
+    # compile_commands.json only; nothing is built
+    CC=clang cmake -S "$src" -B "$b" -DCMAKE_BUILD_TYPE=Debug \
+        -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DLSTMAE_BUILD_TESTS=OFF \
+        -DLSTMAE_BUILD_EXAMPLES=OFF -DLSTMAE_BUILD_TOOLS=OFF >/dev/null
+    clang-tidy --version | head -n 2
+    local log="$b/clang-tidy.log" ok=1
+    # WarningsAsErrors '*' in .clang-tidy: a finding makes clang-tidy fail
+    if ! printf '%s\0' "$src"/lib/*.c |
+        xargs -0 -n 1 -P "$jobs" clang-tidy -p "$b" --quiet >"$log" 2>&1; then
+        ok=0
+    fi
+    if grep -qE '(warning|error):' "$log"; then ok=0; fi
+    if [ "$ok" -eq 0 ]; then
+        grep -E '(warning|error):' "$log" || cat "$log"
+        echo "clang-tidy: findings above (full log: $log)"
+    else
+        echo "clang-tidy: no findings in $(printf '%s\n' "$src"/lib/*.c | wc -l) files"
+    fi
+    cppcheck --version
+    if ! cppcheck --enable=warning,performance,portability --error-exitcode=1 \
+        --inline-suppr --std=c11 --quiet -j"$jobs" \
+        -I "$src/include" -I "$src/lib" "$src/lib"; then
+        echo "cppcheck: findings above"
+        ok=0
+    else
+        echo "cppcheck: no findings"
+    fi
+    [ "$ok" -eq 1 ] || die "static analysis found problems"
+}
+
+# ---- driver ----------------------------------------------------------------------
+
+status=0
+for s in $stages; do
+    case "$s" in
+    asan|valgrind|tsan|static) ;;
+    *) die "unknown stage '$s' (asan valgrind tsan static)" ;;
+    esac
+    start=$SECONDS
+    # A subshell outside any condition, so that set -e holds inside it (bash
+    # ignores set -e in a function called as an if condition).
+    set +e
+    ( set -e; "stage_$s" )
+    rc=$?
+    set -e
+    if [ "$rc" -eq 0 ]; then
+        stage_done "$s" passed $((SECONDS - start))
+    else
+        stage_done "$s" FAILED $((SECONDS - start))
+        status=1
+    fi
+done
+
+step "hardening summary"
+printf '%s\n' "${summary[@]}"
+exit "$status"
