@@ -1,12 +1,17 @@
-/*
- * lstmae.h - the one public header of lstmae, an LSTM autoencoder in C.
+/**
+ * @file lstmae.h
+ * @brief The one public header of lstmae, an LSTM autoencoder in C.
  *
  * lstmae turns variable-length sequences into fixed-size vectors (encode)
  * and vectors back into sequences (decode), with exact masking of padding.
  * What every call computes is fixed by docs/model.md (PyTorch semantics).
  *
+ * The header reads top-down from the simplest calls to the advanced ones:
+ * version and statuses, the types, a model's life cycle, training,
+ * inference, then memory control, model files and parameters by name.
+ *
  * Conventions (docs/api.md has the long form):
- *  - Every fallible call returns int: LSTMAE_OK (0) or a negative status;
+ *  - Every fallible call returns int: #LSTMAE_OK (0) or a negative status;
  *    lstmae_strerror() names it. The library never aborts, exits or prints
  *    on bad input, and leaves every object it was given as it was on failure.
  *  - The caller owns every buffer it passes; the library never keeps one.
@@ -37,12 +42,25 @@ extern "C" {
 
 /* ---- version ------------------------------------------------------------ */
 
-#define LSTMAE_VERSION_MAJOR 0
-#define LSTMAE_VERSION_MINOR 1
-#define LSTMAE_VERSION_PATCH 0
+/** @defgroup version Version
+ *  The version of the header. lstmae_version() gives the library's; within
+ *  one major version the library is backward compatible (abi/README.md).
+ *  @{ */
+
+#define LSTMAE_VERSION_MAJOR 0 /**< Major version: incompatible changes. */
+#define LSTMAE_VERSION_MINOR 1 /**< Minor version: additions. */
+#define LSTMAE_VERSION_PATCH 0 /**< Patch version: fixes. */
+
+/** @} */
 
 /* ---- export macro ------------------------------------------------------- */
 
+/** @def LSTMAE_API
+ *  Marks every public function: exported from the shared library (which
+ *  hides every other symbol), imported on Windows. A program that links
+ *  the static library on Windows defines LSTMAE_STATIC_DEFINE (the CMake
+ *  target lstmae::lstmae does so); the library's own build defines
+ *  LSTMAE_BUILDING. */
 #if defined(LSTMAE_STATIC_DEFINE)
 #  define LSTMAE_API
 #elif defined(_WIN32)
@@ -59,63 +77,136 @@ extern "C" {
 
 /* ---- statuses ----------------------------------------------------------- */
 
-/* Values are pinned: they never change between releases. */
-#define LSTMAE_OK                0
-#define LSTMAE_ERR_INVALID_ARG (-1) /* NULL pointer, bad size, bad option   */
-#define LSTMAE_ERR_NOMEM       (-2) /* an allocation failed                 */
-#define LSTMAE_ERR_IO          (-3) /* a file could not be read or written  */
-#define LSTMAE_ERR_FORMAT      (-4) /* not a model file, corrupt, too new   */
-#define LSTMAE_ERR_NUMERIC     (-5) /* NaN/Inf in valid input, or diverged  */
-#define LSTMAE_ERR_CANCELLED   (-6) /* a callback asked to stop             */
+/** @defgroup status Statuses and library information
+ *  What every fallible call returns, and what the library is built on.
+ *  Status values are pinned: they never change between releases.
+ *  @{ */
 
-/* Name of a status ("success", "invalid argument", ...). Never NULL; an
-   unknown value gives "unknown status". Returns a static string. */
+#define LSTMAE_OK                0  /**< Success. */
+#define LSTMAE_ERR_INVALID_ARG (-1) /**< NULL pointer, bad size, bad option   */
+#define LSTMAE_ERR_NOMEM       (-2) /**< an allocation failed                 */
+#define LSTMAE_ERR_IO          (-3) /**< a file could not be read or written  */
+#define LSTMAE_ERR_FORMAT      (-4) /**< not a model file, corrupt, too new   */
+#define LSTMAE_ERR_NUMERIC     (-5) /**< NaN/Inf in valid input, or diverged  */
+#define LSTMAE_ERR_CANCELLED   (-6) /**< a callback asked to stop             */
+
+/**
+ * Name of a status ("success", "invalid argument", ...).
+ *
+ * @par Thread safety
+ *      Any thread, any time.
+ *
+ * @param status  any int; usually what a call returned.
+ * @return a static string, never NULL; "unknown status" for a value that
+ *         is not a status. Cannot fail.
+ */
 LSTMAE_API const char *lstmae_strerror(int status);
 
-/* The library's version, "MAJOR.MINOR.PATCH", as it was built. Static. */
+/**
+ * The library's version, "MAJOR.MINOR.PATCH", as it was built.
+ *
+ * @par Thread safety
+ *      Any thread, any time.
+ *
+ * @return a static string, never NULL. Cannot fail.
+ */
 LSTMAE_API const char *lstmae_version(void);
 
-/* What the library runs on, as one line of text written like snprintf:
-   the BLAS and its version, the BLAS's kernels (e.g. OpenBLAS's core) and
-   threads, and the instruction set of lstmae's own kernels, e.g.
-   "blas=OpenBLAS 0.3.21 ... core=SkylakeX blas_threads=2 kernels=avx512f".
-   Writes at most size bytes (NUL included; buf may be NULL when size is
-   0) and returns the length of the whole line. */
+/**
+ * What the library runs on, as one line of text written like snprintf.
+ *
+ * The line holds the library's version, the BLAS and its version, the
+ * BLAS's kernels (e.g. OpenBLAS's core) and threads, and the instruction
+ * set of lstmae's own kernels, e.g.
+ * "lstmae=0.1.0 blas=OpenBLAS 0.3.21 ... core=SkylakeX blas_threads=2
+ * kernels=avx512f".
+ *
+ * @par Thread safety
+ *      Any thread, any time.
+ *
+ * @param[out] buf   receives at most size bytes, NUL included (truncated
+ *                   like snprintf); may be NULL when size is 0.
+ * @param      size  bytes available at buf.
+ * @return the length of the whole line, without the NUL (call with size 0
+ *         to learn it). Cannot fail; buf is written only up to size bytes.
+ */
 LSTMAE_API size_t lstmae_runtime_info(char *buf, size_t size);
+
+/** @} */
 
 /* ---- limits ------------------------------------------------------------- */
 
-/* Dimensions above these are rejected with LSTMAE_ERR_INVALID_ARG, as are
-   shapes whose element counts would overflow size_t. */
-#define LSTMAE_MAX_DIM    65536  /* input_dim, hidden_dim, latent_dim */
-#define LSTMAE_MAX_LAYERS 64     /* num_layers                        */
+/** @defgroup limits Limits
+ *  Dimensions above these are rejected with #LSTMAE_ERR_INVALID_ARG, as are
+ *  shapes whose element counts would overflow size_t.
+ *  @{ */
+
+#define LSTMAE_MAX_DIM    65536  /**< input_dim, hidden_dim, latent_dim */
+#define LSTMAE_MAX_LAYERS 64     /**< num_layers                        */
+
+/** @} */
 
 /* ---- types -------------------------------------------------------------- */
 
-/* A model: configuration, parameters, optimiser state and random generator.
-   Opaque; made by lstmae_create(), released by lstmae_free(). */
+/** @defgroup types Types
+ *  The model handle, its configuration, a set of sequences, metrics and
+ *  training options. The growable structs (lstmae_config,
+ *  lstmae_fit_options, lstmae_metrics) are initialised with their _init
+ *  function before use.
+ *  @{ */
+
+/**
+ * A model: configuration, parameters, optimiser state and random generator.
+ *
+ * Opaque; made by lstmae_create() (or lstmae_load()), released by
+ * lstmae_free(). Calls taking a `const lstmae_model *` may share one model
+ * across threads; the others need it to themselves.
+ */
 typedef struct lstmae_model lstmae_model;
 
-/* Reconstruction loss. BCE treats the output as logits of Bernoulli
-   probabilities (for data in [0, 1], e.g. one-hot); MSE is plain squared
-   error (for real-valued data). */
-typedef enum { LSTMAE_LOSS_BCE = 0, LSTMAE_LOSS_MSE = 1 } lstmae_loss;
+/**
+ * Reconstruction loss.
+ *
+ * BCE treats the output as logits of Bernoulli probabilities (for data in
+ * [0, 1], e.g. one-hot); MSE is plain squared error (for real-valued data).
+ */
+typedef enum {
+    LSTMAE_LOSS_BCE = 0, /**< binary cross-entropy from logits; outputs are probabilities */
+    LSTMAE_LOSS_MSE = 1  /**< mean squared error; outputs are values */
+} lstmae_loss;
 
-typedef enum { LSTMAE_OPT_ADAM = 0, LSTMAE_OPT_SGD = 1 } lstmae_optimizer;
+/** Optimiser of lstmae_fit(), with PyTorch's semantics (docs/model.md). */
+typedef enum {
+    LSTMAE_OPT_ADAM = 0, /**< Adam (torch.optim.Adam) */
+    LSTMAE_OPT_SGD = 1   /**< SGD with optional momentum (torch.optim.SGD) */
+} lstmae_optimizer;
 
-/* Model configuration. Initialise with lstmae_config_init(), then set
-   input_dim (required) and whatever else differs from the defaults. */
+/**
+ * Model configuration (growable).
+ *
+ * Initialise with lstmae_config_init(), then set input_dim (required) and
+ * whatever else differs from the defaults. lstmae_create() copies it.
+ */
 typedef struct lstmae_config {
-    size_t struct_size;     /* set by lstmae_config_init                  */
-    int input_dim;          /* D, features per step; no default (0)       */
-    int hidden_dim;         /* H, LSTM state size; default 64             */
-    int latent_dim;         /* Z, size of the encoding; default 16        */
-    int num_layers;         /* K, LSTM layers in encoder and decoder; 1   */
-    lstmae_loss loss;       /* default LSTMAE_LOSS_BCE                    */
-    uint64_t seed;          /* initialisation and shuffling; default 1.
+    size_t struct_size;     /**< set by lstmae_config_init                  */
+    int input_dim;          /**< D, features per step; no default (0)       */
+    int hidden_dim;         /**< H, LSTM state size; default 64             */
+    int latent_dim;         /**< Z, size of the encoding; default 16        */
+    int num_layers;         /**< K, LSTM layers in encoder and decoder; 1   */
+    lstmae_loss loss;       /**< default LSTMAE_LOSS_BCE                    */
+    uint64_t seed;          /**< initialisation and shuffling; default 1.
                                Same config, same seed: same model.        */
 } lstmae_config;
 
+/**
+ * Initialises a configuration: struct_size to the size this program was
+ * compiled with, every other field to its default.
+ *
+ * @par Thread safety
+ *      Touches only *cfg.
+ *
+ * @param[out] cfg  the struct to fill; every byte is written.
+ */
 static inline void lstmae_config_init(lstmae_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -128,27 +219,43 @@ static inline void lstmae_config_init(lstmae_config *cfg)
     cfg->seed = 1;
 }
 
-/* A set of sequences: a view of caller memory, never kept or written.
-   data holds count * max_len * input_dim floats, row-major
-   [count][max_len][input_dim]; sequence i is its first lengths[i] steps,
-   the rest is padding, which is never read (it may hold anything, NaN
-   included). lengths == NULL means every sequence has max_len steps. */
+/**
+ * A set of sequences: a view of caller memory, never kept or written.
+ *
+ * data holds count * max_len * input_dim floats, row-major
+ * [count][max_len][input_dim]; sequence i is its first lengths[i] steps,
+ * the rest is padding, which is never read (it may hold anything, NaN
+ * included). lengths == NULL means every sequence has max_len steps.
+ * Not growable: it has exactly these four fields.
+ */
 typedef struct lstmae_sequences {
-    const float *data;      /* may be NULL only if max_len == 0           */
-    const int32_t *lengths; /* count entries in 0..max_len, or NULL       */
-    size_t count;           /* number of sequences, >= 1                  */
-    size_t max_len;         /* T, steps per padded sequence               */
+    const float *data;      /**< may be NULL only if max_len == 0           */
+    const int32_t *lengths; /**< count entries in 0..max_len, or NULL       */
+    size_t count;           /**< number of sequences, >= 1                  */
+    size_t max_len;         /**< T, steps per padded sequence               */
 } lstmae_sequences;
 
-/* Loss and accuracy over the valid (non-padding) elements of a set. */
+/**
+ * Loss and accuracy over the valid (non-padding) elements of a set
+ * (growable; initialise with lstmae_metrics_init()).
+ */
 typedef struct lstmae_metrics {
-    size_t struct_size;     /* set by lstmae_metrics_init                 */
-    double loss;            /* mean per valid element                     */
-    double accuracy;        /* bce: share of valid elements with
+    size_t struct_size;     /**< set by lstmae_metrics_init                 */
+    double loss;            /**< mean per valid element                     */
+    double accuracy;        /**< bce: share of valid elements with
                                (p > 0.5) == (x > 0.5); NAN for mse        */
-    uint64_t elements;      /* valid elements counted: D * sum(lengths)   */
+    uint64_t elements;      /**< valid elements counted: D * sum(lengths)   */
 } lstmae_metrics;
 
+/**
+ * Initialises metrics: struct_size to the size this program was compiled
+ * with, loss and accuracy to NaN, elements to 0.
+ *
+ * @par Thread safety
+ *      Touches only *m.
+ *
+ * @param[out] m  the struct to fill; every byte is written.
+ */
 static inline void lstmae_metrics_init(lstmae_metrics *m)
 {
     memset(m, 0, sizeof *m);
@@ -158,54 +265,77 @@ static inline void lstmae_metrics_init(lstmae_metrics *m)
     m->elements = 0;
 }
 
-/* Training options. Initialise with lstmae_fit_options_init(). */
+/**
+ * Training options of lstmae_fit() (growable).
+ *
+ * Initialise with lstmae_fit_options_init(), then change what differs from
+ * the defaults. lstmae_fit() copies it and keeps none of its pointers.
+ */
 typedef struct lstmae_fit_options {
-    size_t struct_size;     /* set by lstmae_fit_options_init             */
-    int epochs;             /* passes over the data, >= 0; default 10     */
-    int batch_size;         /* sequences per step, >= 1; default 64       */
-    lstmae_optimizer optimizer; /* default LSTMAE_OPT_ADAM                */
-    float learning_rate;    /* > 0; default 1e-3                          */
+    size_t struct_size;     /**< set by lstmae_fit_options_init             */
+    int epochs;             /**< passes over the data, >= 0; default 10     */
+    int batch_size;         /**< sequences per step, >= 1; default 64       */
+    lstmae_optimizer optimizer; /**< default LSTMAE_OPT_ADAM                */
+    float learning_rate;    /**< > 0; default 1e-3                          */
+    /** @var beta1
+        Adam's first-moment decay, in [0, 1); default 0.9.
+        @var beta2
+        Adam's second-moment decay, in [0, 1); default 0.999. */
     float beta1, beta2;     /* Adam, in [0, 1); default 0.9, 0.999        */
-    float epsilon;          /* Adam, > 0; default 1e-8                    */
-    float clip_norm;        /* > 0: clip the global gradient norm to it
+    float epsilon;          /**< Adam, > 0; default 1e-8                    */
+    float clip_norm;        /**< > 0: clip the global gradient norm to it
                                (torch.nn.utils.clip_grad_norm_); <= 0 off */
-    int shuffle;            /* non-zero: a new order every epoch, drawn
+    int shuffle;            /**< non-zero: a new order every epoch, drawn
                                from the model's generator; 0: data order;
                                default 1                                  */
-    int num_threads;        /* worker threads that split each batch,
+    int num_threads;        /**< worker threads that split each batch,
                                >= 0; 0: the library's choice (now 1; the
                                BLAS may still use its own threads).
                                Results are bit-identical for the same
                                thread count; they may differ in the last
                                bits between different counts.             */
-    /* Called after every epoch (epoch counts from 1 within this call) with
+    /** Called after every epoch (epoch counts from 1 within this call) with
        the epoch's training metrics (per valid element over the whole
        epoch, each batch's loss taken before its update) and the validation metrics (NULL without
        a validation set). Return non-zero to stop: lstmae_fit then returns
-       LSTMAE_ERR_CANCELLED with the model as that epoch left it. */
+       LSTMAE_ERR_CANCELLED with the model as that epoch left it.
+       Called on the thread that called lstmae_fit; it may call the const
+       functions on the model (evaluate, save), never train, change or
+       free it. NULL: not called. */
     int (*on_epoch)(void *user, int epoch, const lstmae_metrics *train,
                     const lstmae_metrics *valid);
-    void *user;             /* passed to on_epoch                         */
-    float momentum;         /* SGD momentum (PyTorch's form), >= 0; 0     */
-    /* Early stopping, > 0 (needs a validation set): stop after `patience`
+    void *user;             /**< passed to on_epoch and on_batch; not read  */
+    float momentum;         /**< SGD momentum (PyTorch's form), >= 0; 0     */
+    /** Early stopping, > 0 (needs a validation set): stop after `patience`
        epochs without a lower validation loss, and end with the model as
        the best epoch left it (parameters and training state). 0: off.   */
     int patience;
-    /* Non-NULL: after every checkpoint_every-th epoch of this call, save
+    /** Non-NULL: after every checkpoint_every-th epoch of this call, save
        the model with its training state to this path (atomically, as
-       lstmae_save). A failed save stops fit with LSTMAE_ERR_IO.         */
+       lstmae_save). A failed save stops fit with LSTMAE_ERR_IO.
+       Default NULL.                                                      */
     const char *checkpoint_path;
-    int checkpoint_every;   /* >= 1; default 1                            */
-    /* Called after every batch's update (epoch from 1; batch from 1 of
+    int checkpoint_every;   /**< >= 1; default 1                            */
+    /** Called after every batch's update (epoch from 1; batch from 1 of
        num_batches, counting batches with no valid element too) with the
        batch's mean loss, taken before the update. For progress display.
        Return non-zero to stop: lstmae_fit returns LSTMAE_ERR_CANCELLED
        with the model as that batch left it (mid-epoch: lstmae_epochs_done
-       does not count the unfinished epoch). NULL: not called.           */
+       does not count the unfinished epoch). NULL: not called. Same rules
+       as on_epoch.                                                      */
     int (*on_batch)(void *user, int epoch, size_t batch, size_t num_batches,
                     double batch_loss);
 } lstmae_fit_options;
 
+/**
+ * Initialises training options: struct_size to the size this program was
+ * compiled with, every other field to its default.
+ *
+ * @par Thread safety
+ *      Touches only *opt.
+ *
+ * @param[out] opt  the struct to fill; every byte is written.
+ */
 static inline void lstmae_fit_options_init(lstmae_fit_options *opt)
 {
     memset(opt, 0, sizeof *opt);
@@ -229,216 +359,615 @@ static inline void lstmae_fit_options_init(lstmae_fit_options *opt)
     opt->on_batch = NULL;
 }
 
+/** @} */
+
 /* ---- life cycle --------------------------------------------------------- */
 
-/* Makes a model with freshly initialised parameters (PyTorch's default
-   initialisation, drawn from a generator seeded with cfg->seed).
-   Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG (NULL, struct_size 0, a
-   dimension < 1 or above the limits) or LSTMAE_ERR_NOMEM.
-   On failure *out is set to NULL (when out is not NULL). */
+/** @defgroup lifecycle Life cycle
+ *  Making and releasing a model. A model is owned by the caller.
+ *  @{ */
+
+/**
+ * Makes a model with freshly initialised parameters (PyTorch's default
+ * initialisation, drawn from a generator seeded with cfg->seed).
+ *
+ * @par Thread safety
+ *      Any thread; touches no shared state.
+ *
+ * @param      cfg  the configuration (lstmae_config_init(), then
+ *                  input_dim and any other changes); copied, not kept.
+ * @param[out] out  receives the new model, which belongs to the caller:
+ *                  release it with lstmae_free().
+ * @retval LSTMAE_OK               *out is the model.
+ * @retval LSTMAE_ERR_INVALID_ARG  cfg or out NULL, struct_size 0, a
+ *                                 dimension < 1 or above the limits, an
+ *                                 unknown loss.
+ * @retval LSTMAE_ERR_NOMEM        an allocation failed.
+ *
+ * On failure *out is set to NULL (when out is not NULL).
+ */
 LSTMAE_API int lstmae_create(const lstmae_config *cfg, lstmae_model **out);
 
-/* Releases a model and everything it owns. NULL is fine. */
+/**
+ * Releases a model and everything it owns.
+ *
+ * @par Thread safety
+ *      Needs the model to itself: no other call on it may be running.
+ *
+ * @param model  the model, or NULL (then nothing happens).
+ *
+ * Cannot fail; model is invalid afterwards.
+ */
 LSTMAE_API void lstmae_free(lstmae_model *model);
 
-/* Copies the model's configuration into *out (its first out->struct_size
-   bytes). Returns LSTMAE_OK or LSTMAE_ERR_INVALID_ARG (NULL, struct_size 0);
-   *out is unchanged on failure. */
+/**
+ * Copies the model's configuration into *out (its first out->struct_size
+ * bytes).
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param      model  the model.
+ * @param[out] out    receives the configuration; its struct_size must be
+ *                    set (lstmae_config_init()).
+ * @retval LSTMAE_OK               *out holds the configuration.
+ * @retval LSTMAE_ERR_INVALID_ARG  model or out NULL, struct_size 0.
+ *
+ * *out is unchanged on failure.
+ */
 LSTMAE_API int lstmae_get_config(const lstmae_model *model, lstmae_config *out);
+
+/** @} */
 
 /* ---- training ----------------------------------------------------------- */
 
-/* Trains the model on `train` for opt->epochs epochs of mini-batches, with
-   the gradient of the mean loss over each batch (batches whose sequences
-   are all empty are skipped). opt NULL means defaults. `valid`, if not
-   NULL, is evaluated after every epoch. `last_train`, if not NULL, gets the
-   last epoch's training metrics (when at least one epoch completed).
-   The model keeps its optimiser state and generator between calls, so
-   fitting 5 epochs equals fitting 2 then 3, bit for bit (same threads).
-   Returns:
-   - LSTMAE_OK;
-   - LSTMAE_ERR_INVALID_ARG: NULL model or train, bad options, lengths out
-     of range, dimensions that do not fit, no valid element in train;
-     nothing was changed;
-   - LSTMAE_ERR_NUMERIC: NaN/Inf in a valid step of train or valid (found
-     before any work; nothing changed), or the loss or gradient became
-     non-finite during training: the model (parameters, optimiser state,
-     generator) is restored to where the last completed epoch left it;
-   - LSTMAE_ERR_CANCELLED: on_epoch returned non-zero; the model is as the
-     epoch just completed left it (on_batch: as that batch left it);
-   - LSTMAE_ERR_IO: a checkpoint could not be written; the model is as the
-     epoch just completed left it;
-   - LSTMAE_ERR_NOMEM: nothing was changed (fit allocates everything it
-     needs, lstmae_fit_memory() bytes, before it starts). */
+/** @defgroup training Training
+ *  @{ */
+
+/**
+ * Trains the model on `train` for opt->epochs epochs of mini-batches.
+ *
+ * Each batch takes one optimiser step on the gradient of the mean loss
+ * over the batch (batches whose sequences are all empty are skipped).
+ * `valid`, if not NULL, is evaluated after every epoch. The model keeps
+ * its optimiser state and generator between calls, so fitting 5 epochs
+ * equals fitting 2 then 3, bit for bit (same threads). fit allocates
+ * everything it needs, lstmae_fit_memory() bytes, before it starts.
+ *
+ * @par Thread safety
+ *      Needs the model to itself: no other call on it may be running. Its
+ *      worker threads (opt->num_threads) end before it returns.
+ *
+ * @param         model       the model to train.
+ * @param         train       the training set; read, not kept.
+ * @param         valid       a validation set, or NULL.
+ * @param         opt         options (lstmae_fit_options_init()), or NULL
+ *                            for the defaults; copied, not kept.
+ * @param[out]    last_train  if not NULL, gets the last epoch's training
+ *                            metrics (when at least one epoch completed);
+ *                            its struct_size must be set.
+ * @retval LSTMAE_OK               trained (with patience: as its best
+ *                                 epoch left it).
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL model or train, bad options,
+ *                                 lengths out of range, dimensions that do
+ *                                 not fit, no valid element in train or
+ *                                 valid; nothing was changed.
+ * @retval LSTMAE_ERR_NUMERIC      NaN/Inf in a valid step of train or
+ *                                 valid (found before any work; nothing
+ *                                 changed), or the loss or gradient became
+ *                                 non-finite during training: the model
+ *                                 (parameters, optimiser state, generator)
+ *                                 is restored to where the last completed
+ *                                 epoch left it.
+ * @retval LSTMAE_ERR_CANCELLED    on_epoch returned non-zero; the model is
+ *                                 as the epoch just completed left it
+ *                                 (on_batch: as that batch left it).
+ * @retval LSTMAE_ERR_IO           a checkpoint could not be written; the
+ *                                 model is as the epoch just completed
+ *                                 left it.
+ * @retval LSTMAE_ERR_NOMEM        nothing was changed.
+ *
+ * On failure the sets are untouched, and last_train gets the metrics of
+ * the last epoch completed in this call (untouched if none completed).
+ */
 LSTMAE_API int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
                           const lstmae_sequences *valid,
                           const lstmae_fit_options *opt,
                           lstmae_metrics *last_train);
 
+/** @} */
+
 /* ---- inference (const: safe to call from many threads at once) --------- */
 
-/* Writes the latent vector of every sequence to latent[count][latent_dim].
-   A sequence of length 0 gets the latent of the empty sequence (latent.bias).
-   Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG, LSTMAE_ERR_NUMERIC (NaN/Inf in
-   a valid step) or LSTMAE_ERR_NOMEM; latent is untouched on failure. */
+/** @defgroup inference Inference
+ *  Encoding, decoding and evaluating. Every call here takes a const model:
+ *  any number of threads may run them on one model at once, each with its
+ *  own workspace (allocated and released within the call).
+ *  @{ */
+
+/**
+ * Writes the latent vector of every sequence to latent[count][latent_dim].
+ *
+ * A sequence of length 0 gets the latent of the empty sequence
+ * (latent.bias). Sequences do not interact: a sequence's vector depends
+ * on its own valid steps only.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param      model   the model.
+ * @param      in      the sequences; read, not kept.
+ * @param[out] latent  in->count * latent_dim floats.
+ * @retval LSTMAE_OK               latent is written.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL, count 0, lengths out of range,
+ *                                 shapes too large.
+ * @retval LSTMAE_ERR_NUMERIC      NaN/Inf in a valid step.
+ * @retval LSTMAE_ERR_NOMEM        the workspace could not be allocated.
+ *
+ * latent is untouched on failure.
+ */
 LSTMAE_API int lstmae_encode(const lstmae_model *model,
                              const lstmae_sequences *in, float *latent);
 
-/* Decodes count latent vectors latent[count][latent_dim] into sequences of
-   `length` steps each: out[count][length][input_dim], probabilities for
-   bce, values for mse. Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG (count or
-   length 0, NULL), LSTMAE_ERR_NUMERIC (NaN/Inf in latent) or
-   LSTMAE_ERR_NOMEM; out is untouched on failure. */
+/**
+ * Decodes count latent vectors latent[count][latent_dim] into sequences of
+ * `length` steps each.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param      model   the model.
+ * @param      latent  count * latent_dim floats.
+ * @param      count   number of vectors, >= 1.
+ * @param      length  steps to decode each to, >= 1.
+ * @param[out] out     count * length * input_dim floats
+ *                     [count][length][input_dim]: probabilities for bce,
+ *                     values for mse.
+ * @retval LSTMAE_OK               out is written.
+ * @retval LSTMAE_ERR_INVALID_ARG  count or length 0, NULL, shapes too
+ *                                 large.
+ * @retval LSTMAE_ERR_NUMERIC      NaN/Inf in latent.
+ * @retval LSTMAE_ERR_NOMEM        the workspace could not be allocated.
+ *
+ * out is untouched on failure.
+ */
 LSTMAE_API int lstmae_decode(const lstmae_model *model, const float *latent,
                              size_t count, size_t length, float *out);
 
-/* Encodes and decodes every sequence to its own length: out has the shape
-   of in->data ([count][max_len][input_dim]); padding steps are written 0.
-   Returns as lstmae_encode; out is untouched on failure. */
+/**
+ * Encodes and decodes every sequence to its own length.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param      model  the model.
+ * @param      in     the sequences; read, not kept.
+ * @param[out] out    the shape of in->data ([count][max_len][input_dim]):
+ *                    probabilities for bce, values for mse; padding steps
+ *                    are written 0.
+ * @return as lstmae_encode(): #LSTMAE_OK, #LSTMAE_ERR_INVALID_ARG,
+ *         #LSTMAE_ERR_NUMERIC (NaN/Inf in a valid step) or
+ *         #LSTMAE_ERR_NOMEM.
+ *
+ * out is untouched on failure.
+ */
 LSTMAE_API int lstmae_reconstruct(const lstmae_model *model,
                                   const lstmae_sequences *in, float *out);
 
-/* Loss (and accuracy, for bce) of reconstructing `in`, over its valid
-   elements. Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG (also when every
-   sequence is empty: the loss is undefined), LSTMAE_ERR_NUMERIC or
-   LSTMAE_ERR_NOMEM; *out is untouched on failure. */
+/**
+ * Loss (and accuracy, for bce) of reconstructing `in`, over its valid
+ * elements.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param      model  the model.
+ * @param      in     the sequences; read, not kept.
+ * @param[out] out    receives the metrics (its first struct_size bytes;
+ *                    struct_size must be set: lstmae_metrics_init()).
+ * @retval LSTMAE_OK               *out holds the metrics.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL, struct_size 0, lengths out of
+ *                                 range, or every sequence empty (the loss
+ *                                 is undefined).
+ * @retval LSTMAE_ERR_NUMERIC      NaN/Inf in a valid step.
+ * @retval LSTMAE_ERR_NOMEM        the workspace could not be allocated.
+ *
+ * *out is untouched on failure.
+ */
 LSTMAE_API int lstmae_evaluate(const lstmae_model *model,
                                const lstmae_sequences *in,
                                lstmae_metrics *out);
 
+/** @} */
+
 /* ---- advanced: memory ---------------------------------------------------- */
 
-/* An application's allocation functions, for one model (there is no
-   process-wide setting). alloc returns size bytes aligned for any type, or
-   NULL; free releases what alloc returned (never called with NULL). Every
-   allocation of the model and of calls on it goes through them, including
-   the per-call workspace of const calls: if a model is shared by threads,
-   the functions must be thread-safe. The library never reads opaque. */
+/** @defgroup memory Advanced: memory and input checks
+ *  Allocators per model, the memory a call will need, and the checks every
+ *  call makes on a set of sequences.
+ *  @{ */
+
+/**
+ * An application's allocation functions, for one model (there is no
+ * process-wide setting).
+ *
+ * Every allocation of the model and of calls on it goes through them,
+ * including the per-call workspace of const calls: if a model is shared by
+ * threads, the functions must be thread-safe. Not growable.
+ */
 typedef struct lstmae_allocator {
+    /** Returns size bytes aligned for any type, or NULL. */
     void *(*alloc)(void *opaque, size_t size);
+    /** Releases what alloc returned (never called with NULL). */
     void (*free)(void *opaque, void *ptr);
-    void *opaque;
+    void *opaque; /**< passed to alloc and free; the library never reads it */
 } lstmae_allocator;
 
-/* lstmae_create with an allocator (copied; NULL: malloc and free). The
-   model and everything done with it allocate through it. Statuses as
-   lstmae_create; also LSTMAE_ERR_INVALID_ARG for an allocator lacking a
-   function. */
+/**
+ * lstmae_create() with an allocator: the model and everything done with it
+ * allocate through it.
+ *
+ * @par Thread safety
+ *      Any thread; touches no shared state.
+ *
+ * @param      cfg        as lstmae_create().
+ * @param      allocator  the functions to use (copied, not kept), or NULL
+ *                        for malloc and free.
+ * @param[out] out        as lstmae_create().
+ * @return as lstmae_create(); also #LSTMAE_ERR_INVALID_ARG for an
+ *         allocator lacking a function.
+ *
+ * On failure *out is set to NULL (when out is not NULL).
+ */
 LSTMAE_API int lstmae_create_advanced(const lstmae_config *cfg,
                                       const lstmae_allocator *allocator,
                                       lstmae_model **out);
 
-/* The most bytes lstmae_fit with these sets and options would allocate at
-   once (it allocates all of it before training starts). Only count and
-   max_len of the sets are read; valid may be NULL, opt NULL means
-   defaults. 0 when the arguments are invalid or the size overflows. */
+/**
+ * The most bytes lstmae_fit() with these sets and options would allocate at
+ * once (it allocates all of it before training starts).
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param model  the model.
+ * @param train  the training set; only count and max_len are read.
+ * @param valid  the validation set (count and max_len), or NULL.
+ * @param opt    the options, or NULL for the defaults.
+ * @return the bytes; 0 when the arguments are invalid or the size
+ *         overflows. Changes nothing.
+ */
 LSTMAE_API size_t lstmae_fit_memory(const lstmae_model *model,
                                     const lstmae_sequences *train,
                                     const lstmae_sequences *valid,
                                     const lstmae_fit_options *opt);
 
-/* The most bytes lstmae_encode, lstmae_reconstruct or lstmae_evaluate
-   allocate for `count` sequences of max_len steps, and lstmae_decode for
-   count sequences of length max_len. 0 when invalid or overflowing. */
+/**
+ * The most bytes an inference call allocates.
+ *
+ * That is lstmae_encode(), lstmae_reconstruct() or lstmae_evaluate() for
+ * `count` sequences of max_len steps, and lstmae_decode() for count
+ * sequences of length max_len.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param model    the model.
+ * @param count    number of sequences.
+ * @param max_len  steps per padded sequence (decode: the length).
+ * @return the bytes; 0 when invalid or overflowing. Changes nothing.
+ */
 LSTMAE_API size_t lstmae_infer_memory(const lstmae_model *model, size_t count,
                                       size_t max_len);
 
-/* Checks a set as every call does before any work, and says where the
-   first problem is. Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG (NULL,
-   count 0, a length out of range: *bad_index is that sequence, or
-   SIZE_MAX when no sequence is to blame) or LSTMAE_ERR_NUMERIC (NaN or
-   infinity in a valid step: *bad_index is the first such sequence).
-   bad_index may be NULL; on LSTMAE_OK it is left as it was. */
+/**
+ * Checks a set as every call does before any work, and says where the
+ * first problem is.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param      model      the model (its input_dim and limits apply).
+ * @param      in         the sequences; read, not kept.
+ * @param[out] bad_index  if not NULL, on failure receives the sequence to
+ *                        blame, or SIZE_MAX when no sequence is.
+ * @retval LSTMAE_OK               the set is usable; *bad_index is left as
+ *                                 it was.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL, count 0, a length out of range
+ *                                 (*bad_index is that sequence).
+ * @retval LSTMAE_ERR_NUMERIC      NaN or infinity in a valid step
+ *                                 (*bad_index is the first such sequence).
+ *
+ * The model and the set are never changed.
+ */
 LSTMAE_API int lstmae_check_sequences(const lstmae_model *model,
                                       const lstmae_sequences *in,
                                       size_t *bad_index);
 
+/** @} */
+
 /* ---- model files (docs/file-format.md) --------------------------------- */
 
-/* A model file holds the configuration, the parameters and, unless saved
-   with LSTMAE_SAVE_INFERENCE_ONLY, the training state (optimiser moments
-   and step count, the generator, epochs done), so that training resumed
-   from a loaded model is bit-identical to training that never stopped.
-   Files are portable (little-endian, IEEE-754 binary32), versioned and
-   checksummed (CRC-32C). */
-#define LSTMAE_SAVE_INFERENCE_ONLY 1u /* leave the training state out */
+/** @defgroup files Model files
+ *  A model file holds the configuration, the parameters and, unless saved
+ *  with #LSTMAE_SAVE_INFERENCE_ONLY, the training state (optimiser moments
+ *  and step count, the generator, epochs done), so that training resumed
+ *  from a loaded model is bit-identical to training that never stopped.
+ *  Files are portable (little-endian, IEEE-754 binary32), versioned and
+ *  checksummed (CRC-32C); docs/file-format.md has the format. The save
+ *  calls take a const model: they may run alongside other const calls.
+ *  @{ */
 
-/* Writes the model to path atomically: a temporary file in the same
-   directory, flushed, fsync'ed and renamed over path. Returns LSTMAE_OK,
-   LSTMAE_ERR_INVALID_ARG (NULL), LSTMAE_ERR_IO (cannot write: bad path, no
-   permission, disk full; the previous file at path is intact and no
-   temporary file is left) or LSTMAE_ERR_NOMEM. */
+#define LSTMAE_SAVE_INFERENCE_ONLY 1u /**< leave the training state out */
+
+/**
+ * Writes the model to path atomically, with its training state.
+ *
+ * The file is written to a temporary file in the same directory, flushed,
+ * fsync'ed and renamed over path.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param model  the model; never changed.
+ * @param path   the file to write (replaced if it exists).
+ * @retval LSTMAE_OK               the file is complete.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL, or an empty path.
+ * @retval LSTMAE_ERR_IO           cannot write (bad path, no permission,
+ *                                 disk full): the previous file at path is
+ *                                 intact and no temporary file is left.
+ * @retval LSTMAE_ERR_NOMEM        an allocation failed; nothing written.
+ */
 LSTMAE_API int lstmae_save(const lstmae_model *model, const char *path);
 
-/* lstmae_save with flags: 0 or LSTMAE_SAVE_INFERENCE_ONLY. */
+/**
+ * lstmae_save() with flags.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param model  the model; never changed.
+ * @param path   the file to write.
+ * @param flags  0 or #LSTMAE_SAVE_INFERENCE_ONLY.
+ * @return as lstmae_save(); also #LSTMAE_ERR_INVALID_ARG for an unknown
+ *         flag. On failure the previous file at path is intact.
+ */
 LSTMAE_API int lstmae_save_ex(const lstmae_model *model, const char *path,
                               unsigned flags);
 
-/* Reads a model file. Returns LSTMAE_OK, LSTMAE_ERR_INVALID_ARG (NULL),
-   LSTMAE_ERR_IO (cannot open or read), LSTMAE_ERR_FORMAT (not a model
-   file, damaged, truncated, or from a newer format version) or
-   LSTMAE_ERR_NOMEM. Safe on any bytes. *out is NULL on failure. A file
-   without training state gives a model with fresh optimiser state. */
+/**
+ * Reads a model file. Safe on any bytes. A file without training state
+ * gives a model with fresh optimiser state.
+ *
+ * @par Thread safety
+ *      Any thread; touches no shared state.
+ *
+ * @param      path  the file.
+ * @param[out] out   receives the new model, which belongs to the caller:
+ *                   release it with lstmae_free().
+ * @retval LSTMAE_OK               *out is the model.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL.
+ * @retval LSTMAE_ERR_IO           cannot open or read.
+ * @retval LSTMAE_ERR_FORMAT       not a model file, damaged, truncated, or
+ *                                 from a newer format version.
+ * @retval LSTMAE_ERR_NOMEM        an allocation failed.
+ *
+ * *out is NULL on failure (when out is not NULL).
+ */
 LSTMAE_API int lstmae_load(const char *path, lstmae_model **out);
 
-/* Bytes lstmae_save_buffer needs (with training state); 0 for NULL. */
+/**
+ * Bytes lstmae_save_buffer() needs (with training state).
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param model  the model.
+ * @return the size of the model file; 0 for NULL. Changes nothing.
+ */
 LSTMAE_API size_t lstmae_saved_size(const lstmae_model *model);
+
+/**
+ * Bytes lstmae_save_buffer_ex() needs with these flags.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param model  the model.
+ * @param flags  0 or #LSTMAE_SAVE_INFERENCE_ONLY.
+ * @return the size of the model file; 0 for NULL or an unknown flag.
+ *         Changes nothing.
+ */
 LSTMAE_API size_t lstmae_saved_size_ex(const lstmae_model *model, unsigned flags);
 
-/* Writes the file's bytes into buf[capacity]. Returns LSTMAE_OK or
-   LSTMAE_ERR_INVALID_ARG (NULL, capacity below lstmae_saved_size); buf is
-   untouched on failure. */
+/**
+ * Writes the model file's bytes (with training state) into buf[capacity].
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param      model     the model; never changed.
+ * @param[out] buf       receives lstmae_saved_size() bytes.
+ * @param      capacity  bytes available at buf.
+ * @retval LSTMAE_OK               buf holds the file's bytes.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL, or capacity below
+ *                                 lstmae_saved_size().
+ *
+ * buf is untouched on failure.
+ */
 LSTMAE_API int lstmae_save_buffer(const lstmae_model *model, void *buf,
                                   size_t capacity);
+
+/**
+ * lstmae_save_buffer() with flags.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param      model     the model; never changed.
+ * @param[out] buf       receives lstmae_saved_size_ex() bytes.
+ * @param      capacity  bytes available at buf.
+ * @param      flags     0 or #LSTMAE_SAVE_INFERENCE_ONLY.
+ * @return as lstmae_save_buffer(); also #LSTMAE_ERR_INVALID_ARG for an
+ *         unknown flag. buf is untouched on failure.
+ */
 LSTMAE_API int lstmae_save_buffer_ex(const lstmae_model *model, void *buf,
                                      size_t capacity, unsigned flags);
 
-/* lstmae_load from memory: the same checks and statuses (never
-   LSTMAE_ERR_IO); buf is not kept. */
+/**
+ * lstmae_load() from memory: the same checks and statuses (never
+ * #LSTMAE_ERR_IO; #LSTMAE_ERR_FORMAT for size 0).
+ *
+ * @par Thread safety
+ *      Any thread; touches no shared state.
+ *
+ * @param      buf   the file's bytes; read, not kept.
+ * @param      size  their number.
+ * @param[out] out   receives the new model, as lstmae_load().
+ * @return as lstmae_load(), without #LSTMAE_ERR_IO.
+ *
+ * *out is NULL on failure (when out is not NULL).
+ */
 LSTMAE_API int lstmae_load_buffer(const void *buf, size_t size,
                                   lstmae_model **out);
 
-/* lstmae_load and lstmae_load_buffer with an allocator, as
-   lstmae_create_advanced (NULL: malloc and free). */
+/**
+ * lstmae_load() with an allocator, as lstmae_create_advanced().
+ *
+ * @par Thread safety
+ *      Any thread; touches no shared state.
+ *
+ * @param      path       the file.
+ * @param      allocator  the functions to use (copied), or NULL for malloc
+ *                        and free.
+ * @param[out] out        receives the new model, as lstmae_load().
+ * @return as lstmae_load(); also #LSTMAE_ERR_INVALID_ARG for an allocator
+ *         lacking a function.
+ *
+ * *out is NULL on failure (when out is not NULL).
+ */
 LSTMAE_API int lstmae_load_advanced(const char *path,
                                     const lstmae_allocator *allocator,
                                     lstmae_model **out);
+
+/**
+ * lstmae_load_buffer() with an allocator, as lstmae_create_advanced().
+ *
+ * @par Thread safety
+ *      Any thread; touches no shared state.
+ *
+ * @param      buf        the file's bytes; read, not kept.
+ * @param      size       their number.
+ * @param      allocator  the functions to use (copied), or NULL for malloc
+ *                        and free.
+ * @param[out] out        receives the new model, as lstmae_load().
+ * @return as lstmae_load_buffer(); also #LSTMAE_ERR_INVALID_ARG for an
+ *         allocator lacking a function.
+ *
+ * *out is NULL on failure (when out is not NULL).
+ */
 LSTMAE_API int lstmae_load_buffer_advanced(const void *buf, size_t size,
                                            const lstmae_allocator *allocator,
                                            lstmae_model **out);
 
-/* Epochs trained so far, over every lstmae_fit call and through files
-   (0 for NULL). */
+/**
+ * Epochs trained so far, over every lstmae_fit() call and through files.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param model  the model.
+ * @return the count; 0 for NULL. Changes nothing.
+ */
 LSTMAE_API uint64_t lstmae_epochs_done(const lstmae_model *model);
+
+/** @} */
 
 /* ---- parameters, by name, in PyTorch's layout --------------------------- */
 
-/* Number of named parameter tensors: 6K + 4 for K layers. */
+/** @defgroup params Parameters by name, in PyTorch's layout
+ *  Named tensors, row-major, as a contiguous PyTorch tensor is; the names,
+ *  shapes and their PyTorch counterparts are listed in docs/api.md.
+ *  @{ */
+
+/**
+ * Number of named parameter tensors: 6K + 4 for K layers.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param model  the model.
+ * @return the count; 0 for NULL. Changes nothing.
+ */
 LSTMAE_API size_t lstmae_param_count(const lstmae_model *model);
 
-/* Name of tensor `index` (0-based, in docs/model.md order), e.g.
-   "encoder.0.weight_ih". Borrowed for the model's lifetime; NULL when
-   model is NULL or index is out of range. */
+/**
+ * Name of tensor `index` (0-based, in docs/model.md order), such as
+ * "encoder.0.weight_ih".
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param model  the model.
+ * @param index  0 to lstmae_param_count() - 1.
+ * @return the name, borrowed for the model's lifetime; NULL when model is
+ *         NULL or index is out of range. Changes nothing.
+ */
 LSTMAE_API const char *lstmae_param_name(const lstmae_model *model,
                                          size_t index);
 
-/* Number of floats in the named tensor; 0 for an unknown name or NULL. */
+/**
+ * Number of floats in the named tensor.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param model  the model.
+ * @param name   a name from lstmae_param_name().
+ * @return the count; 0 for an unknown name or NULL. Changes nothing.
+ */
 LSTMAE_API size_t lstmae_param_size(const lstmae_model *model,
                                     const char *name);
 
-/* Copies the named tensor (row-major) into out, which holds `count` floats;
-   count must equal lstmae_param_size(). Returns LSTMAE_OK or
-   LSTMAE_ERR_INVALID_ARG (NULL, unknown name, wrong count); out is
-   untouched on failure. */
+/**
+ * Copies the named tensor (row-major) into out.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param      model  the model.
+ * @param      name   a name from lstmae_param_name().
+ * @param[out] out    count floats.
+ * @param      count  must equal lstmae_param_size().
+ * @retval LSTMAE_OK               out holds the tensor.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL, unknown name, wrong count.
+ *
+ * out is untouched on failure.
+ */
 LSTMAE_API int lstmae_get_param(const lstmae_model *model, const char *name,
                                 float *out, size_t count);
 
-/* Replaces the named tensor with `count` floats from values. Returns
-   LSTMAE_OK, LSTMAE_ERR_INVALID_ARG (NULL, unknown name, wrong count) or
-   LSTMAE_ERR_NUMERIC (a value is NaN/Inf); the model is unchanged on
-   failure. The optimiser state is kept. */
+/**
+ * Replaces the named tensor with `count` floats from values. The optimiser
+ * state is kept.
+ *
+ * @par Thread safety
+ *      Needs the model to itself: no other call on it may be running.
+ *
+ * @param model   the model.
+ * @param name    a name from lstmae_param_name().
+ * @param values  count floats, row-major; read, not kept.
+ * @param count   must equal lstmae_param_size().
+ * @retval LSTMAE_OK               the tensor is replaced.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL, unknown name, wrong count.
+ * @retval LSTMAE_ERR_NUMERIC      a value is NaN/Inf.
+ *
+ * The model is unchanged on failure.
+ */
 LSTMAE_API int lstmae_set_param(lstmae_model *model, const char *name,
                                 const float *values, size_t count);
+
+/** @} */
 
 #ifdef __cplusplus
 }
