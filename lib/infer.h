@@ -11,8 +11,9 @@
 /* A workspace for a set processed in chunks of sequences. */
 typedef struct infer_plan {
     ae_ws ws;
-    size_t *idx;   /* [chunk] */
-    size_t chunk;  /* sequences per chunk */
+    size_t *idx;           /* [chunk] the current chunk's sequences     */
+    struct seq_key *keys;  /* [count] the set in canonical order        */
+    size_t chunk;          /* sequences per chunk                       */
 } infer_plan;
 
 /* Bytes infer_plan_make allocates for count sequences of `steps` steps

@@ -160,11 +160,11 @@ size_t workspace_load(ae_ws *ws, const float *data, const int32_t *lengths,
     return rows;
 }
 
-void workspace_load_uniform(ae_ws *ws, size_t n, size_t length)
+void workspace_load_uniform(ae_ws *ws, const size_t *idx, size_t n, size_t length)
 {
     for (size_t r = 0; r < n; r++) {
         ws->len[r] = length;
-        ws->src[r] = r;
+        ws->src[r] = idx[r];
     }
     build_pack(ws, n);
 }

@@ -65,7 +65,8 @@ void workspace_free(ae_ws *ws);
 size_t workspace_load(ae_ws *ws, const float *data, const int32_t *lengths,
                       size_t T, size_t D, const size_t *idx, size_t n);
 
-/* Loads n rows that all run `length` steps, in order (for decoding). */
-void workspace_load_uniform(ae_ws *ws, size_t n, size_t length);
+/* Loads n rows that all run `length` steps; row r stands for sequence
+   idx[r] (for decoding). */
+void workspace_load_uniform(ae_ws *ws, const size_t *idx, size_t n, size_t length);
 
 #endif
