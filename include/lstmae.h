@@ -288,15 +288,19 @@ typedef struct lstmae_fit_options {
     int shuffle;            /**< non-zero: a new order every epoch, drawn
                                from the model's generator; 0: data order;
                                default 1                                  */
-    int num_threads;        /**< worker threads that split each batch,
-                               >= 0; 0: the library's choice (now 1; the
-                               BLAS may still use its own threads).
-                               Results are bit-identical for the same
-                               thread count; they may differ in the last
-                               bits between different counts.             */
+    int num_threads;        /**< threads fit uses, >= 0: that many
+                               workers split each batch, and OpenBLAS is
+                               set to one thread while fit runs (it has
+                               only a process-wide setting; the value it
+                               had is restored when fit returns). 0: the
+                               library's choice (now 1 worker, the BLAS
+                               left as it is). Results are bit-identical
+                               for the same thread count; they may differ
+                               in the last bits between counts.           */
     /** Called after every epoch (epoch counts from 1 within this call) with
        the epoch's training metrics (per valid element over the whole
-       epoch, each batch's loss taken before its update) and the validation metrics (NULL without
+       epoch, each batch's loss taken before its update) and the
+       validation metrics (NULL without
        a validation set). Return non-zero to stop: lstmae_fit then returns
        LSTMAE_ERR_CANCELLED with the model as that epoch left it.
        Called on the thread that called lstmae_fit; it may call the const
