@@ -1,0 +1,322 @@
+#!/usr/bin/python3
+"""lstmae against PyTorch on the same CPU, side by side (docs/performance.md).
+
+Runs bench/bench.c (lstmae_bench) and bench/torch_baseline.py on the same
+data (written once by `lstmae_bench --write-data`), with the same thread
+count, in the same BLAS environment, each configuration in a fresh process,
+and prints the ratios lstmae / PyTorch:
+
+  - environments: "default" (the caller's environment, OPENBLAS_CORETYPE
+    removed) and "SkylakeX" (OPENBLAS_CORETYPE=SkylakeX), the same for both
+    sides;
+  - threads 1 and 2: lstmae num_threads = T, torch.set_num_threads(T), and
+    for both OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = T (without it
+    OpenBLAS's own pthreads would give both sides a second core at T = 1);
+  - PyTorch also gets OMP_WAIT_POLICY=PASSIVE (its OpenMP threads otherwise
+    spin and fight OpenBLAS's at 2 threads);
+  - PyTorch runs twice per cell: "packed" (PackedSequence, as the issue
+    asks) and "padded" (the same model over padded batches with a mask,
+    which avoids PackedSequence's slow CPU backward); ratios are given
+    against the faster of the two ("best") and against "packed". The
+    packed variant on L takes minutes and is never the faster one there:
+    it runs once (threads 1, first environment) unless --packed-L all.
+
+Usage: /usr/bin/python3 bench/compare.py [--bench PATH] [--quick]
+           [--threads 1,2] [--configs S,M,L] [--envs default,SkylakeX]
+           [--packed-L all|once|none] [--raw FILE]
+The full run takes about 6 minutes on the idle 2-core development machine
+(10 with other jobs running); --quick under 2.
+"""
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PYTHON = "/usr/bin/python3"  # Debian's, with python3-torch
+
+# Work per configuration, the same arguments for both sides: (epochs,
+# batches, warmup, encode_count, encode_reps); see bench.c's usage. Full: S
+# the median of 5 epochs; M of 3 runs of 8 batches (512 sequences); L of 3
+# single batches, each after one warm-up unit. PyTorch's packed variant on
+# L (30-60 s a batch) times one batch (PACKED_L). Quick: L without warm-up
+# (its first batch pays for the allocations): indicative only.
+PLAN = {
+    False: {"S": (5, 0, 1, 0, 5), "M": (3, 8, 1, 0, 3), "L": (3, 1, 1, 128, 1)},
+    True: {"S": (2, 0, 1, 0, 2), "M": (1, 4, 1, 512, 1), "L": (1, 1, 0, 32, 1)},
+}
+PACKED_L = (1, 1, 1, 128, 1)
+
+# A one-thread run whose CPU time is below this share of its wall time was
+# disturbed by other processes: it is run again once, and the run with the
+# higher share is kept; but no retry starts after RETRY_UNTIL seconds (by
+# quick), so that a machine that stays busy cannot double the run time.
+MIN_CPU_UTIL = 0.8
+RETRY_UNTIL = {False: 420, True: 75}
+
+VARIANTS = ("packed", "padded")
+
+# Issue 4's goals, as ratios over PyTorch: (training, encoding).
+GOALS = {"S": (10, 3), "M": (3, 2), "L": (1.5, 2)}
+
+
+def parse_line(out):
+    for line in out.splitlines():
+        if line.startswith("bench "):
+            return dict(kv.split("=", 1) for kv in line.split()[1:])
+    return None
+
+
+def run(cmd, env, timeout):
+    t0 = time.time()
+    try:
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"  TIMEOUT after {timeout} s: {' '.join(cmd)}", flush=True)
+        return None
+    rec = parse_line(p.stdout)
+    if p.returncode != 0 or rec is None:
+        print(f"  FAILED ({p.returncode}): {' '.join(cmd)}\n"
+              f"  {p.stderr.strip()[-2000:]}", flush=True)
+        return None
+    rec["wall_s"] = f"{time.time() - t0:.1f}"
+    return rec
+
+
+def work_args(threads, work):
+    epochs, batches, warmup, enc_n, reps = work
+    a = ["--threads", str(threads), "--epochs", str(epochs),
+         "--batches", str(batches), "--warmup", str(warmup),
+         "--encode-reps", str(reps)]
+    return a + (["--encode-count", str(enc_n)] if enc_n else [])
+
+
+def environment(base, coretype, threads, torch):
+    env = dict(base)
+    env.pop("OPENBLAS_CORETYPE", None)
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    env["OPENBLAS_NUM_THREADS"] = str(threads)
+    env["OMP_NUM_THREADS"] = str(threads)
+    if torch:
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    return env
+
+
+OPENBLAS_PROBE = """
+import ctypes
+try:
+    ob = ctypes.CDLL("libopenblas.so.0")
+    ob.openblas_get_config.restype = ctypes.c_char_p
+    ob.openblas_get_corename.restype = ctypes.c_char_p
+    print(ob.openblas_get_config().decode(), "| core:",
+          ob.openblas_get_corename().decode())
+except OSError as e:
+    print("libopenblas.so.0 not loadable:", e)
+"""
+
+
+def machine_info(bench, base_env, envs):
+    lines = []
+    model = platform.processor()
+    try:
+        for l in subprocess.run(["lscpu"], capture_output=True,
+                                text=True).stdout.splitlines():
+            if l.startswith("Model name:"):
+                model = l.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    lines.append(f"cpu: {model}, {os.cpu_count()} logical CPUs")
+    try:
+        ldd = subprocess.run(["ldd", bench], capture_output=True,
+                             text=True).stdout
+        libs = [l.split("=>")[1].split("(")[0].strip()
+                for l in ldd.splitlines()
+                if "=>" in l and ("blas" in l or "blis" in l)]
+        lines.append(f"{bench} links: {', '.join(libs) or '?'}")
+    except OSError:
+        pass
+    for name, coretype in envs:
+        env = environment(base_env, coretype, 1, False)
+        out = subprocess.run([PYTHON, "-c", OPENBLAS_PROBE], env=env,
+                             capture_output=True, text=True).stdout.strip()
+        lines.append(f"OpenBLAS in env {name}: {out}")
+        out = subprocess.run([bench, "--info"], env=env, capture_output=True,
+                             text=True).stdout.strip()
+        lines.append(f"lstmae in env {name}: {out.removeprefix('info ')}")
+    out = subprocess.run([PYTHON, "-c", "import torch; print(torch.__version__)"],
+                         capture_output=True, text=True).stdout.strip()
+    lines.append(f"torch: {out or 'not importable with ' + PYTHON}")
+    lines.append(f"load average at start: {os.getloadavg()}")
+    return lines
+
+
+def fmt(v, digits=1):
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bench", help="lstmae_bench (default: build/bench/ "
+                    "or build-bench/)")
+    ap.add_argument("--quick", action="store_true",
+                    help="less work (about 2 minutes); skips PyTorch's "
+                    "packed variant on L")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--configs", default="S,M,L")
+    ap.add_argument("--envs", default="default,SkylakeX")
+    ap.add_argument("--raw", help="also write every result line here")
+    ap.add_argument("--timeout", type=int, default=300,
+                    help="seconds per process")
+    ap.add_argument("--packed-L", dest="packed_l",
+                    choices=("all", "once", "none"),
+                    help="where to run PyTorch's packed variant on L, which "
+                    "takes 1-3 minutes a run and is never its faster one "
+                    "there: every cell, once (threads 1 of the first "
+                    "environment; the default) or nowhere (--quick's "
+                    "default)")
+    args = ap.parse_args()
+
+    bench = args.bench
+    if bench is None:
+        for cand in ("build/bench/lstmae_bench", "build-bench/lstmae_bench"):
+            if os.access(os.path.join(ROOT, cand), os.X_OK):
+                bench = os.path.join(ROOT, cand)
+                break
+    if bench is None or not os.access(bench, os.X_OK):
+        sys.exit("lstmae_bench not found: build it (cmake -S bench -B "
+                 "build-bench && cmake --build build-bench) or pass --bench")
+    threads = [int(t) for t in args.threads.split(",")]
+    configs = args.configs.split(",")
+    envs = [(e, None if e == "default" else e) for e in args.envs.split(",")]
+    base_env = dict(os.environ)
+    packed_l = args.packed_l or ("none" if args.quick else "once")
+
+    started = time.time()
+    info = machine_info(bench, base_env, envs)
+    for l in info:
+        print(l, flush=True)
+
+    results = {}  # (env, threads, config, impl) -> record
+    raw = []
+    data = tempfile.mkdtemp(prefix="lstmae-bench-")
+    try:
+        subprocess.run([bench, "--write-data", data], check=True)
+        plan = PLAN[args.quick]
+        for env_name, coretype in envs:
+            for t in threads:
+                for c in configs:
+                    jobs = [("lstmae", [bench, "--config", c] +
+                             work_args(t, plan[c]),
+                             environment(base_env, coretype, t, False))]
+                    for v in VARIANTS:
+                        if v == "packed" and c == "L" and not (
+                                packed_l == "all" or
+                                (packed_l == "once" and t == threads[0] and
+                                 env_name == envs[0][0])):
+                            continue
+                        work = PACKED_L if (v, c) == ("packed", "L") \
+                            and not args.quick else plan[c]
+                        jobs.append((f"torch-{v}",
+                                     [PYTHON, os.path.join(HERE, "torch_baseline.py"),
+                                      "--data", os.path.join(data, c + ".bin"),
+                                      "--variant", v] + work_args(t, work),
+                                     environment(base_env, coretype, t, True)))
+                    for impl, cmd, env in jobs:
+                        rec = run(cmd, env, args.timeout)
+                        if rec is not None and t == 1 and \
+                                float(rec["cpu_util"]) < MIN_CPU_UTIL and \
+                                time.time() - started < RETRY_UNTIL[args.quick]:
+                            print(f"  [{time.time() - started:5.0f} s] "
+                                  f"{impl} {c}: cpu_util {rec['cpu_util']}, "
+                                  "disturbed; once more", flush=True)
+                            again = run(cmd, env, args.timeout)
+                            if again is not None and float(again["cpu_util"]) \
+                                    > float(rec["cpu_util"]):
+                                rec = again
+                        if rec is None:
+                            continue
+                        results[(env_name, t, c, impl)] = rec
+                        line = f"env={env_name} " + " ".join(
+                            f"{k}={v}" for k, v in rec.items())
+                        raw.append(line)
+                        print(f"  [{time.time() - started:5.0f} s] {line}",
+                              flush=True)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+    if args.raw:
+        with open(args.raw, "w") as f:
+            f.write("\n".join(info + raw) + "\n")
+
+    def val(key, field):
+        rec = results.get(key)
+        return float(rec[field]) if rec and field in rec else None
+
+    print(f"\nload average at end: {os.getloadavg()}; "
+          f"total {time.time() - started:.0f} s")
+    print("\nRatios lstmae / PyTorch (> 1: lstmae faster). best = the faster "
+          "PyTorch variant for that column.\n")
+    print("| env | threads | config | train vs best | train vs packed | "
+          "encode vs best | encode vs packed | goal train / encode | "
+          "peak RSS lstmae / torch MB |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for env_name, _ in envs:
+        for t in threads:
+            for c in configs:
+                k = (env_name, t, c)
+                row = []
+                for field in ("train_seq_per_s", "encode_seq_per_s"):
+                    mine = val(k + ("lstmae",), field)
+                    theirs = {v: val(k + (f"torch-{v}",), field)
+                              for v in VARIANTS}
+                    present = [(x, v) for v, x in theirs.items() if x]
+                    best = max(present) if present else None
+                    r = ratio(mine, best[0] if best else None)
+                    row.append(f"{fmt(r, 2)} ({best[1]})" if best and r
+                               else "—")
+                    row.append(fmt(ratio(mine, theirs["packed"]), 2))
+                rss_torch = [val(k + (f"torch-{v}",), "peak_rss_mb")
+                             for v in VARIANTS]
+                rss_torch = [x for x in rss_torch if x is not None]
+                rss = (f"{fmt(val(k + ('lstmae',), 'peak_rss_mb'), 0)} / "
+                       f"{fmt(min(rss_torch), 0) if rss_torch else '—'}")
+                goal = "{} / {}".format(*GOALS[c]) if c in GOALS else "—"
+                print(f"| {env_name} | {t} | {c} | " + " | ".join(row) +
+                      f" | {goal} | {rss} |")
+
+    print("\nAbsolute numbers (train/encode in sequences per second; GFLOP/s "
+          "by the formula in docs/performance.md; CPU/wall: CPU time over "
+          "wall time of the training, ~threads when undisturbed).\n")
+    print("| env | threads | config | impl | train seq/s | encode seq/s | "
+          "train GFLOP/s | encode GFLOP/s | peak RSS MB | CPU/wall |")
+    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for env_name, _ in envs:
+        for t in threads:
+            for c in configs:
+                for impl in ("lstmae",) + tuple(f"torch-{v}" for v in VARIANTS):
+                    rec = results.get((env_name, t, c, impl))
+                    if rec is None:
+                        continue
+                    print(f"| {env_name} | {t} | {c} | {impl} | "
+                          f"{rec['train_seq_per_s']} | {rec['encode_seq_per_s']} | "
+                          f"{rec['gflops']} | {rec['encode_gflops']} | "
+                          f"{rec['peak_rss_mb']} | {rec['cpu_util']} |")
+    missing = [(e, t, c) for e, _ in envs for t in threads for c in configs
+               if (e, t, c, "lstmae") not in results]
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
