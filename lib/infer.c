@@ -17,15 +17,16 @@
 #include "mem.h"
 #include "workspace.h"
 
-/* Sequences per chunk: up to 256, fewer for long sequences or big models
-   so that a chunk's activations stay near 64 MiB. */
+/* Sequences per chunk: up to 512, fewer for long sequences or big models
+   so that a chunk's activations stay near 256 MiB. Larger chunks make the
+   per-step products wider, which the BLAS runs faster. */
 static size_t chunk_size(const lstmae_model *m, size_t count, size_t steps)
 {
     const ae_dims *d = &m->dims;
     size_t per_step = (2 * d->layers * 6 * d->hidden + 2 * d->in_dim) * sizeof(float);
     size_t per_seq = per_step * (steps ? steps : 1);
-    size_t chunk = ((size_t)64 << 20) / per_seq;
-    if (chunk > 256) chunk = 256;
+    size_t chunk = ((size_t)256 << 20) / per_seq;
+    if (chunk > 512) chunk = 512;
     if (chunk < 1) chunk = 1;
     return chunk < count ? chunk : count;
 }
