@@ -1,0 +1,548 @@
+#!/usr/bin/env bash
+# The lstmae command-line tool's tests.
+#
+#   run.sh GROUP LSTMAE DATA_DIR WORK_DIR
+#
+# GROUP: usage, npy, csv, commands, errors, train or tutorial (CTest runs
+# each as its own test; "all" runs every group). LSTMAE: the tool. DATA_DIR: this
+# directory's data/. WORK_DIR: scratch space, emptied first.
+# LSTMAE_CLI_WRAPPER, if set, prefixes every run of the tool, e.g.
+#   LSTMAE_CLI_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full"
+set -u
+
+group=$1
+abspath() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+bin=$(abspath "$2")
+data=$(abspath "$3")/data
+docs=$(abspath "$3/../../docs")
+work=$4
+wrapper=${LSTMAE_CLI_WRAPPER:-}
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work" || exit 1
+
+checks=0
+failures=0
+# NumPy of Debian's python3, when present, checks what the tool writes.
+numpy=""
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    numpy=/usr/bin/python3
+fi
+
+fail() {
+    failures=$((failures + 1))
+    echo "FAIL: $*"
+    if [ -f out ]; then sed 's/^/  stdout: /' out | head -20; fi
+    if [ -f err ]; then sed 's/^/  stderr: /' err | head -20; fi
+}
+
+check() { # check DESCRIPTION COMMAND...: the command must succeed
+    checks=$((checks + 1))
+    local what=$1
+    shift
+    "$@" >/dev/null 2>&1 || fail "$what"
+}
+
+# lm RC ARGS...: runs the tool, stdout to ./out, stderr to ./err, and
+# checks the exit status.
+lm() {
+    local want=$1
+    shift
+    checks=$((checks + 1))
+    # shellcheck disable=SC2086
+    $wrapper "$bin" "$@" >out 2>err
+    local rc=$?
+    last_cmd="lstmae $*"
+    if [ "$rc" != "$want" ]; then
+        fail "exit $rc, expected $want: lstmae $*"
+        return 1
+    fi
+    if grep -qE 'Sanitizer|runtime error:|^==[0-9]+==' err; then
+        fail "sanitizer or valgrind report: lstmae $*"
+        return 1
+    fi
+    return 0
+}
+
+has_out() { # has_out TEXT: ./out contains TEXT
+    checks=$((checks + 1))
+    grep -qF -- "$1" out || fail "stdout lacks '$1': $last_cmd"
+}
+
+has_err() { # has_err TEXT...: ./err contains every TEXT
+    local t
+    for t in "$@"; do
+        checks=$((checks + 1))
+        grep -qF -- "$t" err || fail "stderr lacks '$t': $last_cmd"
+    done
+}
+
+no_temp() { # no temporary files left in the work directory
+    checks=$((checks + 1))
+    local left
+    left=$(find . -name '.*.tmp-*' -o -name '.lstmae-check-*' | head -5)
+    [ -z "$left" ] || fail "temporary files left: $left ($last_cmd)"
+}
+
+absent() { # absent FILE...: the files do not exist
+    local f
+    for f in "$@"; do
+        checks=$((checks + 1))
+        [ ! -e "$f" ] || fail "$f exists after: $last_cmd"
+    done
+}
+
+same() { # same A B: identical files
+    checks=$((checks + 1))
+    cmp -s "$1" "$2" || fail "$1 and $2 differ"
+}
+
+py() { # py CODE: runs NumPy code when NumPy is here
+    [ -n "$numpy" ] || return 0
+    checks=$((checks + 1))
+    "$numpy" -c "import numpy as np, sys
+$1" >pyout 2>&1 || { fail "numpy check: $1"; sed 's/^/  /' pyout; }
+}
+
+# A small bce model on the small data set: D 3, Z 4.
+small_model() {
+    lm 0 train --data "$data/small_f4.npy" --lengths "$data/small_len.npy" \
+        --hidden 8 --latent 4 --epochs 3 --batch 2 --quiet -o small.lstmae
+}
+
+# ---- usage ------------------------------------------------------------------
+group_usage() {
+    lm 0 --version && has_out "lstmae 0."
+    lm 0 version && has_out "lstmae 0."
+    lm 0 --help && has_out "usage: lstmae COMMAND"
+    lm 0 -h && has_out "commands:"
+    lm 0 help && has_out "make-moving-ones"
+    local c
+    for c in train encode decode eval info show make-moving-ones; do
+        lm 0 "$c" --help && has_out "usage: lstmae $c"
+        lm 0 help "$c" && has_out "usage: lstmae $c"
+        lm 0 "$c" -h && has_out "usage: lstmae $c"
+    done
+    lm 0 train --bogus --help && has_out "usage: lstmae train"
+    lm 2
+    has_err "usage: lstmae COMMAND"
+    lm 2 frobnicate && has_err "no command 'frobnicate'"
+    lm 2 help frobnicate && has_err "no command 'frobnicate'"
+    lm 2 train --bogus 1 && has_err "unknown option '--bogus'" "lstmae train --help"
+    lm 2 train --data && has_err "--data needs a value"
+    lm 2 train --data x.npy && has_err "-o MODEL is required"
+    lm 2 train -o m.lstmae && has_err "--data is required"
+    lm 2 train --data x.npy -o m --epochs ten && has_err "--epochs" "'ten'"
+    lm 2 train --data x.npy -o m --epochs 5 --epochs 6 && has_err "given twice"
+    lm 2 train --data x.npy -o m --hidden 0 && has_err "--hidden"
+    lm 2 train --data x.npy -o m --lr 0 && has_err "--lr"
+    lm 2 train --data x.npy -o m --loss hinge && has_err "expected bce or mse"
+    lm 2 train --data x.npy -o m --valid-split 1.5 && has_err "--valid-split"
+    lm 2 train --data x.npy -o m --patience 3 && has_err "--patience needs a validation set"
+    lm 2 train --data x.npy -o m --valid v.npy --valid-split 0.2 && has_err "exclude"
+    lm 2 train --data x.npy -o m --resume r --hidden 5 && has_err "--resume"
+    lm 2 train --data x.npy -o m --momentum 0.9 && has_err "--momentum is for"
+    lm 2 train --data=x.npy -o m --quiet=1 && has_err "--quiet takes no value"
+    lm 2 encode && has_err "required"
+    lm 2 encode -m m --data x.npy -o z.txt && has_err "z.txt" ".npy or .csv"
+    lm 2 decode -m m --latent z.npy --length 0 -o d.npy && has_err "--length"
+    lm 2 decode -m m --latent z.npy -o d.npy && has_err "required"
+    lm 2 eval -m m && has_err "required"
+    lm 2 info && has_err "a MODEL file is required"
+    lm 2 info a b && has_err "unexpected argument 'b'"
+    lm 2 show && has_err "a FILE is required"
+    lm 2 make-moving-ones -o x.npy && has_err "--lengths-out"
+    lm 2 make-moving-ones -o x.csv --lengths-out l.npy && has_err "drop --lengths-out"
+    lm 2 make-moving-ones -o x.npy --lengths-out l.npy --count -3 && has_err "--count"
+}
+
+# ---- npy --------------------------------------------------------------------
+group_npy() {
+    small_model
+    lm 0 encode -m small.lstmae --data "$data/small_f4.npy" \
+        --lengths "$data/small_len.npy" -o z.npy
+    # The same values in every supported form give the same encodings.
+    lm 0 encode -m small.lstmae --data "$data/small_f8_be.npy" \
+        --lengths "$data/small_len_u1.npy" -o z_be.npy && same z.npy z_be.npy
+    lm 0 encode -m small.lstmae --data "$data/small_f4_v2.npy" \
+        --lengths "$data/small_len_be.npy" -o z_v2.npy && same z.npy z_v2.npy
+    lm 0 encode -m small.lstmae --data "$data/small_f8_v3.npy" \
+        --lengths "$data/small_len.npy" -o z_v3.npy && same z.npy z_v3.npy
+    lm 0 encode -m small.lstmae --data "$data/small_header.csv" -o z_csv.npy
+    same z.npy z_csv.npy
+    # Round trips: the tool reads what it wrote.
+    lm 0 show z.npy && has_out "float32 ('<f4'), shape (6, 4)"
+    lm 0 decode -m small.lstmae --latent z.npy --length 5 -o d.npy
+    lm 0 show d.npy --index 5 && has_out "shape (6, 5, 3)"
+    lm 0 encode -m small.lstmae --data "$data/small_f4.npy" \
+        --lengths "$data/small_len.npy" -o z.csv
+    lm 0 decode -m small.lstmae --latent z.csv --length 5 -o d_from_csv.npy
+    same d.npy d_from_csv.npy
+    lm 0 encode -m small.lstmae --data d.npy -o zd.npy
+    lm 0 show zd.npy && has_out "shape (6, 4)"
+    # One vector, 1-D.
+    py "z = np.load('z.npy'); np.save('z1.npy', z[2].astype('>f8'))"
+    if [ -n "$numpy" ]; then
+        lm 0 decode -m small.lstmae --latent z1.npy --length 5 -o d1.npy
+        py "a = np.load('d1.npy'); b = np.load('d.npy')
+assert a.shape == (1, 5, 3) and np.array_equal(a[0], b[2]), (a, b[2])"
+    fi
+    # NumPy reads the tool's files, and they hold what the CSV holds.
+    py "z = np.load('z.npy'); d = np.load('d.npy')
+assert z.dtype == np.float32 and z.shape == (6, 4), z.shape
+assert d.dtype == np.float32 and d.shape == (6, 5, 3), d.shape
+assert ((0 < d) & (d < 1)).all()
+c = np.loadtxt('z.csv', delimiter=',', skiprows=1, dtype=np.float64)
+assert np.array_equal(c[:, 0], np.arange(6)), c[:, 0]
+assert np.array_equal(c[:, 1:].astype(np.float32), z)
+with open('z.npy', 'rb') as f:
+    head = f.read(10)
+assert head[:8] == b'\x93NUMPY\x01\x00'
+assert (10 + head[8] + 256 * head[9]) % 64 == 0"
+    # One feature per step: [n, T].
+    lm 0 train --data "$data/series_2d.npy" --loss mse --hidden 4 --latent 2 \
+        --epochs 2 --quiet -o series.lstmae
+    lm 0 encode -m series.lstmae --data "$data/series_2d.npy" -o zs.npy
+    lm 0 show zs.npy && has_out "shape (8, 2)"
+    lm 0 decode -m series.lstmae --latent zs.npy --length 12 -o ds.npy
+    lm 0 show ds.npy && has_out "shape (8, 12, 1)"
+    lm 0 info series.lstmae && has_out "input_dim:       1"
+    no_temp
+}
+
+# ---- csv --------------------------------------------------------------------
+group_csv() {
+    small_model
+    lm 0 encode -m small.lstmae --data "$data/small_header.csv" -o zh.csv
+    check "csv header" grep -qx "sequence_id,z1,z2,z3,z4" zh.csv
+    check "csv ids kept" test "$(cut -d, -f1 zh.csv | tr '\n' ' ')" = \
+        "sequence_id s0 s1 s2 s3 s4 s5 "
+    lm 0 encode -m small.lstmae --data "$data/small_noheader.csv" -o zn.csv
+    check "csv ids kept, no header" test \
+        "$(cut -d, -f1 zn.csv | tr '\n' ' ')" = \
+        "sequence_id 100 101 102 103 104 105 "
+    check "same values with and without a header" cmp -s \
+        <(cut -d, -f2- zh.csv) <(cut -d, -f2- zn.csv)
+    lm 0 encode -m small.lstmae --data "$data/small_noheader.csv" -o zn.npy
+    lm 0 encode -m small.lstmae --data "$data/small_f4.npy" \
+        --lengths "$data/small_len.npy" -o z.npy
+    same z.npy zn.npy
+    # decode keeps the ids of a CSV latent file; T rows per vector
+    lm 0 decode -m small.lstmae --latent zh.csv --length 4 -o dh.csv
+    check "decode csv header" grep -qx "sequence_id,f1,f2,f3" dh.csv
+    check "decode csv rows" test "$(grep -c '^s3,' dh.csv)" = 4
+    check "decode csv row count" test "$(wc -l <dh.csv)" = 25
+    # eval on CSV equals eval on the same data in .npy
+    lm 0 eval -m small.lstmae --data "$data/small_header.csv" \
+        --per-sequence e.csv
+    cp out eval_csv.txt
+    has_out "loss=" && has_out "accuracy="
+    lm 0 eval -m small.lstmae --data "$data/small_f4.npy" \
+        --lengths "$data/small_len.npy" --per-sequence e.npy
+    same out eval_csv.txt
+    check "per-sequence csv header" grep -qx "sequence_id,error" e.csv
+    check "per-sequence csv rows" test "$(wc -l <e.csv)" = 7
+    check "per-sequence csv id" grep -q "^s5," e.csv
+    py "e = np.load('e.npy'); c = np.loadtxt('e.csv', delimiter=',', skiprows=1, usecols=1)
+assert e.shape == (6,) and e.dtype == np.float32
+assert np.array_equal(e, c.astype(np.float32)), (e, c)
+assert (e > 0).all()"
+    # quoting, blank lines, spaces, exponents
+    printf 'id,x,y,z\n"a,1",0.5,0.25,1e-1\n\n  "a,1" , 0.5 ,.25, 0\n"b""q",1,0,0\n' >q.csv
+    lm 0 encode -m small.lstmae --data q.csv -o zq.csv
+    check "quoted id written back quoted" grep -q '^"a,1",' zq.csv
+    check "quote inside id doubled" grep -q '^"b""q",' zq.csv
+    lm 0 show q.csv && has_out "2 sequences of 1 to 2 steps"
+    # a spreadsheet's byte order mark
+    printf '\357\273\277id,a,b,c\nx,0,1,0\n' >bom.csv
+    lm 0 show bom.csv && has_out "1 rows after a header"
+    # a CSV of sequences from make-moving-ones
+    lm 0 make-moving-ones -o mo.csv --count 20 --max-len 6 --width 4
+    lm 0 show mo.csv --count 2 && has_out "4 values per row"
+    no_temp
+}
+
+# ---- commands ---------------------------------------------------------------
+group_commands() {
+    lm 0 make-moving-ones -o mo.npy --lengths-out mo_len.npy --count 300
+    has_out "300 sequences"
+    lm 0 show mo.npy --lengths mo_len.npy --index 0 && has_out "sequence 0"
+    lm 0 show mo_len.npy && has_out "int32 ('<i4'), shape (300,)"
+    lm 0 train --data mo.npy --lengths mo_len.npy --valid-split 0.2 \
+        --hidden 16 --latent 20 --batch 50 --lr 0.01 --epochs 3 \
+        --plot loss.svg -o mo.lstmae
+    has_out "trained 3 epochs" && has_out "train:" && has_out "validation:"
+    has_err "epoch 3/3"
+    check "plot is SVG" grep -q "<svg" loss.svg
+    check "plot has a training line" grep -q "training loss" loss.svg
+    check "plot has a validation line" grep -q "validation loss" loss.svg
+    check "plot has an x label" grep -q ">epoch<" loss.svg
+    if command -v python3 >/dev/null; then
+        check "plot is well-formed XML" python3 -c \
+            "import xml.etree.ElementTree as E; E.parse('loss.svg')"
+    fi
+    lm 0 encode -m mo.lstmae --data mo.npy --lengths mo_len.npy -o z.npy
+    lm 0 show z.npy && has_out "shape (300, 20)"
+    lm 0 decode -m mo.lstmae --latent z.npy --length 10 -o d.npy
+    lm 0 show d.npy && has_out "shape (300, 10, 8)"
+    lm 0 eval -m mo.lstmae --data mo.npy --lengths mo_len.npy \
+        --per-sequence err.npy
+    check "eval prints loss and accuracy" \
+        grep -qE '^loss=[0-9.e-]+ accuracy=[0-9.]+$' out
+    # sequences of length 0 get NaN
+    py "e = np.load('err.npy'); l = np.load('mo_len.npy')
+assert e.shape == (300,) and (np.isnan(e) == (l == 0)).all()"
+    lm 0 info mo.lstmae
+    has_out "format version:  1" && has_out "epochs done:     3"
+    has_out "latent_dim:      20" && has_out "hidden_dim:      16"
+    has_out "parameters:" && has_out "loss:            bce"
+    has_out "training state:  present"
+    lm 0 info mo.lstmae --tensors && has_out "decoder.0.weight_hh"
+    # resume: epochs add up
+    lm 0 train --resume mo.lstmae --data mo.npy --lengths mo_len.npy \
+        --epochs 2 --batch 50 --lr 0.01 --quiet -o mo2.lstmae
+    lm 0 info mo2.lstmae && has_out "epochs done:     5"
+    # a validation file, early stopping, threads, clipping, sgd
+    lm 0 make-moving-ones -o va.npy --lengths-out va_len.npy --count 60 \
+        --seed 9
+    lm 0 train --data mo.npy --lengths mo_len.npy --valid va.npy \
+        --valid-lengths va_len.npy --patience 2 --epochs 4 --hidden 8 \
+        --latent 4 --threads 2 --clip 1 --plot es.svg -o es.lstmae
+    check "plot marks the best epoch" grep -q "best: epoch" es.svg
+    lm 0 train --data mo.npy --lengths mo_len.npy --optimizer sgd \
+        --momentum 0.9 --lr 0.1 --epochs 1 --hidden 8 --latent 4 \
+        --quiet -o sgd.lstmae
+    # zero epochs is allowed: a fresh model
+    lm 0 train --data mo.npy --lengths mo_len.npy --epochs 0 --hidden 4 \
+        --latent 2 --plot empty.svg -o zero.lstmae
+    check "empty plot" grep -q "no completed epochs" empty.svg
+    # mse: loss only
+    lm 0 train --data "$data/series_2d.npy" --loss mse --hidden 4 \
+        --latent 2 --epochs 2 --quiet -o s.lstmae
+    lm 0 eval -m s.lstmae --data "$data/series_2d.npy"
+    check "mse eval prints loss only" grep -qE '^loss=[0-9.e-]+$' out
+    # bce on data outside [0, 1]: a warning
+    lm 0 train --data "$data/series_2d.npy" --hidden 4 --latent 2 \
+        --epochs 1 --quiet -o w.lstmae
+    has_err "warning" "--loss mse"
+    no_temp
+}
+
+# ---- errors -----------------------------------------------------------------
+# bad RC FILE_TEXT... -- ARGS: exit RC, stderr holds each text, no output.
+group_errors() {
+    small_model
+    local m=small.lstmae f4=$data/small_f4.npy len=$data/small_len.npy
+    local size
+    size=$(wc -c <"$f4")
+    head -c $((size - 7)) "$f4" >trunc.npy
+    lm 2 encode -m $m --data trunc.npy --lengths "$len" -o z.npy
+    has_err "trunc.npy" "truncated" && absent z.npy
+    head -c 40 "$f4" >trunc_head.npy
+    lm 2 encode -m $m --data trunc_head.npy -o z.npy
+    has_err "trunc_head.npy" "truncated" && absent z.npy
+    head -c 5 "$f4" >tiny.npy
+    lm 2 eval -m $m --data tiny.npy && has_err "tiny.npy" "not a .npy file"
+    echo "hello" >text.npy
+    lm 2 eval -m $m --data text.npy && has_err "text.npy" "not a .npy file"
+    { cat "$f4"; printf 'xx'; } >trailing.npy
+    lm 2 eval -m $m --data trailing.npy --lengths "$len"
+    has_err "trailing.npy" "2 unexpected bytes after the data"
+    local h="{'descr': '<f4', 'fortran_order': False, }"
+    { printf '\223NUMPY\001\000'; printf "\\$(printf %03o ${#h})\\000"
+      printf '%s' "$h"; } >noshape.npy
+    lm 2 eval -m $m --data noshape.npy && has_err "noshape.npy" "missing 'shape'"
+    h="{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }"
+    { printf '\223NUMPY\001\000'; printf "\\$(printf %03o ${#h})\\000"
+      printf '%s' "$h"; } >badshape.npy
+    lm 2 eval -m $m --data badshape.npy
+    has_err "badshape.npy" "bad .npy header at character"
+    { printf '\223NUMPY\004\000'; tail -c +9 "$f4"; } >v4.npy
+    lm 2 eval -m $m --data v4.npy && has_err "v4.npy" "version 4.0"
+    lm 2 encode -m $m --data "$data/bad_int_data.npy" -o z.npy
+    has_err "bad_int_data.npy" "unsupported dtype '<i4'" && absent z.npy
+    lm 2 encode -m $m --data "$data/bad_f2.npy" -o z.npy
+    has_err "bad_f2.npy" "unsupported dtype '<f2'"
+    lm 2 encode -m $m --data "$data/bad_structured.npy" -o z.npy
+    has_err "bad_structured.npy" "structured"
+    lm 2 encode -m $m --data "$data/bad_fortran.npy" -o z.npy
+    has_err "bad_fortran.npy" "Fortran"
+    lm 2 encode -m $m --data "$f4" --lengths "$data/bad_len_float.npy" -o z.npy
+    has_err "bad_len_float.npy" "expected an integer type"
+    lm 2 encode -m $m --data "$f4" --lengths "$data/bad_len_range.npy" -o z.npy
+    has_err "bad_len_range.npy" "entry 3 is 6, outside 0..5"
+    lm 2 encode -m $m --data "$f4" --lengths "$data/bad_len_count.npy" -o z.npy
+    has_err "bad_len_count.npy" "4 lengths for the 6 sequences"
+    lm 2 encode -m $m --data "$f4" -o z.npy
+    has_err "small_f4.npy" "sequence 1, step 3, feature 0 is NaN"
+    lm 2 encode -m $m --data "$data/small_header.csv" --lengths "$len" -o z.npy
+    has_err "small_header.csv" "row counts"
+    # CSV
+    printf 'id,a,b,c\n1,0,0,1\n1,0,1\n' >ragged.csv
+    lm 2 encode -m $m --data ragged.csv -o z.npy
+    has_err "ragged.csv:3:" "ragged row: 3 fields, expected 4" && absent z.npy
+    printf '1,0,0,1\n1,0,abc,1\n' >nonnum.csv
+    lm 2 encode -m $m --data nonnum.csv -o z.npy
+    has_err "nonnum.csv:2:" "field 3 ('abc') is not a number"
+    printf '1,0,0,1\n1,0,nan,1\n' >nan.csv
+    lm 2 eval -m $m --data nan.csv && has_err "nan.csv:2:" "not a finite number"
+    printf '1,0,0,1\n1,0,1e99,1\n' >big.csv
+    lm 2 eval -m $m --data big.csv && has_err "big.csv:2:" "float32 range"
+    printf '1,0,0,1\n2,0,1,1\n1,1,1,1\n' >split.csv
+    lm 2 eval -m $m --data split.csv && has_err "split.csv:3:" "not consecutive" "line 1"
+    printf 'id,a,b,c\n' >header_only.csv
+    lm 2 eval -m $m --data header_only.csv && has_err "header_only.csv" "no data rows"
+    printf 'id,a\n"open,1\n' >quote.csv
+    lm 2 eval -m $m --data quote.csv && has_err "quote.csv:2:" "unterminated"
+    printf 'just-one-field\n' >one.csv
+    lm 2 eval -m $m --data one.csv && has_err "one.csv:1:" "at least one value"
+    # dimensions that do not match the model
+    lm 2 encode -m $m --data "$data/series_2d.npy" -o z.npy
+    has_err "series_2d.npy" "1 feature per step, but the model small.lstmae expects 3"
+    absent z.npy
+    printf '1,0,0\n' >two.csv
+    lm 2 eval -m $m --data two.csv && has_err "two.csv" "2 features per step"
+    lm 2 train --resume $m --data "$data/series_2d.npy" -o r.lstmae
+    has_err "series_2d.npy" "expects 3" && absent r.lstmae
+    printf '0,1,2\n' >z2.csv
+    lm 2 decode -m $m --latent z2.csv --length 3 -o d.npy
+    has_err "z2.csv" "latent size of 4" && absent d.npy
+    lm 2 train --data "$f4" --lengths "$len" --valid "$data/series_2d.npy" -o t.lstmae
+    has_err "series_2d.npy" "1 features per step, but"
+    # files that are missing, of no known type, or not models
+    lm 2 eval -m $m --data missing.npy && has_err "missing.npy" "cannot open"
+    lm 2 eval -m $m --data data.txt && has_err "data.txt" "unknown data file type"
+    lm 2 eval -m missing.lstmae --data "$f4" && has_err "missing.lstmae" "cannot open model"
+    lm 2 info "$f4" && has_err "small_f4.npy" "not a usable lstmae model"
+    head -c 100 $m >trunc.lstmae
+    lm 2 info trunc.lstmae && has_err "trunc.lstmae" "not a usable lstmae model"
+    # a failed command leaves an existing output as it was
+    echo "keep me" >keep.npy
+    lm 2 encode -m $m --data ragged.csv -o keep.npy
+    check "existing output kept" grep -qx "keep me" keep.npy
+    # outputs that cannot be written: exit 1
+    lm 1 encode -m $m --data "$f4" --lengths "$len" -o no/such/dir/z.npy
+    has_err "no/such/dir/z.npy" "cannot write"
+    lm 1 train --data "$f4" --lengths "$len" -o no/such/dir/m.lstmae
+    has_err "no/such/dir/m.lstmae"
+    lm 1 train --data "$f4" --lengths "$len" --plot no/dir/p.svg -o ok.lstmae
+    has_err "no/dir/p.svg" && absent ok.lstmae
+    # every sequence empty
+    py "np.save('zeros_len.npy', np.zeros(6, dtype=np.int16))"
+    if [ -n "$numpy" ]; then
+        lm 2 train --data "$f4" --lengths zeros_len.npy -o e.lstmae
+        has_err "every training sequence is empty"
+        lm 2 eval -m $m --data "$f4" --lengths zeros_len.npy
+        has_err "every sequence is empty"
+    fi
+    no_temp
+}
+
+# ---- train: signals ---------------------------------------------------------
+# Starts a long training in the background, waits for its second epoch,
+# sends SIGNAL, and checks it stopped, saved and exited 130.
+interrupt_run() {
+    local sig=$1 model=$2
+    shift 2
+    checks=$((checks + 1))
+    set -m # a job of its own, with SIGINT not ignored
+    # shellcheck disable=SC2086
+    $wrapper "$bin" train "$@" -o "$model" >out 2>err &
+    local pid=$!
+    set +m
+    local i
+    for i in $(seq 1 1200); do
+        grep -q "^epoch 2/" err && break
+        sleep 0.05
+    done
+    kill -"$sig" "$pid"
+    # a watchdog: the run must end within 2 minutes
+    for i in $(seq 1 1200); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    last_cmd="train $* (SIG$sig)"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid"
+        fail "still running 2 minutes after SIG$sig"
+    fi
+    wait "$pid"
+    local rc=$?
+    [ "$rc" = 130 ] || fail "exit $rc after SIG$sig, expected 130"
+}
+
+# A shell started in the background of a non-interactive shell ignores
+# SIGINT, and so do its children (the tool leaves an ignored SIGINT
+# ignored, as nohup expects): then SIGTERM stands in for it.
+int_signal=INT
+case $(trap -p INT) in
+*"''"*) int_signal=TERM ;;
+esac
+
+group_train() {
+    lm 0 make-moving-ones -o mo.npy --lengths-out mo_len.npy --count 2000
+    [ "$int_signal" = INT ] ||
+        echo "note: SIGINT is ignored here; SIGTERM stands in for it"
+    interrupt_run "$int_signal" int.lstmae --data mo.npy --lengths mo_len.npy \
+        --valid-split 0.1 --epochs 100000 --hidden 16 --latent 8 \
+        --plot int.svg
+    has_err "interrupted: stopping after the current epoch"
+    has_out "interrupted after epoch" && has_out "lowest validation loss"
+    has_out "saved int.lstmae"
+    check "plot written on interrupt" grep -q "best: epoch" int.svg
+    lm 0 info int.lstmae
+    check "interrupted model has its epochs" grep -qE \
+        '^epochs done: +([2-9]|[1-9][0-9]+)$' out
+    interrupt_run TERM term.lstmae --data mo.npy --lengths mo_len.npy \
+        --epochs 100000 --hidden 16 --latent 8
+    has_out "the last completed"
+    lm 0 info term.lstmae && has_out "training state:  present"
+    no_temp
+}
+
+# ---- tutorial ---------------------------------------------------------------
+# Runs every "$ " line of the console blocks of docs/tutorial.md, in order.
+group_tutorial() {
+    lstmae() {
+        # shellcheck disable=SC2086
+        $wrapper "$bin" "$@"
+    }
+    local in=0 line cmd n=0
+    while IFS= read -r line; do
+        case $line in
+        '```console') in=1; continue ;;
+        '```'*) in=0; continue ;;
+        esac
+        [ "$in" = 1 ] || continue
+        case $line in
+        '$ '*) ;;
+        *) continue ;;
+        esac
+        cmd=${line#'$ '}
+        n=$((n + 1))
+        checks=$((checks + 1))
+        last_cmd=$cmd
+        eval "$cmd" >out 2>err </dev/null || fail "tutorial: $cmd"
+    done <"$docs/tutorial.md"
+    check "tutorial has its commands ($n)" test "$n" -ge 15
+    # what the tutorial promises: [5000, 20] vectors, decoded sequences,
+    # held-out accuracy of at least 99.5%, a plot
+    lm 0 show vectors.npy && has_out "shape (5000, 20)"
+    lm 0 show decoded.npy && has_out "shape (5000, 10, 8)"
+    lm 0 eval -m moving.lstmae --data moving.npy --lengths moving_len.npy
+    check "tutorial model reconstructs" awk -F'accuracy=' \
+        '{ exit !($2 >= 0.995) }' out
+    check "tutorial plot" grep -q "validation loss" loss.svg
+    no_temp
+}
+
+if [ "$group" = all ]; then
+    for g in usage npy csv commands errors train tutorial; do
+        mkdir -p "$work/$g" && cd "$work/$g" || exit 1
+        "group_$g"
+    done
+else
+    "group_$group"
+fi
+echo "cli $group: $checks checks, $failures failures"
+[ "$failures" = 0 ]

@@ -1,0 +1,87 @@
+/*
+ * cli.h - what the parts of the lstmae command-line tool share: exit codes,
+ * messages, whole-file reading, atomic file writing, the commands.
+ *
+ * Convention: a function that can fail prints its own message (naming the
+ * file, the problem and where) and returns an exit code: CLI_OK, CLI_BAD
+ * (bad usage or bad input) or CLI_FAIL (anything else). Callers just pass
+ * the code up.
+ */
+#ifndef LSTMAE_CLI_H
+#define LSTMAE_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <lstmae.h>
+
+#define CLI_OK   0 /* success                                       */
+#define CLI_FAIL 1 /* anything else: out of memory, cannot write... */
+#define CLI_BAD  2 /* bad usage or bad input                        */
+#define CLI_INTERRUPTED 130 /* train stopped by SIGINT/SIGTERM, saved */
+
+#if defined(__GNUC__)
+#  define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#  define CLI_PRINTF(a, b)
+#endif
+
+/* "lstmae: <message>\n" on standard error. */
+void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* malloc(a * b) (at least 1 byte), NULL on overflow or failure; prints
+   "out of memory" on failure. */
+void *cli_alloc(size_t a, size_t b);
+
+/* a * b * c without overflow: 1 and *out set, or 0. */
+int cli_mul3(size_t a, size_t b, size_t c, size_t *out);
+
+/* Reads the whole file. CLI_BAD when it cannot be opened or read (message
+   names the file and the system's reason), CLI_FAIL when out of memory.
+   *buf is malloc'ed (free it), and NUL-terminated past *size. */
+int cli_read_file(const char *path, unsigned char **buf, size_t *size);
+
+/* Writes `path` atomically: fill(f, ctx) fills a temporary file in the
+   same directory, which is flushed, fsync'ed and renamed over path.
+   SIGINT, SIGTERM and SIGHUP are held back meanwhile, so that no partial
+   file is ever left. fill returns CLI_OK, -1 for a stdio error (reported
+   here, with errno), or an exit code after printing its own message.
+   Returns CLI_OK or an exit code; on failure path is untouched and no
+   temporary file is left. */
+typedef int (*cli_writer)(FILE *f, const void *ctx);
+int cli_write_atomic(const char *path, cli_writer fill, const void *ctx);
+
+/* CLI_OK when a file can be created in path's directory (a temporary one
+   is made and removed), else CLI_FAIL with a message: lets a long job fail
+   before it starts rather than when it saves. */
+int cli_check_writable(const char *path);
+
+/* File types, by the name's ending (case-insensitive). */
+typedef enum { CLI_FT_OTHER = 0, CLI_FT_NPY, CLI_FT_CSV } cli_filetype;
+cli_filetype cli_filetype_of(const char *path);
+
+/* cli_filetype_of, or CLI_BAD with a message for anything but .npy/.csv.
+   `what` names the role ("data", "output") for the message. */
+int cli_need_filetype(const char *path, const char *what, cli_filetype *out);
+
+/* lstmae_load with messages: CLI_BAD for a missing, unreadable or bad
+   model file, CLI_FAIL when out of memory. */
+int cli_load_model(const char *path, lstmae_model **out);
+
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+
+/* splitmix64. */
+uint64_t cli_random(uint64_t *state);
+
+/* The commands: argv[0] is the command's name. Each returns an exit code. */
+int cmd_train(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_make_moving_ones(int argc, char **argv);
+
+#endif /* LSTMAE_CLI_H */

@@ -1,0 +1,545 @@
+/*
+ * cmd_train.c - lstmae train: fit a model to sequences and save it.
+ *
+ * SIGINT/SIGTERM: lstmae_fit reports once per epoch (on_epoch), so a first
+ * signal stops training when the current epoch ends; the best model so far
+ * is saved (by validation loss when there is a validation set, otherwise
+ * the last epoch's) and the exit status is 130. A second signal quits at
+ * once, writing nothing.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "cli.h"
+#include "dataset.h"
+#include "plot.h"
+#include "progress.h"
+
+static const char train_help[] =
+"usage: lstmae train --data X [--lengths L]\n"
+"                    [--valid V [--valid-lengths VL] | --valid-split F]\n"
+"                    [--hidden 64] [--latent 16] [--layers 1] [--loss bce|mse]\n"
+"                    [--epochs 50] [--batch 64] [--lr 0.001] [--clip 0]\n"
+"                    [--seed 1] [--threads 0] [--patience 0] [--plot loss.svg]\n"
+"                    [--optimizer adam|sgd] [--momentum 0] [--resume MODEL]\n"
+"                    [--quiet] -o MODEL\n"
+"\n"
+"Trains an LSTM autoencoder on the sequences in X and saves it to MODEL.\n"
+"\n"
+"data:\n"
+"  --data X             sequences: .npy [n, T, D] or [n, T] (float32/64), or\n"
+"                       .csv rows 'sequence_id,f1,...,fD'\n"
+"  --lengths L          .npy 1-D integer array of n lengths (padded .npy data;\n"
+"                       default: every sequence has T steps)\n"
+"  --valid V            validation sequences, same forms as --data\n"
+"  --valid-lengths VL   lengths of V\n"
+"  --valid-split F      hold out the last fraction F (0 < F < 1) of X, after a\n"
+"                       shuffle seeded by --seed, as the validation set\n"
+"model (ignored with --resume):\n"
+"  --hidden H           LSTM state size (default 64)\n"
+"  --latent Z           size of the encoding (default 16)\n"
+"  --layers K           LSTM layers in encoder and decoder (default 1)\n"
+"  --loss bce|mse       bce for data in [0, 1] (default), mse for real values\n"
+"  --seed S             initialisation, shuffling and --valid-split (default 1)\n"
+"  --resume MODEL0      continue training the model in MODEL0 instead\n"
+"training:\n"
+"  --epochs N           passes over the data (default 50)\n"
+"  --batch B            sequences per step (default 64)\n"
+"  --lr R               learning rate (default 0.001)\n"
+"  --optimizer adam|sgd (default adam); --momentum M for sgd (default 0)\n"
+"  --clip C             clip the gradient norm to C; 0: off (default)\n"
+"  --threads N          worker threads; 0: the library's choice (default)\n"
+"  --patience P         stop after P epochs without a lower validation loss\n"
+"                       and keep the best epoch; 0: off (default)\n"
+"output:\n"
+"  -o, --output MODEL   the model file (written atomically)\n"
+"  --plot FILE.svg      an SVG chart of the loss per epoch\n"
+"  --quiet              no progress lines\n"
+"\n"
+"Progress goes to standard error, one line per epoch (rewritten in place on\n"
+"a terminal); the summary to standard output. Ctrl-C stops at the end of the\n"
+"current epoch and saves the best model so far (exit status 130); a second\n"
+"Ctrl-C quits without saving.\n";
+
+/* ---- signals ------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    ssize_t r;
+    if (stop_requested) {
+        static const char msg[] =
+            "\nlstmae: interrupted again: quitting without saving\n";
+        r = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)r;
+        _exit(CLI_INTERRUPTED);
+    }
+    stop_requested = 1;
+    static const char msg[] =
+        "\nlstmae: interrupted: stopping after the current epoch (again to "
+        "quit without saving)\n";
+    r = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)r;
+}
+
+/* Catches SIGINT and SIGTERM, unless they were ignored when we started
+   (nohup, background jobs of a non-interactive shell). */
+static void catch_stop_signals(struct sigaction old[2])
+{
+    static const int sigs[2] = {SIGINT, SIGTERM};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 2; i++) {
+        sigaction(sigs[i], NULL, &old[i]);
+        if (old[i].sa_handler != SIG_IGN)
+            sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+static void restore_stop_signals(const struct sigaction old[2])
+{
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+}
+
+/* ---- the epoch callback ------------------------------------------------- */
+
+typedef struct train_run {
+    lstmae_model *model;
+    progress prog;
+    double *train_loss, *valid_loss;  /* [epochs] of this run            */
+    size_t epochs_run;
+    uint64_t done_before;             /* epochs the model had at start   */
+    uint64_t best_epoch;              /* global number; 0: none yet      */
+    double best_loss;
+    unsigned char *best;              /* the best epoch's model file     */
+    size_t best_size;
+    int best_ok;                      /* *best holds best_epoch          */
+} train_run;
+
+static int on_epoch(void *user, int epoch, const lstmae_metrics *train,
+                    const lstmae_metrics *valid)
+{
+    train_run *run = user;
+    size_t i = (size_t)epoch - 1;
+    run->train_loss[i] = train->loss;
+    if (valid != NULL)
+        run->valid_loss[i] = valid->loss;
+    run->epochs_run = (size_t)epoch;
+    int best = 0;
+    if (valid != NULL && (run->best_epoch == 0 || valid->loss < run->best_loss)) {
+        best = 1;
+        run->best_loss = valid->loss;
+        run->best_epoch = run->done_before + (uint64_t)epoch;
+        /* The model is between epochs and this thread owns it: snapshot it
+           so that an interrupt can still save the best epoch. */
+        run->best_ok = run->best != NULL &&
+                       lstmae_save_buffer(run->model, run->best,
+                                          run->best_size) == LSTMAE_OK;
+    }
+    progress_epoch(&run->prog, epoch, train, valid, best);
+    return stop_requested != 0;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Splits `all` into train and valid: a seeded shuffle, the last share of
+   the order held out. */
+static int split_valid(const char *path, const seqset *all, double share,
+                       uint64_t seed, seqset *train, seqset *valid)
+{
+    size_t n = all->count;
+    size_t n_valid = (size_t)llround(share * (double)n);
+    if (n_valid == 0)
+        n_valid = 1;
+    if (n_valid >= n) {
+        cli_error("%s: --valid-split %g of %zu sequences leaves none to train "
+                  "on", path, share, n);
+        return CLI_BAD;
+    }
+    size_t *order = cli_alloc(n, sizeof *order);
+    if (order == NULL)
+        return CLI_FAIL;
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    uint64_t state = seed ^ 0x5A17C0DE5A17C0DEu;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)(cli_random(&state) % (uint64_t)(i + 1));
+        size_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    int code = seqset_gather(all, order, n - n_valid, train);
+    if (code == CLI_OK)
+        code = seqset_gather(all, order + (n - n_valid), n_valid, valid);
+    free(order);
+    return code;
+}
+
+static int parse_loss(const char *text, lstmae_loss *out)
+{
+    if (text == NULL)
+        return CLI_OK;
+    if (strcmp(text, "bce") == 0)
+        *out = LSTMAE_LOSS_BCE;
+    else if (strcmp(text, "mse") == 0)
+        *out = LSTMAE_LOSS_MSE;
+    else
+        return args_usage_error("train", "--loss: expected bce or mse, got "
+                                "'%s'", text);
+    return CLI_OK;
+}
+
+static void print_metrics(const char *label, const lstmae_metrics *m,
+                          size_t sequences)
+{
+    if (isnan(m->accuracy))
+        printf("%-11s loss=%.6g  (%zu sequences)\n", label, m->loss,
+               sequences);
+    else
+        printf("%-11s loss=%.6g accuracy=%.6f  (%zu sequences)\n", label,
+               m->loss, m->accuracy, sequences);
+}
+
+/* Warns when bce is asked for data outside [0, 1]. */
+static void check_bce_range(const seqset *s, const char *path)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        const float *x = s->data + i * s->max_len * s->dim;
+        size_t valid = (size_t)s->lengths[i] * s->dim;
+        for (size_t k = 0; k < valid; k++)
+            if (x[k] < 0.0f || x[k] > 1.0f) {
+                fprintf(stderr, "lstmae: warning: %s has values outside "
+                        "[0, 1] (sequence %zu: %g); --loss bce is meant for "
+                        "data in [0, 1], --loss mse for real values\n", path,
+                        i, (double)x[k]);
+                return;
+            }
+    }
+}
+
+/* ---- the command -------------------------------------------------------- */
+
+int cmd_train(int argc, char **argv)
+{
+    const char *data = NULL, *lengths = NULL, *valid_path = NULL,
+               *valid_lengths = NULL, *split = NULL, *hidden = NULL,
+               *latent = NULL, *layers = NULL, *loss = NULL, *epochs = NULL,
+               *batch = NULL, *lr = NULL, *clip = NULL, *seed = NULL,
+               *threads = NULL, *patience = NULL, *plot = NULL,
+               *output = NULL, *optimizer = NULL, *momentum = NULL,
+               *resume = NULL, *quiet = NULL;
+    const args_option opts[] = {
+        {"--data", NULL, 1, &data},
+        {"--lengths", NULL, 1, &lengths},
+        {"--valid", NULL, 1, &valid_path},
+        {"--valid-lengths", NULL, 1, &valid_lengths},
+        {"--valid-split", NULL, 1, &split},
+        {"--hidden", NULL, 1, &hidden},
+        {"--latent", NULL, 1, &latent},
+        {"--layers", NULL, 1, &layers},
+        {"--loss", NULL, 1, &loss},
+        {"--epochs", NULL, 1, &epochs},
+        {"--batch", NULL, 1, &batch},
+        {"--lr", NULL, 1, &lr},
+        {"--clip", NULL, 1, &clip},
+        {"--seed", NULL, 1, &seed},
+        {"--threads", NULL, 1, &threads},
+        {"--patience", NULL, 1, &patience},
+        {"--plot", NULL, 1, &plot},
+        {"--output", "-o", 1, &output},
+        {"--optimizer", NULL, 1, &optimizer},
+        {"--momentum", NULL, 1, &momentum},
+        {"--resume", NULL, 1, &resume},
+        {"--quiet", "-q", 0, &quiet},
+    };
+    args_parsed parsed;
+    int code = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], 0,
+                          &parsed);
+    if (code != CLI_OK)
+        return code;
+    if (parsed.help) {
+        fputs(train_help, stdout);
+        return CLI_OK;
+    }
+
+    lstmae_config cfg;
+    lstmae_config_init(&cfg);
+    lstmae_fit_options opt;
+    lstmae_fit_options_init(&opt);
+    opt.epochs = 50;
+    double lr_v = opt.learning_rate, clip_v = 0.0, split_v = 0.0,
+           momentum_v = 0.0;
+    if (data == NULL)
+        return args_usage_error("train", "--data is required");
+    if (output == NULL)
+        return args_usage_error("train", "-o MODEL is required");
+    if (valid_path != NULL && split != NULL)
+        return args_usage_error("train", "--valid and --valid-split exclude "
+                                "each other");
+    if (valid_lengths != NULL && valid_path == NULL)
+        return args_usage_error("train", "--valid-lengths needs --valid");
+    if (resume != NULL && (hidden || latent || layers || loss))
+        return args_usage_error("train", "--resume takes the model's "
+                                "configuration; drop --hidden, --latent, "
+                                "--layers and --loss");
+    if ((code = args_int("train", "--hidden", hidden, 1, LSTMAE_MAX_DIM,
+                         &cfg.hidden_dim)) ||
+        (code = args_int("train", "--latent", latent, 1, LSTMAE_MAX_DIM,
+                         &cfg.latent_dim)) ||
+        (code = args_int("train", "--layers", layers, 1, LSTMAE_MAX_LAYERS,
+                         &cfg.num_layers)) ||
+        (code = parse_loss(loss, &cfg.loss)) ||
+        (code = args_u64("train", "--seed", seed, &cfg.seed)) ||
+        (code = args_int("train", "--epochs", epochs, 0, 10000000,
+                         &opt.epochs)) ||
+        (code = args_int("train", "--batch", batch, 1, 1 << 30,
+                         &opt.batch_size)) ||
+        (code = args_double("train", "--lr", lr, 0.0, 1e6, 1, 0, &lr_v)) ||
+        (code = args_double("train", "--clip", clip, 0.0, 1e30, 0, 0,
+                            &clip_v)) ||
+        (code = args_int("train", "--threads", threads, 0, 4096,
+                         &opt.num_threads)) ||
+        (code = args_int("train", "--patience", patience, 0, 10000000,
+                         &opt.patience)) ||
+        (code = args_double("train", "--valid-split", split, 0.0, 1.0, 1, 1,
+                            &split_v)) ||
+        (code = args_double("train", "--momentum", momentum, 0.0, 1e6, 0, 0,
+                            &momentum_v)))
+        return code;
+    if (optimizer != NULL) {
+        if (strcmp(optimizer, "adam") == 0)
+            opt.optimizer = LSTMAE_OPT_ADAM;
+        else if (strcmp(optimizer, "sgd") == 0)
+            opt.optimizer = LSTMAE_OPT_SGD;
+        else
+            return args_usage_error("train", "--optimizer: expected adam or "
+                                    "sgd, got '%s'", optimizer);
+    }
+    if (momentum != NULL && opt.optimizer != LSTMAE_OPT_SGD)
+        return args_usage_error("train", "--momentum is for --optimizer sgd");
+    if (opt.patience > 0 && valid_path == NULL && split == NULL)
+        return args_usage_error("train", "--patience needs a validation set "
+                                "(--valid or --valid-split)");
+    opt.learning_rate = (float)lr_v;
+    opt.clip_norm = (float)clip_v;
+    opt.momentum = (float)momentum_v;
+
+    /* Fail on an unwritable output now, not after training. */
+    if ((code = cli_check_writable(output)) != CLI_OK ||
+        (plot != NULL && (code = cli_check_writable(plot)) != CLI_OK))
+        return code;
+
+    seqset all, train, valid;
+    memset(&all, 0, sizeof all);
+    memset(&train, 0, sizeof train);
+    memset(&valid, 0, sizeof valid);
+    lstmae_model *model = NULL, *best_model = NULL;
+    train_run run;
+    memset(&run, 0, sizeof run);
+    int have_valid = valid_path != NULL || split != NULL;
+    const char *valid_name = valid_path ? valid_path : data;
+
+    code = seqset_load(data, lengths, &all);
+    if (code == CLI_OK && split != NULL)
+        code = split_valid(data, &all, split_v, cfg.seed, &train, &valid);
+    else if (code == CLI_OK) {
+        train = all; /* train owns the data now */
+        memset(&all, 0, sizeof all);
+        if (valid_path != NULL)
+            code = seqset_load(valid_path, valid_lengths, &valid);
+    }
+    if (code == CLI_OK && have_valid && valid.dim != train.dim) {
+        cli_error("%s: %zu features per step, but %s has %zu", valid_name,
+                  valid.dim, data, train.dim);
+        code = CLI_BAD;
+    }
+    if (code == CLI_OK && seqset_steps(&train) == 0) {
+        cli_error("%s: every training sequence is empty (length 0)", data);
+        code = CLI_BAD;
+    }
+    if (code == CLI_OK && have_valid && seqset_steps(&valid) == 0) {
+        cli_error("%s: every validation sequence is empty (length 0)",
+                  valid_name);
+        code = CLI_BAD;
+    }
+    if (code == CLI_OK && train.dim > LSTMAE_MAX_DIM) {
+        cli_error("%s: %zu features per step; at most %d are supported",
+                  data, train.dim, LSTMAE_MAX_DIM);
+        code = CLI_BAD;
+    }
+
+    /* the model */
+    if (code == CLI_OK && resume != NULL) {
+        code = cli_load_model(resume, &model);
+        if (code == CLI_OK)
+            code = seqset_check_dim(&train, data, model, resume);
+        if (code == CLI_OK)
+            lstmae_get_config(model, &cfg);
+    } else if (code == CLI_OK) {
+        cfg.input_dim = (int)train.dim;
+        int st = lstmae_create(&cfg, &model);
+        if (st != LSTMAE_OK) {
+            cli_error("cannot create the model: %s", lstmae_strerror(st));
+            code = st == LSTMAE_ERR_INVALID_ARG ? CLI_BAD : CLI_FAIL;
+        }
+    }
+    if (code == CLI_OK && cfg.loss == LSTMAE_LOSS_BCE) {
+        check_bce_range(split != NULL ? &all : &train, data);
+        if (valid_path != NULL)
+            check_bce_range(&valid, valid_path);
+    }
+
+    /* the run's bookkeeping */
+    if (code == CLI_OK) {
+        size_t cap = opt.epochs > 0 ? (size_t)opt.epochs : 1;
+        run.model = model;
+        run.done_before = lstmae_epochs_done(model);
+        run.train_loss = cli_alloc(cap, sizeof(double));
+        run.valid_loss = have_valid ? cli_alloc(cap, sizeof(double)) : NULL;
+        if (run.train_loss == NULL || (have_valid && run.valid_loss == NULL))
+            code = CLI_FAIL;
+        if (code == CLI_OK && have_valid) {
+            run.best_size = lstmae_saved_size(model);
+            run.best = cli_alloc(run.best_size, 1);
+            if (run.best == NULL)
+                code = CLI_FAIL;
+        }
+    }
+
+    int interrupted = 0, status = LSTMAE_OK, mask_saved = 0;
+    sigset_t saved_mask;
+    double t0 = cli_now(), elapsed = 0.0;
+    if (code == CLI_OK) {
+        lstmae_sequences tv = seqset_view(&train), vv = seqset_view(&valid);
+        opt.on_epoch = on_epoch;
+        opt.user = &run;
+        if (!quiet)
+            fprintf(stderr, "training on %zu sequences (%zu held out) of up "
+                    "to %zu steps, D %d, H %d, Z %d, K %d, %s loss; %d "
+                    "epochs\n", train.count, have_valid ? valid.count : 0,
+                    train.max_len, cfg.input_dim, cfg.hidden_dim,
+                    cfg.latent_dim, cfg.num_layers,
+                    cfg.loss == LSTMAE_LOSS_BCE ? "bce" : "mse", opt.epochs);
+        progress_start(&run.prog, stderr, quiet != NULL, run.done_before,
+                       opt.epochs, train.count);
+        struct sigaction old[2];
+        stop_requested = 0;
+        catch_stop_signals(old);
+        status = lstmae_fit(model, &tv, have_valid ? &vv : NULL, &opt, NULL);
+        progress_finish(&run.prog);
+        elapsed = cli_now() - t0;
+        /* From here on, a signal waits until the files are written. */
+        sigset_t block;
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        sigprocmask(SIG_BLOCK, &block, &saved_mask);
+        mask_saved = 1;
+        restore_stop_signals(old);
+
+        if (status == LSTMAE_ERR_CANCELLED) {
+            interrupted = 1;
+            uint64_t last = lstmae_epochs_done(model);
+            if (have_valid && run.best_ok && run.best_epoch != last) {
+                int st = lstmae_load_buffer(run.best, run.best_size,
+                                            &best_model);
+                if (st != LSTMAE_OK) {
+                    cli_error("cannot restore the best epoch: %s",
+                              lstmae_strerror(st));
+                    code = CLI_FAIL;
+                }
+            }
+        } else if (status == LSTMAE_ERR_NUMERIC) {
+            cli_error("training diverged in epoch %llu: the loss or gradient "
+                      "became NaN or infinite; try a lower --lr, or --clip 1 "
+                      "(nothing saved)",
+                      (unsigned long long)run.done_before + run.epochs_run +
+                          1);
+            code = CLI_FAIL;
+        } else if (status != LSTMAE_OK) {
+            cli_error("training failed: %s", lstmae_strerror(status));
+            code = status == LSTMAE_ERR_INVALID_ARG ? CLI_BAD : CLI_FAIL;
+        }
+    }
+
+    const lstmae_model *final = best_model ? best_model : model;
+    if (code == CLI_OK && plot != NULL) {
+        plot_data pd = {
+            cfg.loss == LSTMAE_LOSS_BCE ? "lstmae training loss (bce)"
+                                        : "lstmae training loss (mse)",
+            run.train_loss, run.valid_loss, run.epochs_run,
+            run.done_before + 1,
+            have_valid && (opt.patience > 0 || interrupted) ? run.best_epoch
+                                                            : 0};
+        code = plot_write_svg(plot, &pd);
+    }
+    if (code == CLI_OK) {
+        int st = lstmae_save(final, output);
+        if (st != LSTMAE_OK) {
+            cli_error("%s: cannot save the model: %s", output,
+                      lstmae_strerror(st));
+            code = CLI_FAIL;
+        }
+    }
+    if (code == CLI_OK) {
+        lstmae_metrics tm, vm;
+        lstmae_metrics_init(&tm);
+        lstmae_metrics_init(&vm);
+        lstmae_sequences tv = seqset_view(&train), vv = seqset_view(&valid);
+        int st = lstmae_evaluate(final, &tv, &tm);
+        if (st == LSTMAE_OK && have_valid)
+            st = lstmae_evaluate(final, &vv, &vm);
+        uint64_t done = lstmae_epochs_done(final);
+        if (interrupted)
+            printf("interrupted after epoch %llu; saving the best model so "
+                   "far: epoch %llu (%s)\n",
+                   (unsigned long long)run.done_before + run.epochs_run,
+                   (unsigned long long)done,
+                   have_valid ? "lowest validation loss"
+                              : "the last completed; no validation set");
+        else if (opt.patience > 0 && run.epochs_run < (size_t)opt.epochs)
+            printf("early stop after epoch %llu: no lower validation loss "
+                   "for %d epochs; kept epoch %llu\n",
+                   (unsigned long long)run.done_before + run.epochs_run,
+                   opt.patience, (unsigned long long)done);
+        printf("trained %zu epoch%s in %.1f s (%.0f sequences/s); epochs "
+               "done: %llu\n", run.epochs_run,
+               run.epochs_run == 1 ? "" : "s", elapsed,
+               elapsed > 0 ? (double)(run.epochs_run * train.count) / elapsed
+                           : 0.0,
+               (unsigned long long)done);
+        if (st == LSTMAE_OK) {
+            print_metrics("train:", &tm, train.count);
+            if (have_valid)
+                print_metrics("validation:", &vm, valid.count);
+        }
+        printf("saved %s%s%s\n", output, plot ? ", loss plot " : "",
+               plot ? plot : "");
+        if (interrupted)
+            code = CLI_INTERRUPTED;
+    }
+
+    fflush(stdout);
+    if (mask_saved) /* a signal that came while saving acts now */
+        sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+    free(run.train_loss);
+    free(run.valid_loss);
+    free(run.best);
+    lstmae_free(best_model);
+    lstmae_free(model);
+    seqset_free(&valid);
+    seqset_free(&train);
+    seqset_free(&all);
+    return code;
+}

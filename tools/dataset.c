@@ -1,0 +1,494 @@
+/*
+ * dataset.c - sequences, matrices and vectors from and to .npy and .csv.
+ */
+#include "dataset.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "npy.h"
+
+/* ---- reading .npy ------------------------------------------------------- */
+
+/* Reads and parses a .npy file that must hold floats. *buf owns the bytes. */
+static int load_float_npy(const char *path, unsigned char **buf,
+                          npy_array *a)
+{
+    size_t size = 0;
+    int code = cli_read_file(path, buf, &size);
+    if (code != CLI_OK)
+        return code;
+    code = npy_parse(path, *buf, size, a);
+    if (code == CLI_OK && a->kind != 'f') {
+        cli_error("%s: unsupported dtype '%s' (%s): expected float32 or "
+                  "float64", path, a->descr, npy_type_name(a));
+        code = CLI_BAD;
+    }
+    if (code != CLI_OK) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return code;
+}
+
+static int load_lengths(const char *path, size_t count, size_t max_len,
+                        const char *data_path, int32_t *lengths)
+{
+    if (cli_filetype_of(path) != CLI_FT_NPY) {
+        cli_error("%s: lengths must be a .npy file (a 1-D integer array)",
+                  path);
+        return CLI_BAD;
+    }
+    unsigned char *buf = NULL;
+    size_t size = 0;
+    npy_array a;
+    int code = cli_read_file(path, &buf, &size);
+    if (code != CLI_OK)
+        return code;
+    code = npy_parse(path, buf, size, &a);
+    if (code == CLI_OK && a.kind == 'f') {
+        cli_error("%s: unsupported dtype '%s' (%s) for lengths: expected an "
+                  "integer type", path, a.descr, npy_type_name(&a));
+        code = CLI_BAD;
+    } else if (code == CLI_OK && a.ndim != 1) {
+        cli_error("%s: lengths must be a 1-D array, this one has %zu "
+                  "dimensions", path, a.ndim);
+        code = CLI_BAD;
+    } else if (code == CLI_OK && a.shape[0] != count) {
+        cli_error("%s: %zu lengths for the %zu sequences of %s", path,
+                  a.shape[0], count, data_path);
+        code = CLI_BAD;
+    }
+    int64_t *v = NULL;
+    if (code == CLI_OK && (v = cli_alloc(count, sizeof *v)) == NULL)
+        code = CLI_FAIL;
+    if (code == CLI_OK) {
+        size_t big = npy_to_int64(&a, v);
+        for (size_t i = 0; i < count && code == CLI_OK; i++) {
+            if (i == big || v[i] < 0 || (uint64_t)v[i] > max_len) {
+                cli_error("%s: entry %zu is %s%lld, outside 0..%zu (the steps "
+                          "per sequence in %s)", path, i,
+                          i == big ? "above " : "",
+                          i == big ? (long long)INT64_MAX : (long long)v[i],
+                          max_len, data_path);
+                code = CLI_BAD;
+            } else {
+                lengths[i] = (int32_t)v[i];
+            }
+        }
+    }
+    free(v);
+    free(buf);
+    return code;
+}
+
+/* Every valid step finite, or CLI_BAD naming the first that is not. */
+static int check_finite(const seqset *s, const char *path)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        const float *x = s->data + i * s->max_len * s->dim;
+        size_t valid = (size_t)s->lengths[i] * s->dim;
+        for (size_t k = 0; k < valid; k++) {
+            if (!isfinite(x[k])) {
+                cli_error("%s: sequence %zu, step %zu, feature %zu is %s "
+                          "(only padding past a sequence's length, given by "
+                          "a lengths file, may be NaN)", path, i, k / s->dim,
+                          k % s->dim,
+                          isnan(x[k]) ? "NaN" : "infinite or out of the "
+                                                "float32 range");
+                return CLI_BAD;
+            }
+        }
+    }
+    return CLI_OK;
+}
+
+static int seqset_load_npy(const char *path, const char *lengths_path,
+                           seqset *s)
+{
+    unsigned char *buf = NULL;
+    npy_array a;
+    int code = load_float_npy(path, &buf, &a);
+    if (code != CLI_OK)
+        return code;
+    if (a.ndim != 2 && a.ndim != 3) {
+        cli_error("%s: %zu-D array: sequences must be [n, T, D], or [n, T] "
+                  "for one feature", path, a.ndim);
+        code = CLI_BAD;
+    } else if (a.shape[0] == 0) {
+        cli_error("%s: no sequences (the first dimension is 0)", path);
+        code = CLI_BAD;
+    } else if (a.ndim == 3 && a.shape[2] == 0) {
+        cli_error("%s: no features (the last dimension is 0)", path);
+        code = CLI_BAD;
+    } else if (a.shape[0] > INT32_MAX || a.shape[1] > INT32_MAX) {
+        cli_error("%s: too many sequences or steps", path);
+        code = CLI_BAD;
+    }
+    if (code == CLI_OK) {
+        s->count = a.shape[0];
+        s->max_len = a.shape[1];
+        s->dim = a.ndim == 3 ? a.shape[2] : 1;
+        s->data = cli_alloc(a.count, sizeof(float));
+        s->lengths = cli_alloc(s->count, sizeof(int32_t));
+        if (s->data == NULL || s->lengths == NULL)
+            code = CLI_FAIL;
+    }
+    if (code == CLI_OK) {
+        npy_to_float(&a, s->data);
+        if (lengths_path != NULL) {
+            code = load_lengths(lengths_path, s->count, s->max_len, path,
+                                s->lengths);
+        } else {
+            for (size_t i = 0; i < s->count; i++)
+                s->lengths[i] = (int32_t)s->max_len;
+        }
+    }
+    if (code == CLI_OK)
+        code = check_finite(s, path);
+    free(buf);
+    return code;
+}
+
+/* ---- reading .csv ------------------------------------------------------- */
+
+static uint64_t hash_string(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+    return h;
+}
+
+/* Sequence i of the table starts at row starts[i]; ids repeat only on
+   consecutive rows. */
+static int seqset_load_csv(const char *path, seqset *s)
+{
+    int code = csv_read(path, &s->csv);
+    if (code != CLI_OK)
+        return code;
+    const csv_table *t = &s->csv;
+    size_t *starts = cli_alloc(t->rows + 1, sizeof *starts);
+    if (starts == NULL)
+        return CLI_FAIL;
+    size_t count = 0;
+    for (size_t r = 0; r < t->rows; r++)
+        if (r == 0 || strcmp(t->ids[r], t->ids[r - 1]) != 0)
+            starts[count++] = r;
+    starts[count] = t->rows;
+
+    /* Each id once: an open-addressing set of the sequences' first rows. */
+    size_t cap = 16;
+    while (cap < 2 * count)
+        cap *= 2;
+    size_t *slots = cli_alloc(cap, sizeof *slots);
+    if (slots == NULL) {
+        free(starts);
+        return CLI_FAIL;
+    }
+    for (size_t k = 0; k < cap; k++)
+        slots[k] = SIZE_MAX;
+    size_t max_len = 0;
+    for (size_t i = 0; i < count && code == CLI_OK; i++) {
+        size_t r = starts[i], len = starts[i + 1] - r;
+        max_len = len > max_len ? len : max_len;
+        size_t k = (size_t)hash_string(t->ids[r]) & (cap - 1);
+        for (; slots[k] != SIZE_MAX; k = (k + 1) & (cap - 1)) {
+            size_t prev = slots[k];
+            if (strcmp(t->ids[prev], t->ids[r]) == 0) {
+                cli_error("%s:%zu: rows of sequence '%s' are not consecutive "
+                          "(it also has rows from line %zu; a sequence's "
+                          "rows must follow each other)", path, t->lines[r],
+                          t->ids[r], t->lines[prev]);
+                code = CLI_BAD;
+                break;
+            }
+        }
+        slots[k] = r;
+    }
+    free(slots);
+    if (code == CLI_OK && (count > INT32_MAX || max_len > INT32_MAX)) {
+        cli_error("%s: too many sequences or steps", path);
+        code = CLI_BAD;
+    }
+    size_t total = 0;
+    if (code == CLI_OK && !cli_mul3(count, max_len, t->cols, &total)) {
+        cli_error("%s: too large", path);
+        code = CLI_FAIL;
+    }
+    if (code == CLI_OK) {
+        s->count = count;
+        s->max_len = max_len;
+        s->dim = t->cols;
+        s->data = cli_alloc(total, sizeof(float));
+        s->lengths = cli_alloc(count, sizeof(int32_t));
+        s->ids = cli_alloc(count, sizeof *s->ids);
+        if (s->data == NULL || s->lengths == NULL || s->ids == NULL)
+            code = CLI_FAIL;
+    }
+    if (code == CLI_OK) {
+        memset(s->data, 0, total * sizeof(float));
+        for (size_t i = 0; i < count; i++) {
+            size_t r = starts[i], len = starts[i + 1] - r;
+            s->lengths[i] = (int32_t)len;
+            s->ids[i] = t->ids[r];
+            memcpy(s->data + i * max_len * s->dim, t->values + r * t->cols,
+                   len * t->cols * sizeof(float));
+        }
+    }
+    free(starts);
+    return code;
+}
+
+/* ---- sequences ---------------------------------------------------------- */
+
+int seqset_load(const char *path, const char *lengths_path, seqset *out)
+{
+    memset(out, 0, sizeof *out);
+    cli_filetype ft;
+    int code = cli_need_filetype(path, "data", &ft);
+    if (code == CLI_OK && ft == CLI_FT_CSV && lengths_path != NULL) {
+        cli_error("%s: lengths come from the row counts of a CSV file; "
+                  "drop the lengths file %s", path, lengths_path);
+        code = CLI_BAD;
+    }
+    if (code == CLI_OK)
+        code = ft == CLI_FT_NPY ? seqset_load_npy(path, lengths_path, out)
+                                : seqset_load_csv(path, out);
+    if (code != CLI_OK)
+        seqset_free(out);
+    return code;
+}
+
+void seqset_free(seqset *s)
+{
+    free(s->data);
+    free(s->lengths);
+    free(s->ids);
+    csv_free(&s->csv);
+    memset(s, 0, sizeof *s);
+}
+
+lstmae_sequences seqset_view(const seqset *s)
+{
+    lstmae_sequences v = {s->data, s->lengths, s->count, s->max_len};
+    return v;
+}
+
+int seqset_gather(const seqset *src, const size_t *idx, size_t n,
+                  seqset *dst)
+{
+    memset(dst, 0, sizeof *dst);
+    size_t block = src->max_len * src->dim;
+    dst->count = n;
+    dst->max_len = src->max_len;
+    dst->dim = src->dim;
+    dst->data = cli_alloc(n, block * sizeof(float));
+    dst->lengths = cli_alloc(n, sizeof(int32_t));
+    if (src->ids != NULL)
+        dst->ids = cli_alloc(n, sizeof *dst->ids);
+    if (dst->data == NULL || dst->lengths == NULL ||
+        (src->ids != NULL && dst->ids == NULL)) {
+        seqset_free(dst);
+        return CLI_FAIL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        memcpy(dst->data + i * block, src->data + idx[i] * block,
+               block * sizeof(float));
+        dst->lengths[i] = src->lengths[idx[i]];
+        if (src->ids != NULL)
+            dst->ids[i] = src->ids[idx[i]];
+    }
+    return CLI_OK;
+}
+
+uint64_t seqset_steps(const seqset *s)
+{
+    uint64_t steps = 0;
+    for (size_t i = 0; i < s->count; i++)
+        steps += (uint64_t)s->lengths[i];
+    return steps;
+}
+
+int seqset_check_dim(const seqset *s, const char *path,
+                     const lstmae_model *model, const char *model_path)
+{
+    lstmae_config cfg;
+    lstmae_config_init(&cfg);
+    if (lstmae_get_config(model, &cfg) != LSTMAE_OK)
+        return CLI_FAIL;
+    if (s->dim != (size_t)cfg.input_dim) {
+        cli_error("%s: %zu feature%s per step, but the model %s expects %d",
+                  path, s->dim, s->dim == 1 ? "" : "s", model_path,
+                  cfg.input_dim);
+        return CLI_BAD;
+    }
+    return CLI_OK;
+}
+
+/* ---- matrices ----------------------------------------------------------- */
+
+int matrix_load(const char *path, matrix *out)
+{
+    memset(out, 0, sizeof *out);
+    cli_filetype ft;
+    int code = cli_need_filetype(path, "input", &ft);
+    if (code != CLI_OK)
+        return code;
+    if (ft == CLI_FT_CSV) {
+        code = csv_read(path, &out->csv);
+        if (code != CLI_OK)
+            return code;
+        out->rows = out->csv.rows;
+        out->cols = out->csv.cols;
+        out->data = out->csv.values;
+        out->ids = out->csv.ids;
+        return CLI_OK;
+    }
+    unsigned char *buf = NULL;
+    npy_array a;
+    code = load_float_npy(path, &buf, &a);
+    if (code != CLI_OK)
+        return code;
+    if (a.ndim != 1 && a.ndim != 2) {
+        cli_error("%s: %zu-D array: expected [n, Z] (or [Z] for one row)",
+                  path, a.ndim);
+        code = CLI_BAD;
+    } else if (a.count == 0) {
+        cli_error("%s: empty array", path);
+        code = CLI_BAD;
+    }
+    if (code == CLI_OK) {
+        out->rows = a.ndim == 2 ? a.shape[0] : 1;
+        out->cols = a.ndim == 2 ? a.shape[1] : a.shape[0];
+        out->data = cli_alloc(a.count, sizeof(float));
+        if (out->data == NULL)
+            code = CLI_FAIL;
+    }
+    if (code == CLI_OK) {
+        npy_to_float(&a, out->data);
+        for (size_t k = 0; k < a.count; k++) {
+            if (!isfinite(out->data[k])) {
+                cli_error("%s: row %zu, column %zu is %s", path,
+                          k / out->cols, k % out->cols,
+                          isnan(out->data[k]) ? "NaN" : "infinite or out of "
+                                                       "the float32 range");
+                code = CLI_BAD;
+                break;
+            }
+        }
+    }
+    free(buf);
+    if (code != CLI_OK)
+        matrix_free(out);
+    return code;
+}
+
+void matrix_free(matrix *m)
+{
+    if (m->data != m->csv.values)
+        free(m->data);
+    csv_free(&m->csv);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+typedef struct out_spec {
+    cli_filetype type;
+    const float *data;
+    size_t count, steps, dim;   /* ndim 1: [count]; 2: [count][dim];
+                                   3: [count][steps][dim]                */
+    size_t ndim;
+    const int32_t *lengths;     /* CSV sequences: steps written per row  */
+    const char *const *ids;
+    const char *prefix;         /* CSV column names                      */
+} out_spec;
+
+static int fill_output(FILE *f, const void *ctx)
+{
+    const out_spec *o = ctx;
+    if (o->type == CLI_FT_NPY) {
+        size_t shape[3] = {o->count, o->ndim == 3 ? o->steps : o->dim,
+                           o->dim};
+        size_t total = o->count * (o->ndim == 3 ? o->steps : 1) *
+                       (o->ndim == 1 ? 1 : o->dim);
+        if (npy_write_header(f, "<f4", shape, o->ndim) != 0 ||
+            npy_write_f32(f, o->data, total) != 0)
+            return -1; /* a stdio error, reported by cli_write_atomic */
+        return CLI_OK;
+    }
+    size_t cols = o->ndim == 1 ? 1 : o->dim;
+    if (csv_write_header(f, o->prefix, o->ndim == 1 ? 0 : cols) != 0)
+        return -1;
+    for (size_t i = 0; i < o->count; i++) {
+        const char *id = o->ids ? o->ids[i] : NULL;
+        size_t rows = o->ndim == 3 ? (o->lengths ? (size_t)o->lengths[i]
+                                                 : o->steps)
+                                   : 1;
+        const float *x = o->data + i * (o->ndim == 3 ? o->steps : 1) * cols;
+        for (size_t t = 0; t < rows; t++)
+            if (csv_write_row(f, id, i, x + t * cols, cols) != 0)
+                return -1;
+    }
+    return CLI_OK;
+}
+
+static int write_output(const char *path, const out_spec *spec)
+{
+    out_spec o = *spec;
+    int code = cli_need_filetype(path, "output", &o.type);
+    if (code != CLI_OK)
+        return code;
+    code = cli_write_atomic(path, fill_output, &o);
+    return code;
+}
+
+int write_matrix(const char *path, const float *data, size_t rows,
+                 size_t cols, const char *const *ids, const char *prefix)
+{
+    out_spec o = {CLI_FT_OTHER, data, rows, 1, cols, 2, NULL, ids, prefix};
+    return write_output(path, &o);
+}
+
+int write_sequences(const char *path, const float *data, size_t count,
+                    size_t steps, size_t dim, const int32_t *lengths,
+                    const char *const *ids)
+{
+    out_spec o = {CLI_FT_OTHER, data, count, steps, dim, 3, lengths, ids,
+                  "f"};
+    return write_output(path, &o);
+}
+
+int write_vector(const char *path, const float *values, size_t n,
+                 const char *const *ids, const char *name)
+{
+    out_spec o = {CLI_FT_OTHER, values, n, 1, 1, 1, NULL, ids, name};
+    return write_output(path, &o);
+}
+
+typedef struct lengths_spec {
+    const int32_t *lengths;
+    size_t n;
+} lengths_spec;
+
+static int fill_lengths(FILE *f, const void *ctx)
+{
+    const lengths_spec *l = ctx;
+    if (npy_write_header(f, "<i4", &l->n, 1) != 0 ||
+        npy_write_i32(f, l->lengths, l->n) != 0)
+        return -1;
+    return CLI_OK;
+}
+
+int write_lengths(const char *path, const int32_t *lengths, size_t n)
+{
+    if (cli_filetype_of(path) != CLI_FT_NPY) {
+        cli_error("%s: lengths are written as .npy only", path);
+        return CLI_BAD;
+    }
+    lengths_spec l = {lengths, n};
+    return cli_write_atomic(path, fill_lengths, &l);
+}
