@@ -1,10 +1,13 @@
 /*
  * cmd_train.c - lstmae train: fit a model to sequences and save it.
  *
- * SIGINT/SIGTERM: lstmae_fit reports once per epoch (on_epoch), so a first
- * signal stops training when the current epoch ends; the best model so far
- * is saved (by validation loss when there is a validation set, otherwise
- * the last epoch's) and the exit status is 130. A second signal quits at
+ * SIGINT/SIGTERM: a first signal stops training after the current batch
+ * (on_batch returns non-zero; lstmae_fit returns LSTMAE_ERR_CANCELLED with
+ * the model as that batch left it). Saved is the best model so far: with a
+ * validation set the snapshot of the epoch with the lowest validation
+ * loss; without one, or before any epoch completed, the model as the last
+ * batch left it (the most trained one; the unfinished epoch is not counted
+ * in its epochs done). The exit status is 130. A second signal quits at
  * once, writing nothing.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -62,10 +65,13 @@ static const char train_help[] =
 "  --plot FILE.svg      an SVG chart of the loss per epoch\n"
 "  --quiet              no progress lines\n"
 "\n"
-"Progress goes to standard error, one line per epoch (rewritten in place on\n"
-"a terminal); the summary to standard output. Ctrl-C stops at the end of the\n"
-"current epoch and saves the best model so far (exit status 130); a second\n"
-"Ctrl-C quits without saving.\n";
+"Progress goes to standard error: on a terminal one line rewritten after\n"
+"every batch and epoch, otherwise one line per epoch; the summary to\n"
+"standard output. Ctrl-C stops after the current batch and saves the best\n"
+"model so far (exit status 130): with a validation set the epoch with the\n"
+"lowest validation loss; without one (or before any epoch completed) the\n"
+"model as the last batch left it, its unfinished epoch not counted in its\n"
+"epochs done. A second Ctrl-C quits without saving.\n";
 
 /* ---- signals ------------------------------------------------------------ */
 
@@ -84,7 +90,7 @@ static void on_stop_signal(int sig)
     }
     stop_requested = 1;
     static const char msg[] =
-        "\nlstmae: interrupted: stopping after the current epoch (again to "
+        "\nlstmae: interrupted: stopping after the current batch (again to "
         "quit without saving)\n";
     r = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)r;
@@ -112,7 +118,7 @@ static void restore_stop_signals(const struct sigaction old[2])
     sigaction(SIGTERM, &old[1], NULL);
 }
 
-/* ---- the epoch callback ------------------------------------------------- */
+/* ---- the callbacks ------------------------------------------------------ */
 
 typedef struct train_run {
     lstmae_model *model;
@@ -125,7 +131,38 @@ typedef struct train_run {
     unsigned char *best;              /* the best epoch's model file     */
     size_t best_size;
     int best_ok;                      /* *best holds best_epoch          */
+    size_t batch_size;
+    double batch_loss_sum;            /* this epoch's batches so far     */
+    size_t batches_seen;
+    size_t stop_batch, num_batches;   /* on_batch stopped it: the batch  */
+    size_t partial;                   /* sequences of the unfinished epoch */
 } train_run;
+
+/* Sequences in the first `batch` batches of an epoch. */
+static size_t batch_sequences(const train_run *run, size_t batch,
+                              size_t sequences)
+{
+    if (run->batch_size != 0 && batch > sequences / run->batch_size)
+        return sequences;
+    return batch * run->batch_size;
+}
+
+static int on_batch(void *user, int epoch, size_t batch, size_t num_batches,
+                    double batch_loss)
+{
+    train_run *run = user;
+    run->batch_loss_sum += batch_loss;
+    run->batches_seen++;
+    size_t seen = batch_sequences(run, batch, run->prog.sequences);
+    progress_batch(&run->prog, epoch, batch, num_batches, seen,
+                   run->batch_loss_sum / (double)run->batches_seen);
+    if (!stop_requested)
+        return 0;
+    run->stop_batch = batch;
+    run->num_batches = num_batches;
+    run->partial = seen;
+    return 1;
+}
 
 static int on_epoch(void *user, int epoch, const lstmae_metrics *train,
                     const lstmae_metrics *valid)
@@ -148,6 +185,8 @@ static int on_epoch(void *user, int epoch, const lstmae_metrics *train,
                                           run->best_size) == LSTMAE_OK;
     }
     progress_epoch(&run->prog, epoch, train, valid, best);
+    run->batch_loss_sum = 0.0;
+    run->batches_seen = 0;
     return stop_requested != 0;
 }
 
@@ -423,7 +462,14 @@ int cmd_train(int argc, char **argv)
     if (code == CLI_OK) {
         lstmae_sequences tv = seqset_view(&train), vv = seqset_view(&valid);
         opt.on_epoch = on_epoch;
+        opt.on_batch = on_batch;
         opt.user = &run;
+        run.batch_size = (size_t)opt.batch_size;
+        /* Caught before the first line, so that whoever waits for it can
+           interrupt safely. */
+        struct sigaction old[2];
+        stop_requested = 0;
+        catch_stop_signals(old);
         if (!quiet)
             fprintf(stderr, "training on %zu sequences (%zu held out) of up "
                     "to %zu steps, D %d, H %d, Z %d, K %d, %s loss; %d "
@@ -433,9 +479,6 @@ int cmd_train(int argc, char **argv)
                     cfg.loss == LSTMAE_LOSS_BCE ? "bce" : "mse", opt.epochs);
         progress_start(&run.prog, stderr, quiet != NULL, run.done_before,
                        opt.epochs, train.count);
-        struct sigaction old[2];
-        stop_requested = 0;
-        catch_stop_signals(old);
         status = lstmae_fit(model, &tv, have_valid ? &vv : NULL, &opt, NULL);
         progress_finish(&run.prog);
         elapsed = cli_now() - t0;
@@ -450,8 +493,12 @@ int cmd_train(int argc, char **argv)
 
         if (status == LSTMAE_ERR_CANCELLED) {
             interrupted = 1;
+            /* Mid-epoch, the model is past its last epoch: the best
+               epoch's snapshot is needed even when that epoch was the
+               last. */
             uint64_t last = lstmae_epochs_done(model);
-            if (have_valid && run.best_ok && run.best_epoch != last) {
+            if (have_valid && run.best_ok &&
+                (run.stop_batch != 0 || run.best_epoch != last)) {
                 int st = lstmae_load_buffer(run.best, run.best_size,
                                             &best_model);
                 if (st != LSTMAE_OK) {
@@ -501,24 +548,41 @@ int cmd_train(int argc, char **argv)
         if (st == LSTMAE_OK && have_valid)
             st = lstmae_evaluate(final, &vv, &vm);
         uint64_t done = lstmae_epochs_done(final);
-        if (interrupted)
-            printf("interrupted after epoch %llu; saving the best model so "
-                   "far: epoch %llu (%s)\n",
-                   (unsigned long long)run.done_before + run.epochs_run,
-                   (unsigned long long)done,
-                   have_valid ? "lowest validation loss"
-                              : "the last completed; no validation set");
-        else if (opt.patience > 0 && run.epochs_run < (size_t)opt.epochs)
+        if (interrupted) {
+            unsigned long long now_in = (unsigned long long)run.done_before +
+                                        run.epochs_run + 1;
+            if (run.stop_batch != 0)
+                printf("interrupted in epoch %llu at batch %zu/%zu; ", now_in,
+                       run.stop_batch, run.num_batches);
+            else
+                printf("interrupted after epoch %llu; ", now_in - 1);
+            if (best_model != NULL ||
+                (have_valid && run.best_ok && run.stop_batch == 0))
+                printf("saving the best model so far: epoch %llu (lowest "
+                       "validation loss)\n", (unsigned long long)done);
+            else if (run.stop_batch == 0)
+                printf("saving the model as epoch %llu left it (no "
+                       "validation set)\n", (unsigned long long)done);
+            else
+                printf("saving the model as that batch left it (%s; epochs "
+                       "done: %llu, the unfinished epoch not counted)\n",
+                       !have_valid ? "no validation set"
+                       : run.epochs_run == 0 ? "no epoch completed to compare"
+                                             : "the best epoch was not kept",
+                       (unsigned long long)done);
+        } else if (opt.patience > 0 && run.epochs_run < (size_t)opt.epochs)
             printf("early stop after epoch %llu: no lower validation loss "
                    "for %d epochs; kept epoch %llu\n",
                    (unsigned long long)run.done_before + run.epochs_run,
                    opt.patience, (unsigned long long)done);
-        printf("trained %zu epoch%s in %.1f s (%.0f sequences/s); epochs "
-               "done: %llu\n", run.epochs_run,
-               run.epochs_run == 1 ? "" : "s", elapsed,
-               elapsed > 0 ? (double)(run.epochs_run * train.count) / elapsed
-                           : 0.0,
-               (unsigned long long)done);
+        double seen = (double)run.epochs_run * (double)train.count +
+                      (double)run.partial;
+        printf("trained %zu epoch%s", run.epochs_run,
+               run.epochs_run == 1 ? "" : "s");
+        if (run.stop_batch != 0)
+            printf(" and %zu/%zu batches", run.stop_batch, run.num_batches);
+        printf(" in %.1f s (%.0f sequences/s); epochs done: %llu\n", elapsed,
+               elapsed > 0 ? seen / elapsed : 0.0, (unsigned long long)done);
         if (st == LSTMAE_OK) {
             print_metrics("train:", &tm, train.count);
             if (have_valid)

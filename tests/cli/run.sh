@@ -439,11 +439,12 @@ group_errors() {
 }
 
 # ---- train: signals ---------------------------------------------------------
-# Starts a long training in the background, waits for its second epoch,
+# interrupt_run SIGNAL MODEL PATTERN ARGS...: starts a long training in the
+# background, waits for a line of its standard error that matches PATTERN,
 # sends SIGNAL, and checks it stopped, saved and exited 130.
 interrupt_run() {
-    local sig=$1 model=$2
-    shift 2
+    local sig=$1 model=$2 pattern=$3
+    shift 3
     checks=$((checks + 1))
     set -m # a job of its own, with SIGINT not ignored
     # shellcheck disable=SC2086
@@ -452,7 +453,7 @@ interrupt_run() {
     set +m
     local i
     for i in $(seq 1 1200); do
-        grep -q "^epoch 2/" err && break
+        grep -q "$pattern" err && break
         sleep 0.05
     done
     kill -"$sig" "$pid"
@@ -469,6 +470,10 @@ interrupt_run() {
     wait "$pid"
     local rc=$?
     [ "$rc" = 130 ] || fail "exit $rc after SIG$sig, expected 130"
+    checks=$((checks + 1))
+    if grep -qE 'Sanitizer|runtime error:|^==[0-9]+==' err; then
+        fail "sanitizer or valgrind report: $last_cmd"
+    fi
 }
 
 # A shell started in the background of a non-interactive shell ignores
@@ -483,20 +488,59 @@ group_train() {
     lm 0 make-moving-ones -o mo.npy --lengths-out mo_len.npy --count 2000
     [ "$int_signal" = INT ] ||
         echo "note: SIGINT is ignored here; SIGTERM stands in for it"
-    interrupt_run "$int_signal" int.lstmae --data mo.npy --lengths mo_len.npy \
-        --valid-split 0.1 --epochs 100000 --hidden 16 --latent 8 \
-        --plot int.svg
-    has_err "interrupted: stopping after the current epoch"
-    has_out "interrupted after epoch" && has_out "lowest validation loss"
+    # After the second epoch: the best epoch is saved.
+    interrupt_run "$int_signal" int.lstmae "^epoch 2/" --data mo.npy \
+        --lengths mo_len.npy --valid-split 0.1 --epochs 100000 --hidden 16 \
+        --latent 8 --plot int.svg
+    has_err "interrupted: stopping after the current batch"
+    has_out "interrupted " && has_out "lowest validation loss"
     has_out "saved int.lstmae"
     check "plot written on interrupt" grep -q "best: epoch" int.svg
+    check "no batch lines off a terminal" eval '! grep -q " batch [0-9]" err'
     lm 0 info int.lstmae
     check "interrupted model has its epochs" grep -qE \
         '^epochs done: +([2-9]|[1-9][0-9]+)$' out
-    interrupt_run TERM term.lstmae --data mo.npy --lengths mo_len.npy \
-        --epochs 100000 --hidden 16 --latent 8
-    has_out "the last completed"
+    interrupt_run TERM term.lstmae "^epoch 2/" --data mo.npy \
+        --lengths mo_len.npy --epochs 100000 --hidden 16 --latent 8
+    has_out "no validation set"
     lm 0 info term.lstmae && has_out "training state:  present"
+    # Within the first epoch: 2000 batches of one sequence take a second or
+    # more; the signal goes as soon as training starts, and training stops
+    # after the batch it was in, with the model as that batch left it.
+    interrupt_run "$int_signal" mid.lstmae "^training on" --data mo.npy \
+        --lengths mo_len.npy --epochs 3 --batch 1 --hidden 64 --latent 8 \
+        --plot mid.svg
+    has_out "interrupted in epoch 1 at batch "
+    check "stopped before the epoch's end" grep -qE \
+        'interrupted in epoch 1 at batch ([1-9]|[1-9][0-9]{1,2}|1[0-9]{3})/2000;' out
+    has_out "as that batch left it (no validation set; epochs done: 0"
+    has_out "trained 0 epochs and " && has_out "saved mid.lstmae"
+    check "plot without epochs" grep -q "no completed epochs" mid.svg
+    lm 0 info mid.lstmae
+    has_out "epochs done:     0" && has_out "training state:  present"
+    lm 0 eval -m mid.lstmae --data mo.npy --lengths mo_len.npy
+    # Mid-epoch with a validation set but no epoch completed: the model as
+    # the batch left it.
+    interrupt_run TERM midv.lstmae "^training on" --data mo.npy \
+        --lengths mo_len.npy --valid-split 0.1 --epochs 3 --batch 1 \
+        --hidden 64 --latent 8
+    has_out "interrupted in epoch 1 at batch "
+    has_out "no epoch completed to compare"
+    lm 0 info midv.lstmae && has_out "epochs done:     0"
+    # On a terminal the progress line moves with the batches.
+    if script -qec true /dev/null >/dev/null 2>&1; then
+        checks=$((checks + 1))
+        script -qec "$wrapper '$bin' train --data mo.npy --lengths mo_len.npy \
+--epochs 1 --batch 50 --hidden 8 --latent 4 -o tty.lstmae" /dev/null \
+            >tty.txt 2>&1 </dev/null || fail "train on a terminal"
+        check "per-batch progress on a terminal" grep -q \
+            "epoch 1/1 batch 1/40 | " tty.txt
+        check "epoch line on a terminal" grep -q "epoch 1/1 | " tty.txt
+        check "no sanitizer report on a terminal" eval \
+            "! grep -qE 'Sanitizer|runtime error:|^==[0-9]+==' tty.txt"
+    else
+        echo "note: no script(1) here; the terminal progress is not tested"
+    fi
     no_temp
 }
 
