@@ -47,8 +47,4 @@ void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
                    const float *w_ih, const float *w_hh,
                    const lstm_pack *pk, size_t in_dim, size_t hidden);
 
-/* The instruction set the pointwise kernels run with here: "avx512f",
-   "avx2" or "baseline". */
-const char *lstm_kernel_isa(void);
-
 #endif

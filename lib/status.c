@@ -1,7 +1,7 @@
 /* status.c - status names, the version string, runtime information. */
 #include <stdio.h>
 
-#include "lstm.h"
+#include "cell.h"
 #include "lstmae.h"
 #include "tensor.h"
 
@@ -34,6 +34,6 @@ size_t lstmae_runtime_info(char *buf, size_t size)
     int n = tensor_blas_info(blas, sizeof blas);
     if (n < 0) blas[0] = '\0';
     n = snprintf(buf, size, "lstmae=%s %s kernels=%s", lstmae_version(), blas,
-                 lstm_kernel_isa());
+                 cell_isa());
     return n < 0 ? 0 : (size_t)n;
 }
