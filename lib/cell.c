@@ -180,7 +180,8 @@ AVX512 static inline __m512 v_tanh(__m512 x)
 AVX512 static inline __mmask16 lanes(size_t j, size_t H)
 {
     size_t left = H - j;
-    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+    unsigned bits = left >= 16 ? 0xFFFFu : (1u << left) - 1u;
+    return (__mmask16)bits;
 }
 
 AVX512 static void forward_rows(float *restrict g, float *restrict c, float *restrict h,
