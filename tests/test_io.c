@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <lstmae.h>
@@ -20,6 +22,7 @@
 
 static char tmpdir[256];
 static const char *golden_path; /* tests/data/golden_v1.lstmae (argv[1]) */
+static const char *self_path;   /* argv[0], to run the first part of a resume */
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -415,6 +418,52 @@ static void test_resume(void **state)
     }
 }
 
+/* The first part of a resumed training, in its own process: 4 epochs of
+   the model and data below, saved to path. */
+static lstmae_model *resume_model(void) { return make_model(3, 6, 4, 2, LSTMAE_LOSS_BCE, 23); }
+
+static int first_part(const char *path)
+{
+    dataset d;
+    make_data(&d, 19, 40);
+    lstmae_model *m = resume_model();
+    lstmae_fit_options o = fit_opts(4);
+    int st = lstmae_fit(m, &d.s, NULL, &o, NULL);
+    if (st == LSTMAE_OK) st = lstmae_save(m, path);
+    lstmae_free(m);
+    return st == LSTMAE_OK ? 0 : 1;
+}
+
+/* 10 epochs here == 4 epochs in another process, saved, then loaded here
+   and trained 6 more: bit for bit. */
+static void test_resume_other_process(void **state)
+{
+    (void)state;
+    char path[300];
+    path_in_tmp(path, sizeof path, "resume-process.lstmae");
+    char *args[] = { (char *)self_path, (char *)"--first-part", path, NULL };
+    pid_t pid;
+    extern char **environ;
+    assert_int_equal(posix_spawn(&pid, self_path, NULL, NULL, args, environ), 0);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    dataset d;
+    make_data(&d, 19, 40);
+    lstmae_model *resumed = NULL, *whole = resume_model();
+    assert_int_equal(lstmae_load(path, &resumed), LSTMAE_OK);
+    lstmae_fit_options o = fit_opts(6);
+    assert_int_equal(lstmae_fit(resumed, &d.s, NULL, &o, NULL), LSTMAE_OK);
+    o.epochs = 10;
+    assert_int_equal(lstmae_fit(whole, &d.s, NULL, &o, NULL), LSTMAE_OK);
+    assert_same_model(whole, resumed);
+    assert_int_equal(lstmae_epochs_done(resumed), 10);
+    unlink(path);
+    lstmae_free(resumed);
+    lstmae_free(whole);
+}
+
 typedef struct trace { double valid[64]; int epochs; } trace;
 
 static int record(void *user, int epoch, const lstmae_metrics *train,
@@ -574,6 +623,8 @@ static int teardown(void **state)
 
 int main(int argc, char **argv)
 {
+    self_path = argv[0];
+    if (argc == 3 && strcmp(argv[1], "--first-part") == 0) return first_part(argv[2]);
     if (argc == 3 && strcmp(argv[1], "--make-golden") == 0) {
         /* only to make the file once; the test never rewrites it */
         if (setup(NULL) != 0) return 1;
@@ -594,6 +645,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_save_failures_keep_old_file),
         cmocka_unit_test(test_write_failure_midway),
         cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_resume_other_process),
         cmocka_unit_test(test_early_stopping),
         cmocka_unit_test(test_checkpoints),
         cmocka_unit_test(test_golden_v1),
