@@ -121,29 +121,9 @@ static size_t g_calls;    /* calls put through injection                  */
 
 /* ---- helpers ------------------------------------------------------------- */
 
-#define SENTINEL 0xA5
 #define MAX_K 1000 /* no call allocates this often: a loop that never ends */
 
 static char g_dir[64]; /* a fresh temporary directory for the files */
-
-static void expect_status(const char *what, int got, int want)
-{
-    if (got != want) {
-        fail_msg("%s: status %d (%s), want %d (%s)", what, got,
-                 lstmae_strerror(got), want, lstmae_strerror(want));
-    }
-}
-
-static void expect_sentinel(const char *what, const void *p, size_t bytes)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < bytes; i++) {
-        if (b[i] != SENTINEL) {
-            fail_msg("%s: output byte %zu of %zu was written (0x%02x)", what,
-                     i, bytes, (unsigned)b[i]);
-        }
-    }
-}
 
 /* Entries in g_dir, "." and ".." aside. */
 static size_t dir_entries(void)
@@ -172,7 +152,7 @@ static unsigned char *model_bytes(const lstmae_model *m, size_t *size)
     assert_true(*size > 0);
     unsigned char *b = malloc(*size);
     assert_non_null(b);
-    expect_status("save_buffer", lstmae_save_buffer(m, b, *size), LSTMAE_OK);
+    tu_expect_status("save_buffer", lstmae_save_buffer(m, b, *size), LSTMAE_OK);
     return b;
 }
 
@@ -189,8 +169,8 @@ static void expect_same_model(const char *what, const lstmae_model *a,
         assert_int_equal(size, lstmae_param_size(b, name));
         float *pa = malloc(size * sizeof *pa), *pb = malloc(size * sizeof *pb);
         assert_true(pa && pb);
-        expect_status("get_param", lstmae_get_param(a, name, pa, size), LSTMAE_OK);
-        expect_status("get_param", lstmae_get_param(b, name, pb, size), LSTMAE_OK);
+        tu_expect_status("get_param", lstmae_get_param(a, name, pa, size), LSTMAE_OK);
+        tu_expect_status("get_param", lstmae_get_param(b, name, pb, size), LSTMAE_OK);
         char label[160];
         snprintf(label, sizeof label, "%s: %s", what, name);
         tu_assert_bits_equal(label, pa, pb, size);
@@ -266,14 +246,14 @@ static void make_pair(counter *c, lstmae_allocator *a, lstmae_loss loss,
 {
     lstmae_config cfg = small_config(loss, 2, 7);
     *a = counter_allocator(c);
-    expect_status("create_advanced", lstmae_create_advanced(&cfg, a, m), LSTMAE_OK);
-    expect_status("create", lstmae_create(&cfg, twin), LSTMAE_OK);
+    tu_expect_status("create_advanced", lstmae_create_advanced(&cfg, a, m), LSTMAE_OK);
+    tu_expect_status("create", lstmae_create(&cfg, twin), LSTMAE_OK);
     lstmae_fit_options o;
     lstmae_fit_options_init(&o);
     o.epochs = 1;
     o.batch_size = 4;
-    expect_status("warm-up fit", lstmae_fit(*m, &train->s, NULL, &o, NULL), LSTMAE_OK);
-    expect_status("warm-up fit", lstmae_fit(*twin, &train->s, NULL, &o, NULL), LSTMAE_OK);
+    tu_expect_status("warm-up fit", lstmae_fit(*m, &train->s, NULL, &o, NULL), LSTMAE_OK);
+    tu_expect_status("warm-up fit", lstmae_fit(*twin, &train->s, NULL, &o, NULL), LSTMAE_OK);
     expect_same_model("after warm-up", *m, *twin);
 }
 
@@ -315,7 +295,7 @@ static void inject(const inject_case *ic)
         }
         char what[160];
         snprintf(what, sizeof what, "%s, allocation %zu failing", ic->name, k);
-        expect_status(what, st, LSTMAE_ERR_NOMEM);
+        tu_expect_status(what, st, LSTMAE_ERR_NOMEM);
         if (calls < k) fail_msg("%s: NOMEM after only %zu allocations", what, calls);
         if (c->live_bytes != live0 || c->live_blocks != blocks0) {
             print_message("LEAK %s: %zu bytes in %zu blocks still allocated\n", what,
@@ -364,7 +344,7 @@ static void create_succeeded(void *p)
 {
     create_ctx *x = p;
     lstmae_model *ref;
-    expect_status("create", lstmae_create(&x->cfg, &ref), LSTMAE_OK);
+    tu_expect_status("create", lstmae_create(&x->cfg, &ref), LSTMAE_OK);
     expect_same_model("create_advanced vs create", x->m, ref);
     assert_true(x->c->live_bytes > 0);
     lstmae_free(x->m);
@@ -406,7 +386,7 @@ typedef struct fit_ctx {
 static int fit_call(void *p)
 {
     fit_ctx *x = p;
-    memset(&x->last, SENTINEL, sizeof x->last);
+    memset(&x->last, TU_SENTINEL, sizeof x->last);
     x->last.struct_size = sizeof x->last;
     return lstmae_fit(x->m, &x->train.s, x->use_valid ? &x->valid.s : NULL, &x->opt,
                       &x->last);
@@ -417,8 +397,8 @@ static void fit_failed(void *p, size_t k)
     fit_ctx *x = p;
     char what[96];
     snprintf(what, sizeof what, "fit, allocation %zu failing", k);
-    expect_sentinel(what, (const char *)&x->last + sizeof(size_t),
-                    sizeof x->last - sizeof(size_t));
+    tu_expect_sentinel(what, (const char *)&x->last + sizeof(size_t),
+                       sizeof x->last - sizeof(size_t));
     expect_same_model(what, x->m, x->twin);
     /* no checkpoint, no temporary file */
     assert_int_equal(dir_entries(), 0);
@@ -426,8 +406,8 @@ static void fit_failed(void *p, size_t k)
     lstmae_metrics me, mt;
     lstmae_metrics_init(&me);
     lstmae_metrics_init(&mt);
-    expect_status(what, lstmae_evaluate(x->m, &x->train.s, &me), LSTMAE_OK);
-    expect_status(what, lstmae_evaluate(x->twin, &x->train.s, &mt), LSTMAE_OK);
+    tu_expect_status(what, lstmae_evaluate(x->m, &x->train.s, &me), LSTMAE_OK);
+    tu_expect_status(what, lstmae_evaluate(x->twin, &x->train.s, &mt), LSTMAE_OK);
     assert_memory_equal(&me, &mt, sizeof me);
 }
 
@@ -438,17 +418,17 @@ static void fit_succeeded(void *p)
     if (o.checkpoint_path) o.checkpoint_path = x->twin_ckpt;
     lstmae_metrics last;
     lstmae_metrics_init(&last);
-    expect_status("twin fit",
-                  lstmae_fit(x->twin, &x->train.s, x->use_valid ? &x->valid.s : NULL,
-                             &o, &last),
-                  LSTMAE_OK);
+    tu_expect_status("twin fit",
+                     lstmae_fit(x->twin, &x->train.s, x->use_valid ? &x->valid.s : NULL,
+                                &o, &last),
+                     LSTMAE_OK);
     expect_same_model("fit after injection vs twin", x->m, x->twin);
     assert_memory_equal(&last, &x->last, sizeof last);
     if (x->opt.checkpoint_path) {
         /* both checkpoints hold the same bytes */
         lstmae_model *a, *b;
-        expect_status("load checkpoint", lstmae_load(x->ckpt, &a), LSTMAE_OK);
-        expect_status("load twin checkpoint", lstmae_load(x->twin_ckpt, &b), LSTMAE_OK);
+        tu_expect_status("load checkpoint", lstmae_load(x->ckpt, &a), LSTMAE_OK);
+        tu_expect_status("load twin checkpoint", lstmae_load(x->twin_ckpt, &b), LSTMAE_OK);
         expect_same_model("checkpoints", a, b);
         lstmae_free(a);
         lstmae_free(b);
@@ -460,10 +440,10 @@ static void fit_succeeded(void *p)
     lstmae_fit_options_init(&more);
     more.epochs = 1;
     more.batch_size = 3;
-    expect_status("one more epoch", lstmae_fit(x->m, &x->train.s, NULL, &more, NULL),
-                  LSTMAE_OK);
-    expect_status("one more epoch (twin)",
-                  lstmae_fit(x->twin, &x->train.s, NULL, &more, NULL), LSTMAE_OK);
+    tu_expect_status("one more epoch", lstmae_fit(x->m, &x->train.s, NULL, &more, NULL),
+                     LSTMAE_OK);
+    tu_expect_status("one more epoch (twin)",
+                     lstmae_fit(x->twin, &x->train.s, NULL, &more, NULL), LSTMAE_OK);
     expect_same_model("one more epoch", x->m, x->twin);
 }
 
@@ -547,7 +527,7 @@ static int infer_run(infer_ctx *x, const lstmae_model *m, void *out)
 static int infer_call(void *p)
 {
     infer_ctx *x = p;
-    memset(x->out, SENTINEL, x->out_bytes);
+    memset(x->out, TU_SENTINEL, x->out_bytes);
     if (x->kind == EVALUATE) {
         lstmae_metrics *mt = x->out;
         mt->struct_size = sizeof *mt;
@@ -582,7 +562,7 @@ static void infer_failed(void *p, size_t k)
     snprintf(what, sizeof what, "inference kind %d, allocation %zu failing", (int)x->kind, k);
     size_t bytes;
     const void *out = payload(x, x->out, &bytes);
-    expect_sentinel(what, out, bytes);
+    tu_expect_sentinel(what, out, bytes);
     infer_check_unchanged(x, what);
 }
 
@@ -592,8 +572,8 @@ static void infer_succeeded(void *p)
     infer_check_unchanged(x, "after success");
     void *want = malloc(x->out_bytes);
     assert_non_null(want);
-    memset(want, SENTINEL, x->out_bytes);
-    expect_status("twin", infer_run(x, x->twin, want), LSTMAE_OK);
+    memset(want, TU_SENTINEL, x->out_bytes);
+    tu_expect_status("twin", infer_run(x, x->twin, want), LSTMAE_OK);
     size_t bytes;
     const unsigned char *g = payload(x, x->out, &bytes);
     const unsigned char *w = payload(x, want, &bytes);
@@ -621,7 +601,7 @@ static void test_inject_infer(void **state)
     size_t Z = 4, D = 3;
     x.latent = malloc(in.s.count * Z * sizeof *x.latent);
     assert_non_null(x.latent);
-    expect_status("latent", lstmae_encode(x.twin, &in.s, x.latent), LSTMAE_OK);
+    tu_expect_status("latent", lstmae_encode(x.twin, &in.s, x.latent), LSTMAE_OK);
     x.length = 9;
 
     static const struct { enum infer_kind kind; const char *name; } kinds[] = {
@@ -669,7 +649,7 @@ static int save_call(void *p)
 {
     save_ctx *x = p;
     if (x->to_buffer) {
-        memset(x->buf, SENTINEL, x->size);
+        memset(x->buf, TU_SENTINEL, x->size);
         return lstmae_save_buffer_ex(x->m, x->buf, x->size, x->flags);
     }
     return lstmae_save_ex(x->m, x->path, x->flags);
@@ -680,7 +660,7 @@ static void save_failed(void *p, size_t k)
     save_ctx *x = p;
     char what[96];
     snprintf(what, sizeof what, "save, allocation %zu failing", k);
-    if (x->to_buffer) expect_sentinel(what, x->buf, x->size);
+    if (x->to_buffer) tu_expect_sentinel(what, x->buf, x->size);
     assert_int_equal(dir_entries(), 0); /* no file, no temporary file */
     expect_same_model(what, x->m, x->twin);
 }
@@ -692,8 +672,8 @@ static void save_succeeded(void *p)
     size_t n = lstmae_saved_size_ex(x->twin, x->flags);
     unsigned char *want = malloc(n);
     assert_non_null(want);
-    expect_status("twin save_buffer", lstmae_save_buffer_ex(x->twin, want, n, x->flags),
-                  LSTMAE_OK);
+    tu_expect_status("twin save_buffer", lstmae_save_buffer_ex(x->twin, want, n, x->flags),
+                     LSTMAE_OK);
     if (x->to_buffer) {
         assert_int_equal(x->size, n);
         assert_memory_equal(x->buf, want, n);
@@ -785,7 +765,7 @@ static void load_succeeded(void *p)
     dataset_make(&in, 4, 5, 3, 1, 606);
     float z[4 * 4];
     counter_arm(x->c, 0);
-    expect_status("encode with the loaded model", lstmae_encode(x->m, &in.s, z), LSTMAE_OK);
+    tu_expect_status("encode with the loaded model", lstmae_encode(x->m, &in.s, z), LSTMAE_OK);
     assert_true(x->c->calls > 0);
     dataset_free(&in);
     lstmae_free(x->m);
@@ -810,12 +790,12 @@ static void test_inject_load(void **state)
         size_t size = lstmae_saved_size_ex(twin, flags);
         unsigned char *buf = malloc(size);
         assert_non_null(buf);
-        expect_status("save_buffer", lstmae_save_buffer_ex(twin, buf, size, flags), LSTMAE_OK);
+        tu_expect_status("save_buffer", lstmae_save_buffer_ex(twin, buf, size, flags), LSTMAE_OK);
         char path[256];
         dir_path(path, sizeof path, "load.lstmae");
-        expect_status("save", lstmae_save_ex(twin, path, flags), LSTMAE_OK);
+        tu_expect_status("save", lstmae_save_ex(twin, path, flags), LSTMAE_OK);
         lstmae_model *want;
-        expect_status("load_buffer", lstmae_load_buffer(buf, size, &want), LSTMAE_OK);
+        tu_expect_status("load_buffer", lstmae_load_buffer(buf, size, &want), LSTMAE_OK);
         if (flags == 0) expect_same_model("round trip", want, twin);
 
         for (int from_buffer = 0; from_buffer <= 1; from_buffer++) {
@@ -870,7 +850,7 @@ static void test_peak_infer(void **state)
         lstmae_config cfg = small_config(LSTMAE_LOSS_BCE, sh->layers, 11);
         cfg.hidden_dim = sh->hidden;
         lstmae_model *m;
-        expect_status("create", lstmae_create_advanced(&cfg, &a, &m), LSTMAE_OK);
+        tu_expect_status("create", lstmae_create_advanced(&cfg, &a, &m), LSTMAE_OK);
         dataset in;
         dataset_make(&in, sh->count, sh->T, 3, 1, 808 + i);
         size_t Z = 4, D = 3, T = sh->T, n = sh->count;
@@ -883,12 +863,12 @@ static void test_peak_infer(void **state)
         size_t live0 = c.live_bytes;
 
         counter_arm(&c, 0);
-        expect_status("encode", lstmae_encode(m, &in.s, z), LSTMAE_OK);
+        tu_expect_status("encode", lstmae_encode(m, &in.s, z), LSTMAE_OK);
         snprintf(what, sizeof what, "encode %s", sh->name);
         expect_within(what, c.peak_bytes - live0, est);
 
         counter_arm(&c, 0);
-        expect_status("reconstruct", lstmae_reconstruct(m, &in.s, y), LSTMAE_OK);
+        tu_expect_status("reconstruct", lstmae_reconstruct(m, &in.s, y), LSTMAE_OK);
         snprintf(what, sizeof what, "reconstruct %s", sh->name);
         expect_within(what, c.peak_bytes - live0, est);
 
@@ -896,12 +876,12 @@ static void test_peak_infer(void **state)
             lstmae_metrics mt;
             lstmae_metrics_init(&mt);
             counter_arm(&c, 0);
-            expect_status("evaluate", lstmae_evaluate(m, &in.s, &mt), LSTMAE_OK);
+            tu_expect_status("evaluate", lstmae_evaluate(m, &in.s, &mt), LSTMAE_OK);
             snprintf(what, sizeof what, "evaluate %s", sh->name);
             expect_within(what, c.peak_bytes - live0, est);
 
             counter_arm(&c, 0);
-            expect_status("decode", lstmae_decode(m, z, n, T, y), LSTMAE_OK);
+            tu_expect_status("decode", lstmae_decode(m, z, n, T, y), LSTMAE_OK);
             snprintf(what, sizeof what, "decode %s", sh->name);
             expect_within(what, c.peak_bytes - live0, est);
         }
@@ -934,7 +914,7 @@ static void test_peak_fit(void **state)
         lstmae_allocator a = counter_allocator(&c);
         lstmae_config cfg = small_config(LSTMAE_LOSS_BCE, 2, 13);
         lstmae_model *m;
-        expect_status("create", lstmae_create_advanced(&cfg, &a, &m), LSTMAE_OK);
+        tu_expect_status("create", lstmae_create_advanced(&cfg, &a, &m), LSTMAE_OK);
         dataset train, valid;
         dataset_make(&train, sh->count, sh->T, 3, 1, 909 + i);
         dataset_make(&valid, 6, sh->T + 3, 3, 1, 919 + i);
@@ -951,7 +931,7 @@ static void test_peak_fit(void **state)
         size_t est = lstmae_fit_memory(m, &train.s, v, &o);
         size_t live0 = c.live_bytes;
         counter_arm(&c, 0);
-        expect_status("fit", lstmae_fit(m, &train.s, v, &o, NULL), LSTMAE_OK);
+        tu_expect_status("fit", lstmae_fit(m, &train.s, v, &o, NULL), LSTMAE_OK);
         char what[128];
         snprintf(what, sizeof what, "fit %s", sh->name);
         expect_within(what, c.peak_bytes - live0, est);
@@ -971,7 +951,7 @@ static void test_check_sequences(void **state)
     (void)state;
     lstmae_config cfg = small_config(LSTMAE_LOSS_BCE, 1, 5);
     lstmae_model *m;
-    expect_status("create", lstmae_create(&cfg, &m), LSTMAE_OK);
+    tu_expect_status("create", lstmae_create(&cfg, &m), LSTMAE_OK);
     const size_t D = 3, T = 4, N = 8;
     dataset ds;
     dataset_make(&ds, N, T, D, 1, 1234);
@@ -986,44 +966,44 @@ static void test_check_sequences(void **state)
     size_t bad = KEEP;
 
     /* NaN padding is fine; bad_index left alone on OK */
-    expect_status("clean", lstmae_check_sequences(m, &ds.s, &bad), LSTMAE_OK);
+    tu_expect_status("clean", lstmae_check_sequences(m, &ds.s, &bad), LSTMAE_OK);
     assert_int_equal(bad, KEEP);
-    expect_status("clean, NULL index", lstmae_check_sequences(m, &ds.s, NULL), LSTMAE_OK);
+    tu_expect_status("clean, NULL index", lstmae_check_sequences(m, &ds.s, NULL), LSTMAE_OK);
 
     /* the first non-finite sequence is named: Inf in 6, NaN in 3 */
     ds.data[(6 * T + 0) * D + 1] = INFINITY;
     ds.data[(3 * T + 2) * D + 2] = NAN; /* the last valid step of sequence 3 */
-    expect_status("nan", lstmae_check_sequences(m, &ds.s, &bad), LSTMAE_ERR_NUMERIC);
+    tu_expect_status("nan", lstmae_check_sequences(m, &ds.s, &bad), LSTMAE_ERR_NUMERIC);
     assert_int_equal(bad, 3);
-    expect_status("encode agrees", lstmae_encode(m, &ds.s, z), LSTMAE_ERR_NUMERIC);
-    expect_status("nan, NULL index", lstmae_check_sequences(m, &ds.s, NULL),
-                  LSTMAE_ERR_NUMERIC);
+    tu_expect_status("encode agrees", lstmae_encode(m, &ds.s, z), LSTMAE_ERR_NUMERIC);
+    tu_expect_status("nan, NULL index", lstmae_check_sequences(m, &ds.s, NULL),
+                     LSTMAE_ERR_NUMERIC);
     ds.data[(3 * T + 2) * D + 2] = 0.5f;
     bad = KEEP;
-    expect_status("inf", lstmae_check_sequences(m, &ds.s, &bad), LSTMAE_ERR_NUMERIC);
+    tu_expect_status("inf", lstmae_check_sequences(m, &ds.s, &bad), LSTMAE_ERR_NUMERIC);
     assert_int_equal(bad, 6);
     ds.data[(6 * T + 0) * D + 1] = -INFINITY;
     bad = KEEP;
-    expect_status("-inf", lstmae_check_sequences(m, &ds.s, &bad), LSTMAE_ERR_NUMERIC);
+    tu_expect_status("-inf", lstmae_check_sequences(m, &ds.s, &bad), LSTMAE_ERR_NUMERIC);
     assert_int_equal(bad, 6);
     ds.data[(6 * T + 0) * D + 1] = 0.5f;
     /* NaN just past a sequence's end (padding): fine */
     ds.data[(2 * T + 2) * D + 0] = NAN;
     bad = KEEP;
-    expect_status("nan in padding", lstmae_check_sequences(m, &ds.s, &bad), LSTMAE_OK);
+    tu_expect_status("nan in padding", lstmae_check_sequences(m, &ds.s, &bad), LSTMAE_OK);
     assert_int_equal(bad, KEEP);
 
     /* the first length out of range is named: 5 > T, then -1 */
     ds.lengths[5] = (int32_t)T + 1;
     ds.lengths[7] = -1;
-    expect_status("length > max_len", lstmae_check_sequences(m, &ds.s, &bad),
-                  LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("length > max_len", lstmae_check_sequences(m, &ds.s, &bad),
+                     LSTMAE_ERR_INVALID_ARG);
     assert_int_equal(bad, 5);
-    expect_status("encode agrees", lstmae_encode(m, &ds.s, z), LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("encode agrees", lstmae_encode(m, &ds.s, z), LSTMAE_ERR_INVALID_ARG);
     ds.lengths[5] = 1;
     bad = KEEP;
-    expect_status("negative length", lstmae_check_sequences(m, &ds.s, &bad),
-                  LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("negative length", lstmae_check_sequences(m, &ds.s, &bad),
+                     LSTMAE_ERR_INVALID_ARG);
     assert_int_equal(bad, 7);
     ds.lengths[7] = 0;
 
@@ -1031,20 +1011,20 @@ static void test_check_sequences(void **state)
     lstmae_sequences empty = ds.s;
     empty.count = 0;
     bad = KEEP;
-    expect_status("count 0", lstmae_check_sequences(m, &empty, &bad), LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("count 0", lstmae_check_sequences(m, &empty, &bad), LSTMAE_ERR_INVALID_ARG);
     assert_true(bad == SIZE_MAX);
     bad = KEEP;
-    expect_status("NULL set", lstmae_check_sequences(m, NULL, &bad), LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("NULL set", lstmae_check_sequences(m, NULL, &bad), LSTMAE_ERR_INVALID_ARG);
     assert_true(bad == SIZE_MAX);
     bad = KEEP;
-    expect_status("NULL model", lstmae_check_sequences(NULL, &ds.s, &bad),
-                  LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("NULL model", lstmae_check_sequences(NULL, &ds.s, &bad),
+                     LSTMAE_ERR_INVALID_ARG);
     assert_true(bad == SIZE_MAX);
     lstmae_sequences nodata = ds.s;
     nodata.data = NULL;
     bad = KEEP;
-    expect_status("NULL data", lstmae_check_sequences(m, &nodata, &bad),
-                  LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("NULL data", lstmae_check_sequences(m, &nodata, &bad),
+                     LSTMAE_ERR_INVALID_ARG);
     assert_true(bad == SIZE_MAX);
 
     /* lengths NULL: every step valid, so a NaN anywhere counts */
@@ -1052,20 +1032,20 @@ static void test_check_sequences(void **state)
     full.lengths = NULL;
     for (size_t i = 0; i < N * T * D; i++) ds.data[i] = 0.25f;
     bad = KEEP;
-    expect_status("full, clean", lstmae_check_sequences(m, &full, &bad), LSTMAE_OK);
+    tu_expect_status("full, clean", lstmae_check_sequences(m, &full, &bad), LSTMAE_OK);
     assert_int_equal(bad, KEEP);
     ds.data[(4 * T + T - 1) * D + D - 1] = NAN; /* the very last value of 4 */
-    expect_status("full, nan", lstmae_check_sequences(m, &full, &bad), LSTMAE_ERR_NUMERIC);
+    tu_expect_status("full, nan", lstmae_check_sequences(m, &full, &bad), LSTMAE_ERR_NUMERIC);
     assert_int_equal(bad, 4);
 
     /* the check itself allocates nothing */
     counter c;
     lstmae_allocator a = counter_allocator(&c);
     lstmae_model *mc;
-    expect_status("create", lstmae_create_advanced(&cfg, &a, &mc), LSTMAE_OK);
+    tu_expect_status("create", lstmae_create_advanced(&cfg, &a, &mc), LSTMAE_OK);
     counter_arm(&c, 0);
-    expect_status("full, nan (counter)", lstmae_check_sequences(mc, &full, &bad),
-                  LSTMAE_ERR_NUMERIC);
+    tu_expect_status("full, nan (counter)", lstmae_check_sequences(mc, &full, &bad),
+                     LSTMAE_ERR_NUMERIC);
     assert_int_equal(c.calls, 0);
     lstmae_free(mc);
     assert_int_equal(c.live_bytes, 0);

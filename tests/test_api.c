@@ -33,31 +33,9 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-#define SENTINEL 0xA5
-
 static void fill_sentinel(void *p, size_t bytes)
 {
-    memset(p, SENTINEL, bytes);
-}
-
-/* Fails unless every byte of p still holds the sentinel. */
-static void expect_sentinel(const char *what, const void *p, size_t bytes)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < bytes; i++) {
-        if (b[i] != SENTINEL) {
-            fail_msg("%s: output byte %zu of %zu was written (0x%02x)", what,
-                     i, bytes, (unsigned)b[i]);
-        }
-    }
-}
-
-static void expect_status(const char *what, int got, int want)
-{
-    if (got != want) {
-        fail_msg("%s: status %d (%s), want %d (%s)", what, got,
-                 lstmae_strerror(got), want, lstmae_strerror(want));
-    }
+    memset(p, TU_SENTINEL, bytes);
 }
 
 /* Redirects stdout and stderr to a temporary file; capture_end puts them
@@ -114,57 +92,14 @@ static void capture_end(capture *c, const char *what)
         capture_end(&cap_, #call);                                            \
     } while (0)
 
-static size_t params_total(const lstmae_model *m)
-{
-    size_t total = 0, count = lstmae_param_count(m);
-    for (size_t i = 0; i < count; i++)
-        total += lstmae_param_size(m, lstmae_param_name(m, i));
-    return total;
-}
-
-/* Every parameter, concatenated in table order. Caller frees. */
-static float *params_snapshot(const lstmae_model *m, size_t *total)
-{
-    size_t n = params_total(m), count = lstmae_param_count(m), off = 0;
-    float *buf = malloc((n ? n : 1) * sizeof *buf);
-    assert_non_null(buf);
-    for (size_t i = 0; i < count; i++) {
-        const char *name = lstmae_param_name(m, i);
-        assert_non_null(name);
-        size_t size = lstmae_param_size(m, name);
-        expect_status(name, lstmae_get_param(m, name, buf + off, size),
-                      LSTMAE_OK);
-        off += size;
-    }
-    *total = n;
-    return buf;
-}
-
 static void expect_params(const char *what, const lstmae_model *m,
                           const float *snap, size_t n)
 {
     size_t now_n = 0;
-    float *now = params_snapshot(m, &now_n);
+    float *now = tu_params_snapshot(m, &now_n);
     assert_int_equal(now_n, n);
     tu_assert_bits_equal(what, now, snap, n);
     free(now);
-}
-
-static lstmae_model *make_model(int in, int hid, int lat, int layers,
-                                lstmae_loss loss, uint64_t seed)
-{
-    lstmae_config cfg;
-    lstmae_config_init(&cfg);
-    cfg.input_dim = in;
-    cfg.hidden_dim = hid;
-    cfg.latent_dim = lat;
-    cfg.num_layers = layers;
-    cfg.loss = loss;
-    cfg.seed = seed;
-    lstmae_model *m = NULL;
-    expect_status("lstmae_create", lstmae_create(&cfg, &m), LSTMAE_OK);
-    assert_non_null(m);
-    return m;
 }
 
 /* ---- the fixture: one small model and one small data set ------------------ */
@@ -188,9 +123,9 @@ static int fx_setup(void **state)
     fixture *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    fx->model = make_model(FX_D, FX_H, FX_Z, FX_K, LSTMAE_LOSS_BCE, 7);
-    fx->twin = make_model(FX_D, FX_H, FX_Z, FX_K, LSTMAE_LOSS_BCE, 7);
-    fx->snap = params_snapshot(fx->model, &fx->nsnap);
+    fx->model = tu_make_model(FX_D, FX_H, FX_Z, FX_K, LSTMAE_LOSS_BCE, 7);
+    fx->twin = tu_make_model(FX_D, FX_H, FX_Z, FX_K, LSTMAE_LOSS_BCE, 7);
+    fx->snap = tu_params_snapshot(fx->model, &fx->nsnap);
     uint64_t rng = 12345;
     tu_fill_uniform(&rng, fx->x, FX_N * FX_T * FX_D, 0.0f, 1.0f);
     memcpy(fx->len, fx_lengths, sizeof fx->len);
@@ -432,21 +367,21 @@ static void test_create_bad(void **state)
     int rc = 0;
 
     QUIET(rc, lstmae_create(NULL, &out));
-    expect_status("create(NULL cfg)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("create(NULL cfg)", rc, LSTMAE_ERR_INVALID_ARG);
     assert_null(out);
 
     lstmae_config cfg;
     lstmae_config_init(&cfg);
     cfg.input_dim = 2;
     QUIET(rc, lstmae_create(&cfg, NULL));
-    expect_status("create(out NULL)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("create(out NULL)", rc, LSTMAE_ERR_INVALID_ARG);
 
     const char *what = NULL;
     for (int k = 0; bad_config(k, &cfg, &what) != INT_MIN; k++) {
         out = marker;
         lstmae_config before = cfg;
         QUIET(rc, lstmae_create(&cfg, &out));
-        expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);
+        tu_expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);
         if (out != NULL)
             fail_msg("%s: *out not set to NULL on failure", what);
         assert_memory_equal(&before, &cfg, sizeof cfg);
@@ -460,7 +395,7 @@ static void test_create_bad(void **state)
     cfg.num_layers = LSTMAE_MAX_LAYERS;
     out = NULL;
     QUIET(rc, lstmae_create(&cfg, &out));
-    expect_status("create(num_layers = MAX)", rc, LSTMAE_OK);
+    tu_expect_status("create(num_layers = MAX)", rc, LSTMAE_OK);
     assert_non_null(out);
     assert_int_equal(lstmae_param_count(out), 6 * LSTMAE_MAX_LAYERS + 4);
     lstmae_free(out);
@@ -470,12 +405,12 @@ static void test_create_bad(void **state)
 static void test_create_seed(void **state)
 {
     (void)state;
-    lstmae_model *a = make_model(3, 5, 4, 2, LSTMAE_LOSS_MSE, 99);
-    lstmae_model *b = make_model(3, 5, 4, 2, LSTMAE_LOSS_MSE, 99);
-    lstmae_model *c = make_model(3, 5, 4, 2, LSTMAE_LOSS_MSE, 100);
+    lstmae_model *a = tu_make_model(3, 5, 4, 2, LSTMAE_LOSS_MSE, 99);
+    lstmae_model *b = tu_make_model(3, 5, 4, 2, LSTMAE_LOSS_MSE, 99);
+    lstmae_model *c = tu_make_model(3, 5, 4, 2, LSTMAE_LOSS_MSE, 100);
     size_t na = 0, nc = 0;
-    float *pa = params_snapshot(a, &na);
-    float *pc = params_snapshot(c, &nc);
+    float *pa = tu_params_snapshot(a, &na);
+    float *pc = tu_params_snapshot(c, &nc);
     expect_params("same seed", b, pa, na);
     assert_int_equal(na, nc);
     assert_memory_not_equal(pa, pc, na * sizeof *pa);
@@ -497,7 +432,7 @@ static void test_get_config(void **state)
     lstmae_config_init(&got);
     int rc = 0;
     QUIET(rc, lstmae_get_config(fx->model, &got));
-    expect_status("get_config", rc, LSTMAE_OK);
+    tu_expect_status("get_config", rc, LSTMAE_OK);
     assert_int_equal(got.struct_size, sizeof got);
     assert_int_equal(got.input_dim, FX_D);
     assert_int_equal(got.hidden_dim, FX_H);
@@ -508,16 +443,17 @@ static void test_get_config(void **state)
 
     /* round trip: a model created from the returned config is the same */
     lstmae_model *again = NULL;
-    expect_status("create(get_config())", lstmae_create(&got, &again),
-                  LSTMAE_OK);
+    tu_expect_status("create(get_config())", lstmae_create(&got, &again),
+                     LSTMAE_OK);
     expect_params("model from get_config's config", again, fx->snap,
                   fx->nsnap);
     lstmae_free(again);
 
     /* an mse config round trips its loss */
-    lstmae_model *m = make_model(2, 3, 6, 3, LSTMAE_LOSS_MSE, 0xFFFFFFFFFFull);
+    lstmae_model *m = tu_make_model(2, 3, 6, 3, LSTMAE_LOSS_MSE,
+                                    0xFFFFFFFFFFull);
     lstmae_config_init(&got);
-    expect_status("get_config mse", lstmae_get_config(m, &got), LSTMAE_OK);
+    tu_expect_status("get_config mse", lstmae_get_config(m, &got), LSTMAE_OK);
     assert_int_equal(got.input_dim, 2);
     assert_int_equal(got.hidden_dim, 3);
     assert_int_equal(got.latent_dim, 6);
@@ -530,17 +466,17 @@ static void test_get_config(void **state)
     lstmae_config cfgbuf;
     fill_sentinel(&cfgbuf, sizeof cfgbuf);
     QUIET(rc, lstmae_get_config(NULL, &cfgbuf));
-    expect_status("get_config(NULL model)", rc, LSTMAE_ERR_INVALID_ARG);
-    expect_sentinel("get_config(NULL model)", &cfgbuf, sizeof cfgbuf);
+    tu_expect_status("get_config(NULL model)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_sentinel("get_config(NULL model)", &cfgbuf, sizeof cfgbuf);
 
     QUIET(rc, lstmae_get_config(fx->model, NULL));
-    expect_status("get_config(NULL out)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("get_config(NULL out)", rc, LSTMAE_ERR_INVALID_ARG);
 
     fill_sentinel(&cfgbuf, sizeof cfgbuf);
     cfgbuf.struct_size = 0;
     lstmae_config before = cfgbuf;
     QUIET(rc, lstmae_get_config(fx->model, &cfgbuf));
-    expect_status("get_config(struct_size 0)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("get_config(struct_size 0)", rc, LSTMAE_ERR_INVALID_ARG);
     assert_memory_equal(&before, &cfgbuf, sizeof cfgbuf);
     fx_expect_model_unchanged(fx, "get_config");
 }
@@ -565,9 +501,9 @@ static void test_old_config(void **state)
     full.loss = LSTMAE_LOSS_MSE;
     full.seed = 1;
     lstmae_model *want = NULL;
-    expect_status("create seed 1", lstmae_create(&full, &want), LSTMAE_OK);
+    tu_expect_status("create seed 1", lstmae_create(&full, &want), LSTMAE_OK);
     size_t n = 0;
-    float *pw = params_snapshot(want, &n);
+    float *pw = tu_params_snapshot(want, &n);
 
     const size_t pre_seed = offsetof(lstmae_config, seed);
     fill_sentinel(u.b, sizeof u.b);          /* garbage beyond the prefix */
@@ -575,14 +511,14 @@ static void test_old_config(void **state)
     u.c.struct_size = pre_seed;
     lstmae_model *old = NULL;
     QUIET(rc, lstmae_create(&u.c, &old));
-    expect_status("create(config without seed)", rc, LSTMAE_OK);
+    tu_expect_status("create(config without seed)", rc, LSTMAE_OK);
     expect_params("old config (no seed) vs seed 1", old, pw, n);
-    expect_sentinel("config bytes after the prefix", u.b + pre_seed,
-                    sizeof u.b - pre_seed);
+    tu_expect_sentinel("config bytes after the prefix", u.b + pre_seed,
+                       sizeof u.b - pre_seed);
 
     lstmae_config got;
     lstmae_config_init(&got);
-    expect_status("get_config", lstmae_get_config(old, &got), LSTMAE_OK);
+    tu_expect_status("get_config", lstmae_get_config(old, &got), LSTMAE_OK);
     assert_true(got.seed == 1);
     assert_int_equal(got.loss, LSTMAE_LOSS_MSE);
     assert_int_equal(got.struct_size, sizeof got);
@@ -597,9 +533,9 @@ static void test_old_config(void **state)
     memcpy(u.b, &full, pre_loss);
     u.c.struct_size = pre_loss;
     QUIET(rc, lstmae_create(&u.c, &old));
-    expect_status("create(config without loss)", rc, LSTMAE_OK);
+    tu_expect_status("create(config without loss)", rc, LSTMAE_OK);
     lstmae_config_init(&got);
-    expect_status("get_config", lstmae_get_config(old, &got), LSTMAE_OK);
+    tu_expect_status("get_config", lstmae_get_config(old, &got), LSTMAE_OK);
     assert_int_equal(got.loss, LSTMAE_LOSS_BCE);
     assert_true(got.seed == 1);
     assert_int_equal(got.input_dim, 3);
@@ -607,8 +543,8 @@ static void test_old_config(void **state)
     assert_int_equal(got.latent_dim, 2);
     assert_int_equal(got.num_layers, 2);
     full.loss = LSTMAE_LOSS_BCE;
-    expect_status("create", lstmae_create(&full, &want), LSTMAE_OK);
-    pw = params_snapshot(want, &n);
+    tu_expect_status("create", lstmae_create(&full, &want), LSTMAE_OK);
+    pw = tu_params_snapshot(want, &n);
     expect_params("old config (no loss) vs bce seed 1", old, pw, n);
     lstmae_free(old);
     lstmae_free(want);
@@ -621,24 +557,24 @@ static void test_old_config(void **state)
     int dummy = 0;
     old = (lstmae_model *)(void *)&dummy;
     QUIET(rc, lstmae_create(&u.c, &old));
-    expect_status("create(config of struct_size only)", rc,
-                  LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("create(config of struct_size only)", rc,
+                     LSTMAE_ERR_INVALID_ARG);
     assert_null(old);
 
     /* get_config writes only the old caller's prefix */
-    lstmae_model *m = make_model(4, 3, 5, 1, LSTMAE_LOSS_MSE, 3);
+    lstmae_model *m = tu_make_model(4, 3, 5, 1, LSTMAE_LOSS_MSE, 3);
     fill_sentinel(u.b, sizeof u.b);
     u.c.struct_size = pre_seed;
     QUIET(rc, lstmae_get_config(m, &u.c));
-    expect_status("get_config(old struct)", rc, LSTMAE_OK);
+    tu_expect_status("get_config(old struct)", rc, LSTMAE_OK);
     assert_int_equal(u.c.struct_size, pre_seed);
     assert_int_equal(u.c.input_dim, 4);
     assert_int_equal(u.c.hidden_dim, 3);
     assert_int_equal(u.c.latent_dim, 5);
     assert_int_equal(u.c.num_layers, 1);
     assert_int_equal(u.c.loss, LSTMAE_LOSS_MSE);
-    expect_sentinel("get_config beyond struct_size", u.b + pre_seed,
-                    sizeof u.b - pre_seed);
+    tu_expect_sentinel("get_config beyond struct_size", u.b + pre_seed,
+                       sizeof u.b - pre_seed);
     lstmae_free(m);
 }
 
@@ -692,7 +628,7 @@ static void test_param_table(void **state)
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *sh = shapes[s];
         lstmae_model *m =
-            make_model(sh[0], sh[1], sh[2], sh[3], LSTMAE_LOSS_BCE, 5);
+            tu_make_model(sh[0], sh[1], sh[2], sh[3], LSTMAE_LOSS_BCE, 5);
         size_t n = expected_params(sh[0], sh[1], sh[2], sh[3], want);
         assert_int_equal(n, (size_t)(6 * sh[3] + 4));
         size_t count = 0;
@@ -753,9 +689,9 @@ static void test_param_table(void **state)
 static void test_param_roundtrip(void **state)
 {
     (void)state;
-    lstmae_model *m = make_model(2, 3, 5, 2, LSTMAE_LOSS_MSE, 11);
+    lstmae_model *m = tu_make_model(2, 3, 5, 2, LSTMAE_LOSS_MSE, 11);
     size_t n = 0;
-    float *want = params_snapshot(m, &n);
+    float *want = tu_params_snapshot(m, &n);
     uint64_t rng = 77;
     size_t count = lstmae_param_count(m), off = 0;
     for (size_t i = 0; i < count; i++) {
@@ -768,11 +704,11 @@ static void test_param_roundtrip(void **state)
             v[size - 1] = 1e-40f;        /* a subnormal */
         int rc = 0;
         QUIET(rc, lstmae_set_param(m, name, v, size));
-        expect_status(name, rc, LSTMAE_OK);
+        tu_expect_status(name, rc, LSTMAE_OK);
         float *got = malloc(size * sizeof *got);
         assert_non_null(got);
         QUIET(rc, lstmae_get_param(m, name, got, size));
-        expect_status(name, rc, LSTMAE_OK);
+        tu_expect_status(name, rc, LSTMAE_OK);
         tu_assert_bits_equal(name, got, v, size);
         free(got);
         off += size;
@@ -812,8 +748,8 @@ static void test_get_param_bad(void **state)
         int rc = 0;
         QUIET(rc, lstmae_get_param(cases[c].m, cases[c].name, cases[c].out,
                                    cases[c].count));
-        expect_status(cases[c].what, rc, LSTMAE_ERR_INVALID_ARG);
-        expect_sentinel(cases[c].what, buf, sizeof buf);
+        tu_expect_status(cases[c].what, rc, LSTMAE_ERR_INVALID_ARG);
+        tu_expect_sentinel(cases[c].what, buf, sizeof buf);
     }
     fx_expect_model_unchanged(fx, "get_param bad input");
 }
@@ -849,7 +785,7 @@ static void test_set_param_bad(void **state)
         int rc = 0;
         QUIET(rc, lstmae_set_param(cases[c].m, cases[c].name, cases[c].v,
                                    cases[c].count));
-        expect_status(cases[c].what, rc, cases[c].want);
+        tu_expect_status(cases[c].what, rc, cases[c].want);
         fx_expect_model_unchanged(fx, cases[c].what);
     }
     /* non-finite values, first, middle and last position */
@@ -865,7 +801,7 @@ static void test_set_param_bad(void **state)
             char what[64];
             snprintf(what, sizeof what, "set_param with %g at %zu",
                      (double)bad[b], where[w]);
-            expect_status(what, rc, LSTMAE_ERR_NUMERIC);
+            tu_expect_status(what, rc, LSTMAE_ERR_NUMERIC);
             fx_expect_model_unchanged(fx, what);
         }
     }
@@ -879,7 +815,7 @@ static void test_set_param_bad(void **state)
         v[ps - 1] = NAN;
         int rc = 0;
         QUIET(rc, lstmae_set_param(fx->model, pn, v, ps));
-        expect_status(pn, rc, LSTMAE_ERR_NUMERIC);
+        tu_expect_status(pn, rc, LSTMAE_ERR_NUMERIC);
         free(v);
     }
     fx_expect_model_unchanged(fx, "set_param with NaN in every tensor");
@@ -897,12 +833,12 @@ static void test_encode_bad(void **state)
 
     fill_sentinel(latent, sizeof latent);
     QUIET(rc, lstmae_encode(NULL, &fx->seqs, latent));
-    expect_status("encode(NULL model)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("encode(NULL model)", rc, LSTMAE_ERR_INVALID_ARG);
     QUIET(rc, lstmae_encode(fx->model, NULL, latent));
-    expect_status("encode(NULL in)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("encode(NULL in)", rc, LSTMAE_ERR_INVALID_ARG);
     QUIET(rc, lstmae_encode(fx->model, &fx->seqs, NULL));
-    expect_status("encode(NULL latent)", rc, LSTMAE_ERR_INVALID_ARG);
-    expect_sentinel("encode(NULL ...)", latent, sizeof latent);
+    tu_expect_status("encode(NULL latent)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_sentinel("encode(NULL ...)", latent, sizeof latent);
 
     for (int k = 0;; k++) {
         int want = seq_variant(fx, k, &v);
@@ -910,31 +846,32 @@ static void test_encode_bad(void **state)
             break;
         fill_sentinel(latent, sizeof latent);
         QUIET(rc, lstmae_encode(fx->model, &v.s, latent));
-        expect_status(v.what, rc, want);
-        expect_sentinel(v.what, latent, sizeof latent);
+        tu_expect_status(v.what, rc, want);
+        tu_expect_sentinel(v.what, latent, sizeof latent);
     }
     fx_expect_model_unchanged(fx, "encode bad input");
 
     /* accepted: non-finite padding, empty sequences, max_len 0 */
     float ref[FX_N * FX_Z];
-    expect_status("encode", lstmae_encode(fx->model, &fx->seqs, ref),
-                  LSTMAE_OK);
+    tu_expect_status("encode", lstmae_encode(fx->model, &fx->seqs, ref),
+                     LSTMAE_OK);
     float bias[FX_Z];
-    expect_status("get latent.bias",
-                  lstmae_get_param(fx->model, "latent.bias", bias, FX_Z),
-                  LSTMAE_OK);
+    tu_expect_status("get latent.bias",
+                     lstmae_get_param(fx->model, "latent.bias", bias, FX_Z),
+                     LSTMAE_OK);
     for (int k = 0; ok_variant(fx, k, &v); k++) {
         fill_sentinel(latent, sizeof latent);
         QUIET(rc, lstmae_encode(fx->model, &v.s, latent));
-        expect_status(v.what, rc, LSTMAE_OK);
+        tu_expect_status(v.what, rc, LSTMAE_OK);
         if (k == 0) {
             tu_assert_bits_equal(v.what, latent, ref, FX_N * FX_Z);
         } else {
             for (size_t i = 0; i < FX_N; i++)
                 tu_assert_bits_equal(v.what, latent + i * FX_Z, bias, FX_Z);
         }
-        expect_sentinel("encode beyond count*latent_dim", latent + FX_N * FX_Z,
-                        sizeof latent - FX_N * FX_Z * sizeof(float));
+        tu_expect_sentinel("encode beyond count*latent_dim",
+                           latent + FX_N * FX_Z,
+                           sizeof latent - FX_N * FX_Z * sizeof(float));
     }
     fx_expect_model_unchanged(fx, "encode");
 }
@@ -948,12 +885,12 @@ static void test_reconstruct_bad(void **state)
 
     fill_sentinel(out, sizeof out);
     QUIET(rc, lstmae_reconstruct(NULL, &fx->seqs, out));
-    expect_status("reconstruct(NULL model)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("reconstruct(NULL model)", rc, LSTMAE_ERR_INVALID_ARG);
     QUIET(rc, lstmae_reconstruct(fx->model, NULL, out));
-    expect_status("reconstruct(NULL in)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("reconstruct(NULL in)", rc, LSTMAE_ERR_INVALID_ARG);
     QUIET(rc, lstmae_reconstruct(fx->model, &fx->seqs, NULL));
-    expect_status("reconstruct(NULL out)", rc, LSTMAE_ERR_INVALID_ARG);
-    expect_sentinel("reconstruct(NULL ...)", out, sizeof out);
+    tu_expect_status("reconstruct(NULL out)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_sentinel("reconstruct(NULL ...)", out, sizeof out);
 
     for (int k = 0;; k++) {
         int want = seq_variant(fx, k, &v);
@@ -961,18 +898,19 @@ static void test_reconstruct_bad(void **state)
             break;
         fill_sentinel(out, sizeof out);
         QUIET(rc, lstmae_reconstruct(fx->model, &v.s, out));
-        expect_status(v.what, rc, want);
-        expect_sentinel(v.what, out, sizeof out);
+        tu_expect_status(v.what, rc, want);
+        tu_expect_sentinel(v.what, out, sizeof out);
     }
 
     const size_t total = FX_N * FX_T * FX_D;
     float ref[FX_N * FX_T * FX_D];
-    expect_status("reconstruct", lstmae_reconstruct(fx->model, &fx->seqs, ref),
-                  LSTMAE_OK);
+    tu_expect_status("reconstruct",
+                     lstmae_reconstruct(fx->model, &fx->seqs, ref),
+                     LSTMAE_OK);
     for (int k = 0; ok_variant(fx, k, &v); k++) {
         fill_sentinel(out, sizeof out);
         QUIET(rc, lstmae_reconstruct(fx->model, &v.s, out));
-        expect_status(v.what, rc, LSTMAE_OK);
+        tu_expect_status(v.what, rc, LSTMAE_OK);
         size_t written = v.s.count * v.s.max_len * FX_D;
         if (k == 0) {
             tu_assert_bits_equal(v.what, out, ref, total);
@@ -982,9 +920,9 @@ static void test_reconstruct_bad(void **state)
                     fail_msg("%s: padding element %zu is %g, want 0", v.what,
                              i, (double)out[i]);
         }
-        expect_sentinel("reconstruct beyond the data's shape",
-                        (const unsigned char *)out + written * sizeof(float),
-                        sizeof out - written * sizeof(float));
+        tu_expect_sentinel("reconstruct beyond the data's shape",
+                           (const unsigned char *)out + written * sizeof(float),
+                           sizeof out - written * sizeof(float));
     }
     fx_expect_model_unchanged(fx, "reconstruct");
 }
@@ -1016,8 +954,8 @@ static void test_decode_bad(void **state)
         fill_sentinel(out, sizeof out);
         QUIET(rc, lstmae_decode(cases[c].m, cases[c].latent, cases[c].count,
                                 cases[c].length, cases[c].out));
-        expect_status(cases[c].what, rc, LSTMAE_ERR_INVALID_ARG);
-        expect_sentinel(cases[c].what, out, sizeof out);
+        tu_expect_status(cases[c].what, rc, LSTMAE_ERR_INVALID_ARG);
+        tu_expect_sentinel(cases[c].what, out, sizeof out);
     }
     const float bad[] = {NAN, INFINITY, -INFINITY};
     for (size_t b = 0; b < 3; b++) {
@@ -1028,17 +966,17 @@ static void test_decode_bad(void **state)
         snprintf(what, sizeof what, "decode with %g in latent", (double)bad[b]);
         fill_sentinel(out, sizeof out);
         QUIET(rc, lstmae_decode(fx->model, lat, FX_N, LEN, out));
-        expect_status(what, rc, LSTMAE_ERR_NUMERIC);
-        expect_sentinel(what, out, sizeof out);
+        tu_expect_status(what, rc, LSTMAE_ERR_NUMERIC);
+        tu_expect_sentinel(what, out, sizeof out);
     }
     /* accepted: writes exactly count*length*input_dim values in range */
     fill_sentinel(out, sizeof out);
     QUIET(rc, lstmae_decode(fx->model, latent, FX_N, LEN, out));
-    expect_status("decode", rc, LSTMAE_OK);
+    tu_expect_status("decode", rc, LSTMAE_OK);
     for (size_t i = 0; i < FX_N * LEN * FX_D; i++)
         assert_true(out[i] >= 0.0f && out[i] <= 1.0f);   /* bce: probabilities */
-    expect_sentinel("decode beyond count*length*input_dim",
-                    out + FX_N * LEN * FX_D, 8 * sizeof(float));
+    tu_expect_sentinel("decode beyond count*length*input_dim",
+                       out + FX_N * LEN * FX_D, 8 * sizeof(float));
     fx_expect_model_unchanged(fx, "decode");
 }
 
@@ -1061,17 +999,17 @@ static void test_evaluate_bad(void **state)
     m.struct_size = sizeof m;
     before = m;
     QUIET(rc, lstmae_evaluate(NULL, &fx->seqs, &m));
-    expect_status("evaluate(NULL model)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("evaluate(NULL model)", rc, LSTMAE_ERR_INVALID_ARG);
     QUIET(rc, lstmae_evaluate(fx->model, NULL, &m));
-    expect_status("evaluate(NULL in)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("evaluate(NULL in)", rc, LSTMAE_ERR_INVALID_ARG);
     expect_metrics_untouched("evaluate(NULL ...)", &before, &m);
     QUIET(rc, lstmae_evaluate(fx->model, &fx->seqs, NULL));
-    expect_status("evaluate(NULL out)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("evaluate(NULL out)", rc, LSTMAE_ERR_INVALID_ARG);
 
     m.struct_size = 0;
     before = m;
     QUIET(rc, lstmae_evaluate(fx->model, &fx->seqs, &m));
-    expect_status("evaluate(struct_size 0)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("evaluate(struct_size 0)", rc, LSTMAE_ERR_INVALID_ARG);
     expect_metrics_untouched("evaluate(struct_size 0)", &before, &m);
 
     m.struct_size = sizeof m;
@@ -1081,14 +1019,14 @@ static void test_evaluate_bad(void **state)
         if (want == INT_MIN)
             break;
         QUIET(rc, lstmae_evaluate(fx->model, &v.s, &m));
-        expect_status(v.what, rc, want);
+        tu_expect_status(v.what, rc, want);
         expect_metrics_untouched(v.what, &before, &m);
     }
 
     lstmae_metrics ref;
     lstmae_metrics_init(&ref);
-    expect_status("evaluate", lstmae_evaluate(fx->model, &fx->seqs, &ref),
-                  LSTMAE_OK);
+    tu_expect_status("evaluate", lstmae_evaluate(fx->model, &fx->seqs, &ref),
+                     LSTMAE_OK);
     assert_true(isfinite(ref.loss) && ref.loss > 0.0);
     assert_true(ref.accuracy >= 0.0 && ref.accuracy <= 1.0);
     assert_true(ref.elements == (uint64_t)FX_D * (5 + 3 + 0 + 2));
@@ -1099,10 +1037,10 @@ static void test_evaluate_bad(void **state)
         QUIET(rc, lstmae_evaluate(fx->model, &v.s, &m));
         if (v.no_valid) {
             /* every sequence empty: the loss is undefined */
-            expect_status(v.what, rc, LSTMAE_ERR_INVALID_ARG);
+            tu_expect_status(v.what, rc, LSTMAE_ERR_INVALID_ARG);
             expect_metrics_untouched(v.what, &before, &m);
         } else {
-            expect_status(v.what, rc, LSTMAE_OK);
+            tu_expect_status(v.what, rc, LSTMAE_OK);
             assert_memory_equal(&m.loss, &ref.loss, sizeof m.loss);
             assert_memory_equal(&m.accuracy, &ref.accuracy, sizeof m.accuracy);
             assert_true(m.elements == ref.elements);
@@ -1111,10 +1049,10 @@ static void test_evaluate_bad(void **state)
     }
 
     /* mse: accuracy is NaN */
-    lstmae_model *mse = make_model(FX_D, 3, 2, 1, LSTMAE_LOSS_MSE, 4);
+    lstmae_model *mse = tu_make_model(FX_D, 3, 2, 1, LSTMAE_LOSS_MSE, 4);
     lstmae_metrics_init(&m);
-    expect_status("evaluate mse", lstmae_evaluate(mse, &fx->seqs, &m),
-                  LSTMAE_OK);
+    tu_expect_status("evaluate mse", lstmae_evaluate(mse, &fx->seqs, &m),
+                     LSTMAE_OK);
     assert_true(isfinite(m.loss) && m.loss > 0.0);
     assert_true(isnan(m.accuracy));
     lstmae_free(mse);
@@ -1127,8 +1065,8 @@ static void test_old_metrics(void **state)
     fixture *fx = *state;
     lstmae_metrics full;
     lstmae_metrics_init(&full);
-    expect_status("evaluate", lstmae_evaluate(fx->model, &fx->seqs, &full),
-                  LSTMAE_OK);
+    tu_expect_status("evaluate", lstmae_evaluate(fx->model, &fx->seqs, &full),
+                     LSTMAE_OK);
     union {
         lstmae_metrics m;
         unsigned char b[sizeof(lstmae_metrics) + 32];
@@ -1140,28 +1078,18 @@ static void test_old_metrics(void **state)
         u.m.struct_size = sizes[s];
         int rc = 0;
         QUIET(rc, lstmae_evaluate(fx->model, &fx->seqs, &u.m));
-        expect_status("evaluate(old metrics)", rc, LSTMAE_OK);
+        tu_expect_status("evaluate(old metrics)", rc, LSTMAE_OK);
         assert_int_equal(u.m.struct_size, sizes[s]);
         assert_memory_equal(&u.m.loss, &full.loss, sizeof full.loss);
         if (sizes[s] > offsetof(lstmae_metrics, accuracy))
             assert_memory_equal(&u.m.accuracy, &full.accuracy,
                                 sizeof full.accuracy);
-        expect_sentinel("evaluate beyond struct_size", u.b + sizes[s],
-                        sizeof u.b - sizes[s]);
+        tu_expect_sentinel("evaluate beyond struct_size", u.b + sizes[s],
+                           sizeof u.b - sizes[s]);
     }
 }
 
 /* ---- fit ----------------------------------------------------------------- */
-
-static int count_calls(void *user, int epoch, const lstmae_metrics *train,
-                       const lstmae_metrics *valid)
-{
-    (void)epoch;
-    (void)train;
-    (void)valid;
-    ++*(int *)user;
-    return 0;
-}
 
 /* Option variant k that fit must reject (0 past the last). */
 static int bad_options(int k, lstmae_fit_options *o, const char **what)
@@ -1217,10 +1145,10 @@ static void expect_same_training(lstmae_model *model, lstmae_model *twin,
     lstmae_metrics ma, mb;
     lstmae_metrics_init(&ma);
     lstmae_metrics_init(&mb);
-    expect_status(what, lstmae_fit(model, s, NULL, &o, &ma), LSTMAE_OK);
-    expect_status(what, lstmae_fit(twin, s, NULL, &o, &mb), LSTMAE_OK);
+    tu_expect_status(what, lstmae_fit(model, s, NULL, &o, &ma), LSTMAE_OK);
+    tu_expect_status(what, lstmae_fit(twin, s, NULL, &o, &mb), LSTMAE_OK);
     size_t n = 0;
-    float *pt = params_snapshot(twin, &n);
+    float *pt = tu_params_snapshot(twin, &n);
     expect_params(what, model, pt, n);
     free(pt);
     assert_memory_equal(&ma.loss, &mb.loss, sizeof ma.loss);
@@ -1241,13 +1169,13 @@ static void test_fit_bad(void **state)
     o.epochs = 1;
     o.batch_size = 2;
     o.num_threads = 1;
-    o.on_epoch = count_calls;
+    o.on_epoch = tu_count_calls;
     o.user = &calls;
 
     QUIET(rc, lstmae_fit(NULL, &fx->seqs, NULL, &o, &last));
-    expect_status("fit(NULL model)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("fit(NULL model)", rc, LSTMAE_ERR_INVALID_ARG);
     QUIET(rc, lstmae_fit(fx->model, NULL, NULL, &o, &last));
-    expect_status("fit(NULL train)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("fit(NULL train)", rc, LSTMAE_ERR_INVALID_ARG);
     expect_metrics_untouched("fit(NULL ...)", &before, &last);
 
     /* last_train never initialised */
@@ -1256,7 +1184,8 @@ static void test_fit_bad(void **state)
     zero.struct_size = 0;
     lstmae_metrics zero_before = zero;
     QUIET(rc, lstmae_fit(fx->model, &fx->seqs, NULL, &o, &zero));
-    expect_status("fit(last_train struct_size 0)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("fit(last_train struct_size 0)", rc,
+                     LSTMAE_ERR_INVALID_ARG);
     expect_metrics_untouched("fit(last_train struct_size 0)", &zero_before,
                              &zero);
 
@@ -1264,10 +1193,10 @@ static void test_fit_bad(void **state)
     const char *what = NULL;
     lstmae_fit_options bad;
     for (int k = 0; bad_options(k, &bad, &what); k++) {
-        bad.on_epoch = count_calls;
+        bad.on_epoch = tu_count_calls;
         bad.user = &calls;
         QUIET(rc, lstmae_fit(fx->model, &fx->seqs, NULL, &bad, &last));
-        expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);
+        tu_expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);
         expect_metrics_untouched(what, &before, &last);
         fx_expect_model_unchanged(fx, what);
     }
@@ -1278,7 +1207,7 @@ static void test_fit_bad(void **state)
         if (want == INT_MIN)
             break;
         QUIET(rc, lstmae_fit(fx->model, &v.s, NULL, &o, &last));
-        expect_status(v.what, rc, want);
+        tu_expect_status(v.what, rc, want);
         expect_metrics_untouched(v.what, &before, &last);
         fx_expect_model_unchanged(fx, v.what);
     }
@@ -1290,7 +1219,7 @@ static void test_fit_bad(void **state)
         QUIET(rc, lstmae_fit(fx->model, &fx->seqs, &v.s, &o, &last));
         char w[96];
         snprintf(w, sizeof w, "validation set: %s", v.what);
-        expect_status(w, rc, want);
+        tu_expect_status(w, rc, want);
         expect_metrics_untouched(w, &before, &last);
         fx_expect_model_unchanged(fx, w);
     }
@@ -1299,7 +1228,7 @@ static void test_fit_bad(void **state)
         if (!v.no_valid)
             continue;
         QUIET(rc, lstmae_fit(fx->model, &v.s, NULL, &o, &last));
-        expect_status(v.what, rc, LSTMAE_ERR_INVALID_ARG);
+        tu_expect_status(v.what, rc, LSTMAE_ERR_INVALID_ARG);
         expect_metrics_untouched(v.what, &before, &last);
         fx_expect_model_unchanged(fx, v.what);
     }
@@ -1310,8 +1239,8 @@ static void test_fit_bad(void **state)
                          "fit after rejected fits vs untouched twin");
 
     /* non-finite padding is fine for fit too */
-    lstmae_model *a = make_model(FX_D, 4, 3, 1, LSTMAE_LOSS_BCE, 21);
-    lstmae_model *b = make_model(FX_D, 4, 3, 1, LSTMAE_LOSS_BCE, 21);
+    lstmae_model *a = tu_make_model(FX_D, 4, 3, 1, LSTMAE_LOSS_BCE, 21);
+    lstmae_model *b = tu_make_model(FX_D, 4, 3, 1, LSTMAE_LOSS_BCE, 21);
     ok_variant(fx, 0, &v);
     o.on_epoch = NULL;
     o.epochs = 2;
@@ -1319,11 +1248,11 @@ static void test_fit_bad(void **state)
     lstmae_metrics_init(&la);
     lstmae_metrics_init(&lb);
     QUIET(rc, lstmae_fit(a, &v.s, &v.s, &o, &la));
-    expect_status("fit with NaN/Inf padding", rc, LSTMAE_OK);
-    expect_status("fit", lstmae_fit(b, &fx->seqs, &fx->seqs, &o, &lb),
-                  LSTMAE_OK);
+    tu_expect_status("fit with NaN/Inf padding", rc, LSTMAE_OK);
+    tu_expect_status("fit", lstmae_fit(b, &fx->seqs, &fx->seqs, &o, &lb),
+                     LSTMAE_OK);
     size_t n = 0;
-    float *pb = params_snapshot(b, &n);
+    float *pb = tu_params_snapshot(b, &n);
     expect_params("fit with NaN/Inf padding vs clean padding", a, pb, n);
     assert_memory_equal(&la.loss, &lb.loss, sizeof la.loss);
     free(pb);
@@ -1336,8 +1265,8 @@ static void test_fit_bad(void **state)
 static void test_old_fit_options(void **state)
 {
     fixture *fx = *state;
-    lstmae_model *a = make_model(FX_D, 4, 3, 1, LSTMAE_LOSS_MSE, 31);
-    lstmae_model *b = make_model(FX_D, 4, 3, 1, LSTMAE_LOSS_MSE, 31);
+    lstmae_model *a = tu_make_model(FX_D, 4, 3, 1, LSTMAE_LOSS_MSE, 31);
+    lstmae_model *b = tu_make_model(FX_D, 4, 3, 1, LSTMAE_LOSS_MSE, 31);
 
     lstmae_fit_options full;
     lstmae_fit_options_init(&full);
@@ -1367,18 +1296,18 @@ static void test_old_fit_options(void **state)
 
     int rc = 0;
     QUIET(rc, lstmae_fit(a, &fx->seqs, NULL, &u.o, &lm.m));
-    expect_status("fit(old options, old metrics)", rc, LSTMAE_OK);
-    expect_sentinel("fit options after the prefix", u.b + pre,
-                    sizeof u.b - pre);
-    expect_sentinel("last_train beyond struct_size", lm.b + mpre,
-                    sizeof lm.b - mpre);
+    tu_expect_status("fit(old options, old metrics)", rc, LSTMAE_OK);
+    tu_expect_sentinel("fit options after the prefix", u.b + pre,
+                       sizeof u.b - pre);
+    tu_expect_sentinel("last_train beyond struct_size", lm.b + mpre,
+                       sizeof lm.b - mpre);
 
     lstmae_metrics lf;
     lstmae_metrics_init(&lf);
-    expect_status("fit(full options)",
-                  lstmae_fit(b, &fx->seqs, NULL, &full, &lf), LSTMAE_OK);
+    tu_expect_status("fit(full options)",
+                     lstmae_fit(b, &fx->seqs, NULL, &full, &lf), LSTMAE_OK);
     size_t n = 0;
-    float *pb = params_snapshot(b, &n);
+    float *pb = tu_params_snapshot(b, &n);
     expect_params("old options vs momentum 0", a, pb, n);
     free(pb);
     assert_int_equal(lm.m.struct_size, mpre);
@@ -1389,14 +1318,15 @@ static void test_old_fit_options(void **state)
     lstmae_free(b);
 
     /* opt NULL means the defaults */
-    a = make_model(FX_D, 4, 3, 1, LSTMAE_LOSS_BCE, 32);
-    b = make_model(FX_D, 4, 3, 1, LSTMAE_LOSS_BCE, 32);
+    a = tu_make_model(FX_D, 4, 3, 1, LSTMAE_LOSS_BCE, 32);
+    b = tu_make_model(FX_D, 4, 3, 1, LSTMAE_LOSS_BCE, 32);
     lstmae_fit_options_init(&full);
     QUIET(rc, lstmae_fit(a, &fx->seqs, NULL, NULL, NULL));
-    expect_status("fit(opt NULL)", rc, LSTMAE_OK);
-    expect_status("fit(defaults)", lstmae_fit(b, &fx->seqs, NULL, &full, NULL),
-                  LSTMAE_OK);
-    pb = params_snapshot(b, &n);
+    tu_expect_status("fit(opt NULL)", rc, LSTMAE_OK);
+    tu_expect_status("fit(defaults)",
+                     lstmae_fit(b, &fx->seqs, NULL, &full, NULL),
+                     LSTMAE_OK);
+    pb = tu_params_snapshot(b, &n);
     expect_params("opt NULL vs lstmae_fit_options_init", a, pb, n);
     free(pb);
     lstmae_free(a);
@@ -1426,30 +1356,30 @@ static void test_overflow_shapes(void **state)
                  s.max_len);
         fill_sentinel(small, sizeof small);
         QUIET(rc, lstmae_encode(fx->model, &s, small));
-        expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);
+        tu_expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);
         QUIET(rc, lstmae_reconstruct(fx->model, &s, small));
-        expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);
-        expect_sentinel(what, small, sizeof small);
+        tu_expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);
+        tu_expect_sentinel(what, small, sizeof small);
         lstmae_metrics m;
         lstmae_metrics_init(&m);
         lstmae_metrics mb = m;
         QUIET(rc, lstmae_evaluate(fx->model, &s, &m));
-        expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);
+        tu_expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);
         expect_metrics_untouched(what, &mb, &m);
         lstmae_fit_options o;
         lstmae_fit_options_init(&o);
         o.epochs = 1;
         o.num_threads = 1;
         QUIET(rc, lstmae_fit(fx->model, &s, NULL, &o, NULL));
-        expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);
+        tu_expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);
     }
     float lat[FX_Z] = {0};
     fill_sentinel(small, sizeof small);
     QUIET(rc, lstmae_decode(fx->model, lat, 1, SIZE_MAX / 2, small));
-    expect_status("decode(length SIZE_MAX/2)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("decode(length SIZE_MAX/2)", rc, LSTMAE_ERR_INVALID_ARG);
     QUIET(rc, lstmae_decode(fx->model, lat, SIZE_MAX / 2, 1, small));
-    expect_status("decode(count SIZE_MAX/2)", rc, LSTMAE_ERR_INVALID_ARG);
-    expect_sentinel("decode overflow", small, sizeof small);
+    tu_expect_status("decode(count SIZE_MAX/2)", rc, LSTMAE_ERR_INVALID_ARG);
+    tu_expect_sentinel("decode overflow", small, sizeof small);
     fx_expect_model_unchanged(fx, "overflowing shapes");
 }
 
@@ -1482,7 +1412,7 @@ static void test_overflow_latent(void **state)
         int rc = lstmae_encode(fx->model, &s, small);
         const unsigned char *b = (const unsigned char *)small;
         for (size_t i = 0; i < sizeof small; i++)
-            if (b[i] != SENTINEL)
+            if (b[i] != TU_SENTINEL)
                 _exit(99);
         _exit(rc == LSTMAE_ERR_INVALID_ARG ? 0 : 100 - rc);
     }

@@ -28,84 +28,16 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static void expect_status(const char *what, int got, int want)
-{
-    if (got != want) {
-        fail_msg("%s: status %d (%s), want %d (%s)", what, got,
-                 lstmae_strerror(got), want, lstmae_strerror(want));
-    }
-}
-
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    assert_non_null(p);
-    return p;
-}
-
-static lstmae_model *make_model(int in, int hid, int lat, int layers,
-                                lstmae_loss loss, uint64_t seed)
-{
-    lstmae_config cfg;
-    lstmae_config_init(&cfg);
-    cfg.input_dim = in;
-    cfg.hidden_dim = hid;
-    cfg.latent_dim = lat;
-    cfg.num_layers = layers;
-    cfg.loss = loss;
-    cfg.seed = seed;
-    lstmae_model *m = NULL;
-    expect_status("lstmae_create", lstmae_create(&cfg, &m), LSTMAE_OK);
-    assert_non_null(m);
-    return m;
-}
-
-static size_t params_total(const lstmae_model *m)
-{
-    size_t total = 0, count = lstmae_param_count(m);
-    for (size_t i = 0; i < count; i++)
-        total += lstmae_param_size(m, lstmae_param_name(m, i));
-    return total;
-}
-
-/* Every parameter, concatenated in table order. Caller frees. */
-static float *params_snapshot(const lstmae_model *m, size_t *total)
-{
-    size_t n = params_total(m), count = lstmae_param_count(m), off = 0;
-    float *buf = xmalloc(n * sizeof *buf);
-    for (size_t i = 0; i < count; i++) {
-        const char *name = lstmae_param_name(m, i);
-        size_t size = lstmae_param_size(m, name);
-        expect_status(name, lstmae_get_param(m, name, buf + off, size),
-                      LSTMAE_OK);
-        off += size;
-    }
-    *total = n;
-    return buf;
-}
-
 static void params_restore(lstmae_model *m, const float *flat)
 {
     size_t count = lstmae_param_count(m), off = 0;
     for (size_t i = 0; i < count; i++) {
         const char *name = lstmae_param_name(m, i);
         size_t size = lstmae_param_size(m, name);
-        expect_status(name, lstmae_set_param(m, name, flat + off, size),
-                      LSTMAE_OK);
+        tu_expect_status(name, lstmae_set_param(m, name, flat + off, size),
+                         LSTMAE_OK);
         off += size;
     }
-}
-
-static void expect_same_params(const char *what, const lstmae_model *a,
-                               const lstmae_model *b)
-{
-    size_t na = 0, nb = 0;
-    float *pa = params_snapshot(a, &na);
-    float *pb = params_snapshot(b, &nb);
-    assert_int_equal(na, nb);
-    tu_assert_bits_equal(what, pa, pb, na);
-    free(pa);
-    free(pb);
 }
 
 /* A fresh model (new optimiser state) with m's config and parameters. */
@@ -113,11 +45,11 @@ static lstmae_model *model_copy(const lstmae_model *m)
 {
     lstmae_config cfg;
     lstmae_config_init(&cfg);
-    expect_status("get_config", lstmae_get_config(m, &cfg), LSTMAE_OK);
+    tu_expect_status("get_config", lstmae_get_config(m, &cfg), LSTMAE_OK);
     lstmae_model *c = NULL;
-    expect_status("create copy", lstmae_create(&cfg, &c), LSTMAE_OK);
+    tu_expect_status("create copy", lstmae_create(&cfg, &c), LSTMAE_OK);
     size_t n = 0;
-    float *p = params_snapshot(m, &n);
+    float *p = tu_params_snapshot(m, &n);
     params_restore(c, p);
     free(p);
     return c;
@@ -147,8 +79,8 @@ static void dataset_make(dataset *ds, size_t n, size_t t, size_t d, int kind,
     ds->n = n;
     ds->t = t;
     ds->d = d;
-    ds->x = xmalloc(n * t * d * sizeof *ds->x);
-    ds->len = xmalloc(n * sizeof *ds->len);
+    ds->x = tu_xmalloc(n * t * d * sizeof *ds->x);
+    ds->len = tu_xmalloc(n * sizeof *ds->len);
     uint64_t rng = seed;
     for (size_t i = 0; i < n; i++) {
         size_t L = (size_t)(tu_rand_u64(&rng) % (t + 1));
@@ -223,8 +155,8 @@ static void expect_train_alike(lstmae_model *a, lstmae_model *b,
     lstmae_fit_options o = adam_options(2, 3, 1);
     int ra = lstmae_fit(a, s, NULL, &o, NULL);
     int rb = lstmae_fit(b, s, NULL, &o, NULL);
-    expect_status(what, ra, rb);
-    expect_same_params(what, a, b);
+    tu_expect_status(what, ra, rb);
+    tu_assert_same_params(what, a, b);
 }
 
 /* ---- on_epoch recorder --------------------------------------------------- */
@@ -278,27 +210,27 @@ static void test_determinism(void **state)
     const lstmae_loss losses[] = {LSTMAE_LOSS_BCE, LSTMAE_LOSS_MSE};
     for (size_t ti = 0; ti < 2; ti++) {
         for (size_t li = 0; li < 2; li++) {
-            lstmae_model *a = make_model(4, 6, 3, 2, losses[li], 42);
-            lstmae_model *b = make_model(4, 6, 3, 2, losses[li], 42);
+            lstmae_model *a = tu_make_model(4, 6, 3, 2, losses[li], 42);
+            lstmae_model *b = tu_make_model(4, 6, 3, 2, losses[li], 42);
             lstmae_fit_options o = adam_options(3, 5, threads[ti]);
             lstmae_metrics ma, mb;
             lstmae_metrics_init(&ma);
             lstmae_metrics_init(&mb);
-            expect_status("fit a", lstmae_fit(a, &ds.s, &vs.s, &o, &ma),
-                          LSTMAE_OK);
-            expect_status("fit b", lstmae_fit(b, &ds.s, &vs.s, &o, &mb),
-                          LSTMAE_OK);
+            tu_expect_status("fit a", lstmae_fit(a, &ds.s, &vs.s, &o, &ma),
+                             LSTMAE_OK);
+            tu_expect_status("fit b", lstmae_fit(b, &ds.s, &vs.s, &o, &mb),
+                             LSTMAE_OK);
             char what[96];
             snprintf(what, sizeof what, "two fits, %d thread(s), %s",
                      threads[ti], li ? "mse" : "bce");
-            expect_same_params(what, a, b);
+            tu_assert_same_params(what, a, b);
             assert_memory_equal(&ma.loss, &mb.loss, sizeof ma.loss);
             assert_true(ma.elements == mb.elements);
 
             /* and the two models still agree on everything they compute */
             float la[23 * 3], lb[23 * 3];
-            expect_status("encode", lstmae_encode(a, &ds.s, la), LSTMAE_OK);
-            expect_status("encode", lstmae_encode(b, &ds.s, lb), LSTMAE_OK);
+            tu_expect_status("encode", lstmae_encode(a, &ds.s, la), LSTMAE_OK);
+            tu_expect_status("encode", lstmae_encode(b, &ds.s, lb), LSTMAE_OK);
             tu_assert_bits_equal(what, la, lb, 23 * 3);
             lstmae_free(a);
             lstmae_free(b);
@@ -316,8 +248,8 @@ static void test_split_epochs(void **state)
     dataset_make(&ds, 19, 6, 3, 1, 0.0f, 1.0f, 21);
     for (int threads = 1; threads <= 2; threads++) {
         for (int opt = 0; opt < 2; opt++) {
-            lstmae_model *a = make_model(3, 5, 4, 2, LSTMAE_LOSS_BCE, 5);
-            lstmae_model *b = make_model(3, 5, 4, 2, LSTMAE_LOSS_BCE, 5);
+            lstmae_model *a = tu_make_model(3, 5, 4, 2, LSTMAE_LOSS_BCE, 5);
+            lstmae_model *b = tu_make_model(3, 5, 4, 2, LSTMAE_LOSS_BCE, 5);
             lstmae_fit_options o = adam_options(5, 4, threads);
             if (opt == 1) {   /* SGD with momentum: the buffer carries over */
                 o.optimizer = LSTMAE_OPT_SGD;
@@ -327,18 +259,18 @@ static void test_split_epochs(void **state)
             lstmae_metrics ma, mb;
             lstmae_metrics_init(&ma);
             lstmae_metrics_init(&mb);
-            expect_status("fit 5", lstmae_fit(a, &ds.s, NULL, &o, &ma),
-                          LSTMAE_OK);
+            tu_expect_status("fit 5", lstmae_fit(a, &ds.s, NULL, &o, &ma),
+                             LSTMAE_OK);
             o.epochs = 2;
-            expect_status("fit 2", lstmae_fit(b, &ds.s, NULL, &o, NULL),
-                          LSTMAE_OK);
+            tu_expect_status("fit 2", lstmae_fit(b, &ds.s, NULL, &o, NULL),
+                             LSTMAE_OK);
             o.epochs = 3;
-            expect_status("fit 3", lstmae_fit(b, &ds.s, NULL, &o, &mb),
-                          LSTMAE_OK);
+            tu_expect_status("fit 3", lstmae_fit(b, &ds.s, NULL, &o, &mb),
+                             LSTMAE_OK);
             char what[96];
             snprintf(what, sizeof what, "5 epochs vs 2 + 3, %s, %d thread(s)",
                      opt ? "sgd momentum" : "adam", threads);
-            expect_same_params(what, a, b);
+            tu_assert_same_params(what, a, b);
             assert_memory_equal(&ma.loss, &mb.loss, sizeof ma.loss);
             lstmae_free(a);
             lstmae_free(b);
@@ -357,7 +289,7 @@ static void test_on_epoch(void **state)
     dataset_make(&vs, 6, 5, 4, 0, 0.0f, 0.0f, 32);
     const int epochs = 4;
     for (int with_valid = 0; with_valid < 2; with_valid++) {
-        lstmae_model *m = make_model(4, 6, 3, 1, LSTMAE_LOSS_BCE, 3);
+        lstmae_model *m = tu_make_model(4, 6, 3, 1, LSTMAE_LOSS_BCE, 3);
         recorder *r = calloc(1, sizeof *r);
         assert_non_null(r);
         lstmae_fit_options o = adam_options(epochs, 5, 1);
@@ -365,9 +297,9 @@ static void test_on_epoch(void **state)
         o.user = r;
         lstmae_metrics last;
         lstmae_metrics_init(&last);
-        expect_status("fit", lstmae_fit(m, &ds.s, with_valid ? &vs.s : NULL,
-                                        &o, &last),
-                      LSTMAE_OK);
+        tu_expect_status("fit", lstmae_fit(m, &ds.s, with_valid ? &vs.s : NULL,
+                                           &o, &last),
+                         LSTMAE_OK);
         assert_int_equal(r->calls, epochs);
         for (int e = 0; e < epochs; e++) {
             assert_int_equal(r->epoch[e], e + 1);
@@ -395,8 +327,8 @@ static void test_on_epoch(void **state)
             /* the last validation metrics are those of the final model */
             lstmae_metrics ev;
             lstmae_metrics_init(&ev);
-            expect_status("evaluate", lstmae_evaluate(m, &vs.s, &ev),
-                          LSTMAE_OK);
+            tu_expect_status("evaluate", lstmae_evaluate(m, &vs.s, &ev),
+                             LSTMAE_OK);
             double got = r->valid[epochs - 1].loss;
             if (!(fabs(got - ev.loss) <= 1e-6 * fabs(ev.loss)))
                 fail_msg("last on_epoch valid loss %.10g vs evaluate %.10g "
@@ -409,10 +341,10 @@ static void test_on_epoch(void **state)
 
     /* one batch per epoch, data order: epoch 1's training loss is the loss
        of the initial model (taken before the batch's update) */
-    lstmae_model *m = make_model(4, 6, 3, 2, LSTMAE_LOSS_MSE, 8);
+    lstmae_model *m = tu_make_model(4, 6, 3, 2, LSTMAE_LOSS_MSE, 8);
     lstmae_metrics before;
     lstmae_metrics_init(&before);
-    expect_status("evaluate", lstmae_evaluate(m, &ds.s, &before), LSTMAE_OK);
+    tu_expect_status("evaluate", lstmae_evaluate(m, &ds.s, &before), LSTMAE_OK);
     recorder *r = calloc(1, sizeof *r);
     assert_non_null(r);
     lstmae_fit_options o = adam_options(2, (int)ds.n, 1);
@@ -421,7 +353,7 @@ static void test_on_epoch(void **state)
     o.user = r;
     lstmae_metrics last;
     lstmae_metrics_init(&last);
-    expect_status("fit", lstmae_fit(m, &ds.s, NULL, &o, &last), LSTMAE_OK);
+    tu_expect_status("fit", lstmae_fit(m, &ds.s, NULL, &o, &last), LSTMAE_OK);
     assert_int_equal(r->calls, 2);
     if (!(fabs(r->train[0].loss - before.loss) <= 1e-6 * before.loss))
         fail_msg("epoch 1 training loss %.10g vs evaluate before fit %.10g "
@@ -440,34 +372,36 @@ static void test_cancel(void **state)
     dataset ds, vs;
     dataset_make(&ds, 15, 5, 3, 1, 0.0f, 1.0f, 41);
     dataset_make(&vs, 4, 5, 3, 1, 0.0f, 1.0f, 42);
-    lstmae_model *a = make_model(3, 5, 2, 2, LSTMAE_LOSS_BCE, 13);
-    lstmae_model *b = make_model(3, 5, 2, 2, LSTMAE_LOSS_BCE, 13);
+    lstmae_model *a = tu_make_model(3, 5, 2, 2, LSTMAE_LOSS_BCE, 13);
+    lstmae_model *b = tu_make_model(3, 5, 2, 2, LSTMAE_LOSS_BCE, 13);
     recorder *r = calloc(1, sizeof *r);
     assert_non_null(r);
     r->stop_at = 2;
     lstmae_fit_options o = adam_options(6, 4, 1);
     o.on_epoch = record_epoch;
     o.user = r;
-    expect_status("fit cancelled at epoch 2",
-                  lstmae_fit(a, &ds.s, &vs.s, &o, NULL),
-                  LSTMAE_ERR_CANCELLED);
+    tu_expect_status("fit cancelled at epoch 2",
+                     lstmae_fit(a, &ds.s, &vs.s, &o, NULL),
+                     LSTMAE_ERR_CANCELLED);
     assert_int_equal(r->calls, 2);
 
     lstmae_fit_options two = adam_options(2, 4, 1);
-    expect_status("fit 2", lstmae_fit(b, &ds.s, &vs.s, &two, NULL), LSTMAE_OK);
-    expect_same_params("cancelled at epoch 2 vs fitted 2 epochs", a, b);
+    tu_expect_status("fit 2", lstmae_fit(b, &ds.s, &vs.s, &two, NULL),
+                     LSTMAE_OK);
+    tu_assert_same_params("cancelled at epoch 2 vs fitted 2 epochs", a, b);
     /* optimiser state and generator too: both go on alike */
     expect_train_alike(a, b, &ds.s, "after cancelling vs after 2 epochs");
 
     /* cancel at the first epoch of a later call */
     r->calls = 0;
     r->stop_at = 1;
-    expect_status("fit cancelled at epoch 1",
-                  lstmae_fit(a, &ds.s, NULL, &o, NULL), LSTMAE_ERR_CANCELLED);
+    tu_expect_status("fit cancelled at epoch 1",
+                     lstmae_fit(a, &ds.s, NULL, &o, NULL), LSTMAE_ERR_CANCELLED);
     assert_int_equal(r->calls, 1);
     two.epochs = 1;
-    expect_status("fit 1", lstmae_fit(b, &ds.s, NULL, &two, NULL), LSTMAE_OK);
-    expect_same_params("cancelled at epoch 1 vs fitted 1 epoch", a, b);
+    tu_expect_status("fit 1", lstmae_fit(b, &ds.s, NULL, &two, NULL),
+                     LSTMAE_OK);
+    tu_assert_same_params("cancelled at epoch 1 vs fitted 1 epoch", a, b);
     free(r);
     lstmae_free(a);
     lstmae_free(b);
@@ -497,31 +431,34 @@ static void test_on_batch_cancel(void **state)
     (void)state;
     dataset ds;
     dataset_make(&ds, 15, 5, 3, 1, 0.0f, 1.0f, 51);
-    lstmae_model *a = make_model(3, 5, 2, 1, LSTMAE_LOSS_MSE, 17);
-    lstmae_model *b = make_model(3, 5, 2, 1, LSTMAE_LOSS_MSE, 17);
+    lstmae_model *a = tu_make_model(3, 5, 2, 1, LSTMAE_LOSS_MSE, 17);
+    lstmae_model *b = tu_make_model(3, 5, 2, 1, LSTMAE_LOSS_MSE, 17);
     batch_log log = { 0, 0, 0, 0, 0.0 };
     lstmae_fit_options o = adam_options(2, 4, 1);
     o.shuffle = 0;
     o.on_batch = log_batch;
     o.user = &log;
-    expect_status("fit with on_batch", lstmae_fit(a, &ds.s, NULL, &o, NULL), LSTMAE_OK);
+    tu_expect_status("fit with on_batch", lstmae_fit(a, &ds.s, NULL, &o, NULL),
+                     LSTMAE_OK);
     assert_int_equal(log.calls, 8); /* 2 epochs of ceil(15 / 4) batches */
     assert_int_equal(log.num, 4);
     assert_true(isfinite(log.loss) && log.loss > 0.0);
 
     lstmae_free(a);
-    a = make_model(3, 5, 2, 1, LSTMAE_LOSS_MSE, 17);
+    a = tu_make_model(3, 5, 2, 1, LSTMAE_LOSS_MSE, 17);
     log = (batch_log){ 0, 2, 0, 0, 0.0 };
-    expect_status("cancelled after batch 2", lstmae_fit(a, &ds.s, NULL, &o, NULL),
-                  LSTMAE_ERR_CANCELLED);
+    tu_expect_status("cancelled after batch 2",
+                     lstmae_fit(a, &ds.s, NULL, &o, NULL),
+                     LSTMAE_ERR_CANCELLED);
     assert_int_equal(log.calls, 2);
     assert_int_equal(lstmae_epochs_done(a), 0);
     lstmae_sequences first8 = ds.s;
     first8.count = 8;
     lstmae_fit_options one = adam_options(1, 4, 1);
     one.shuffle = 0;
-    expect_status("fit first 8", lstmae_fit(b, &first8, NULL, &one, NULL), LSTMAE_OK);
-    expect_same_params("cancelled after 2 batches vs 8 sequences", a, b);
+    tu_expect_status("fit first 8", lstmae_fit(b, &first8, NULL, &one, NULL),
+                     LSTMAE_OK);
+    tu_assert_same_params("cancelled after 2 batches vs 8 sequences", a, b);
     lstmae_free(a);
     lstmae_free(b);
     dataset_free(&ds);
@@ -534,19 +471,19 @@ static void test_loss_decreases(void **state)
     (void)state;
     dataset ds;
     dataset_make(&ds, 64, 6, 5, 0, 0.0f, 0.0f, 51);
-    lstmae_model *m = make_model(5, 16, 8, 1, LSTMAE_LOSS_BCE, 17);
+    lstmae_model *m = tu_make_model(5, 16, 8, 1, LSTMAE_LOSS_BCE, 17);
     lstmae_metrics before, after;
     lstmae_metrics_init(&before);
     lstmae_metrics_init(&after);
-    expect_status("evaluate", lstmae_evaluate(m, &ds.s, &before), LSTMAE_OK);
+    tu_expect_status("evaluate", lstmae_evaluate(m, &ds.s, &before), LSTMAE_OK);
     recorder *r = calloc(1, sizeof *r);
     assert_non_null(r);
     lstmae_fit_options o = adam_options(40, 8, 1);
     o.learning_rate = 0.02f;
     o.on_epoch = record_epoch;
     o.user = r;
-    expect_status("fit", lstmae_fit(m, &ds.s, NULL, &o, NULL), LSTMAE_OK);
-    expect_status("evaluate", lstmae_evaluate(m, &ds.s, &after), LSTMAE_OK);
+    tu_expect_status("fit", lstmae_fit(m, &ds.s, NULL, &o, NULL), LSTMAE_OK);
+    tu_expect_status("evaluate", lstmae_evaluate(m, &ds.s, &after), LSTMAE_OK);
     assert_int_equal(r->calls, 40);
     double first = r->train[0].loss, final = r->train[39].loss;
     print_message("moving ones: loss %.4f -> %.4f (evaluate %.4f -> %.4f), "
@@ -572,20 +509,21 @@ static void test_clip_norm(void **state)
     /* mse on large values: a gradient norm far above the clip norm */
     dataset ds;
     dataset_make(&ds, 9, 4, 3, 1, 20.0f, 60.0f, 61);
-    lstmae_model *base = make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 19);
+    lstmae_model *base = tu_make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 19);
     size_t n = 0;
-    float *p0 = params_snapshot(base, &n);
-    float *p = xmalloc(n * sizeof *p);
-    float *g = xmalloc(n * sizeof *g);
-    float *want = xmalloc(n * sizeof *want);
-    float *delta = xmalloc(n * sizeof *delta);
+    float *p0 = tu_params_snapshot(base, &n);
+    float *p = tu_xmalloc(n * sizeof *p);
+    float *g = tu_xmalloc(n * sizeof *g);
+    float *want = tu_xmalloc(n * sizeof *want);
+    float *delta = tu_xmalloc(n * sizeof *delta);
 
     /* the gradient, from one unclipped SGD step with lr 1 */
     lstmae_model *m = model_copy(base);
     lstmae_fit_options o = sgd_step_options(ds.n, 1.0f);
-    expect_status("sgd step", lstmae_fit(m, &ds.s, NULL, &o, NULL), LSTMAE_OK);
+    tu_expect_status("sgd step", lstmae_fit(m, &ds.s, NULL, &o, NULL),
+                     LSTMAE_OK);
     free(p);
-    p = params_snapshot(m, &n);
+    p = tu_params_snapshot(m, &n);
     for (size_t i = 0; i < n; i++)
         g[i] = (float)((double)p0[i] - (double)p[i]);
     const double gnorm = l2_norm(g, n);
@@ -598,10 +536,10 @@ static void test_clip_norm(void **state)
     m = model_copy(base);
     o = sgd_step_options(ds.n, lr);
     o.clip_norm = clip;
-    expect_status("clipped sgd step", lstmae_fit(m, &ds.s, NULL, &o, NULL),
-                  LSTMAE_OK);
+    tu_expect_status("clipped sgd step", lstmae_fit(m, &ds.s, NULL, &o, NULL),
+                     LSTMAE_OK);
     free(p);
-    p = params_snapshot(m, &n);
+    p = tu_params_snapshot(m, &n);
     for (size_t i = 0; i < n; i++) {
         delta[i] = (float)((double)p0[i] - (double)p[i]);
         want[i] = (float)((double)lr * clip * (double)g[i] / gnorm);
@@ -618,23 +556,26 @@ static void test_clip_norm(void **state)
     m = model_copy(base);
     lstmae_model *u = model_copy(base);
     o = sgd_step_options(ds.n, 0.01f);
-    expect_status("sgd step", lstmae_fit(u, &ds.s, NULL, &o, NULL), LSTMAE_OK);
+    tu_expect_status("sgd step", lstmae_fit(u, &ds.s, NULL, &o, NULL),
+                     LSTMAE_OK);
     o.clip_norm = (float)(gnorm * 10.0);
-    expect_status("sgd step, loose clip", lstmae_fit(m, &ds.s, NULL, &o, NULL),
-                  LSTMAE_OK);
-    expect_same_params("clip norm above the gradient norm vs no clipping", m,
-                       u);
+    tu_expect_status("sgd step, loose clip",
+                     lstmae_fit(m, &ds.s, NULL, &o, NULL),
+                     LSTMAE_OK);
+    tu_assert_same_params("clip norm above the gradient norm vs no clipping", m,
+                          u);
     /* clip_norm <= 0 is off */
     lstmae_free(m);
     m = model_copy(base);
     lstmae_free(u);
     u = model_copy(base);
     o.clip_norm = 0.0f;
-    expect_status("sgd step", lstmae_fit(u, &ds.s, NULL, &o, NULL), LSTMAE_OK);
+    tu_expect_status("sgd step", lstmae_fit(u, &ds.s, NULL, &o, NULL),
+                     LSTMAE_OK);
     o.clip_norm = -1.0f;
-    expect_status("sgd step, clip -1", lstmae_fit(m, &ds.s, NULL, &o, NULL),
-                  LSTMAE_OK);
-    expect_same_params("clip_norm -1 vs 0", m, u);
+    tu_expect_status("sgd step, clip -1", lstmae_fit(m, &ds.s, NULL, &o, NULL),
+                     LSTMAE_OK);
+    tu_assert_same_params("clip_norm -1 vs 0", m, u);
     lstmae_free(m);
     lstmae_free(u);
     lstmae_free(base);
@@ -654,27 +595,27 @@ static void test_momentum(void **state)
     dataset ds;
     dataset_make(&ds, 10, 5, 3, 1, 0.0f, 1.0f, 71);
     const float lr = 0.1f, mom = 0.9f;
-    lstmae_model *a = make_model(3, 5, 4, 1, LSTMAE_LOSS_BCE, 23);
+    lstmae_model *a = tu_make_model(3, 5, 4, 1, LSTMAE_LOSS_BCE, 23);
     size_t n = 0;
     float *p[4];           /* a's parameters after 0..3 momentum steps */
-    p[0] = params_snapshot(a, &n);
+    p[0] = tu_params_snapshot(a, &n);
     lstmae_fit_options om = sgd_step_options(ds.n, lr);
     om.momentum = mom;
     for (int k = 1; k <= 3; k++) {
-        expect_status("momentum step", lstmae_fit(a, &ds.s, NULL, &om, NULL),
-                      LSTMAE_OK);
-        p[k] = params_snapshot(a, &n);
+        tu_expect_status("momentum step", lstmae_fit(a, &ds.s, NULL, &om, NULL),
+                         LSTMAE_OK);
+        p[k] = tu_params_snapshot(a, &n);
     }
     lstmae_fit_options plain = sgd_step_options(ds.n, lr);
-    float *want = xmalloc(n * sizeof *want);
+    float *want = tu_xmalloc(n * sizeof *want);
     for (int k = 1; k <= 3; k++) {
         /* q = p[k-1] - lr * g(p[k-1]): one plain step from a fresh copy */
-        lstmae_model *c = make_model(3, 5, 4, 1, LSTMAE_LOSS_BCE, 23);
+        lstmae_model *c = tu_make_model(3, 5, 4, 1, LSTMAE_LOSS_BCE, 23);
         params_restore(c, p[k - 1]);
-        expect_status("plain step", lstmae_fit(c, &ds.s, NULL, &plain, NULL),
-                      LSTMAE_OK);
+        tu_expect_status("plain step", lstmae_fit(c, &ds.s, NULL, &plain, NULL),
+                         LSTMAE_OK);
         size_t nq = 0;
-        float *q = params_snapshot(c, &nq);
+        float *q = tu_params_snapshot(c, &nq);
         char what[96];
         if (k == 1) {
             /* the first step: buf = g, the same as plain SGD */
@@ -707,16 +648,6 @@ static void test_momentum(void **state)
 
 /* ---- failures ------------------------------------------------------------ */
 
-static int count_calls(void *user, int epoch, const lstmae_metrics *train,
-                       const lstmae_metrics *valid)
-{
-    (void)epoch;
-    (void)train;
-    (void)valid;
-    ++*(int *)user;
-    return 0;
-}
-
 /*
  * SGD with lr 1e30 on mse over large values diverges. The diverging fit
  * must return LSTMAE_ERR_NUMERIC with the model as the last completed epoch
@@ -738,41 +669,41 @@ static void check_divergence(int batch, const char *label)
     o.shuffle = 1;
     o.num_threads = 1;
 
-    lstmae_model *a = make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 29);
+    lstmae_model *a = tu_make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 29);
     int calls = 0;
-    o.on_epoch = count_calls;
+    o.on_epoch = tu_count_calls;
     o.user = &calls;
     int rc = lstmae_fit(a, &ds.s, NULL, &o, NULL);
     char what[128];
     snprintf(what, sizeof what, "%s: fit with lr 1e30", label);
-    expect_status(what, rc, LSTMAE_ERR_NUMERIC);
+    tu_expect_status(what, rc, LSTMAE_ERR_NUMERIC);
     o.on_epoch = NULL;
     o.user = NULL;
 
     /* the first epoch count that fails */
     int fail_epoch = 0;
     for (int e = 1; e <= EPOCHS && !fail_epoch; e++) {
-        lstmae_model *t = make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 29);
+        lstmae_model *t = tu_make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 29);
         o.epochs = e;
         rc = lstmae_fit(t, &ds.s, NULL, &o, NULL);
         if (rc == LSTMAE_ERR_NUMERIC)
             fail_epoch = e;
         else
-            expect_status("fit", rc, LSTMAE_OK);
+            tu_expect_status("fit", rc, LSTMAE_OK);
         lstmae_free(t);
     }
     assert_true(fail_epoch >= 1);
     print_message("%s: diverged in epoch %d\n", label, fail_epoch);
     assert_int_equal(calls, fail_epoch - 1);   /* completed epochs only */
 
-    lstmae_model *b = make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 29);
+    lstmae_model *b = tu_make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 29);
     if (fail_epoch > 1) {
         o.epochs = fail_epoch - 1;
-        expect_status("fit up to the last good epoch",
-                      lstmae_fit(b, &ds.s, NULL, &o, NULL), LSTMAE_OK);
+        tu_expect_status("fit up to the last good epoch",
+                         lstmae_fit(b, &ds.s, NULL, &o, NULL), LSTMAE_OK);
     }
     size_t n = 0;
-    float *pa = params_snapshot(a, &n);
+    float *pa = tu_params_snapshot(a, &n);
     for (size_t i = 0; i < n; i++)
         if (!isfinite(pa[i]))
             fail_msg("%s: parameter %zu is %g after the failed fit", label, i,
@@ -781,7 +712,7 @@ static void check_divergence(int batch, const char *label)
     snprintf(what, sizeof what,
              "%s: after divergence vs fitted %d epoch(s)", label,
              fail_epoch - 1);
-    expect_same_params(what, a, b);
+    tu_assert_same_params(what, a, b);
 
     /* optimiser state and generator restored too */
     lstmae_fit_options sane;
@@ -793,8 +724,8 @@ static void check_divergence(int batch, const char *label)
     sane.num_threads = 1;
     int ra = lstmae_fit(a, &ds.s, NULL, &sane, NULL);
     int rb = lstmae_fit(b, &ds.s, NULL, &sane, NULL);
-    expect_status(what, ra, rb);
-    expect_same_params(what, a, b);
+    tu_expect_status(what, ra, rb);
+    tu_assert_same_params(what, a, b);
     lstmae_free(a);
     lstmae_free(b);
     dataset_free(&ds);
@@ -814,34 +745,34 @@ static void test_valid_nan(void **state)
     dataset_make(&ds, 10, 4, 3, 1, 0.0f, 1.0f, 91);
     dataset_make(&vs, 5, 4, 3, 1, 0.0f, 1.0f, 92);
     vs.x[(0 * vs.t + vs.t - 1) * vs.d + 1] = NAN;   /* sequence 0 is full */
-    lstmae_model *a = make_model(3, 4, 2, 1, LSTMAE_LOSS_BCE, 37);
-    lstmae_model *b = make_model(3, 4, 2, 1, LSTMAE_LOSS_BCE, 37);
+    lstmae_model *a = tu_make_model(3, 4, 2, 1, LSTMAE_LOSS_BCE, 37);
+    lstmae_model *b = tu_make_model(3, 4, 2, 1, LSTMAE_LOSS_BCE, 37);
     /* some history first, so there is optimiser state to keep */
     lstmae_fit_options o = adam_options(1, 3, 1);
-    expect_status("fit a", lstmae_fit(a, &ds.s, NULL, &o, NULL), LSTMAE_OK);
-    expect_status("fit b", lstmae_fit(b, &ds.s, NULL, &o, NULL), LSTMAE_OK);
+    tu_expect_status("fit a", lstmae_fit(a, &ds.s, NULL, &o, NULL), LSTMAE_OK);
+    tu_expect_status("fit b", lstmae_fit(b, &ds.s, NULL, &o, NULL), LSTMAE_OK);
 
     int calls = 0;
     o.epochs = 3;
-    o.on_epoch = count_calls;
+    o.on_epoch = tu_count_calls;
     o.user = &calls;
     lstmae_metrics last, before;
     memset(&last, 0x5A, sizeof last);
     last.struct_size = sizeof last;
     before = last;
-    expect_status("fit with NaN in a validation step",
-                  lstmae_fit(a, &ds.s, &vs.s, &o, &last), LSTMAE_ERR_NUMERIC);
+    tu_expect_status("fit with NaN in a validation step",
+                     lstmae_fit(a, &ds.s, &vs.s, &o, &last), LSTMAE_ERR_NUMERIC);
     assert_int_equal(calls, 0);
     assert_memory_equal(&last, &before, sizeof last);
-    expect_same_params("after the rejected fit", a, b);
+    tu_assert_same_params("after the rejected fit", a, b);
     expect_train_alike(a, b, &ds.s, "after the rejected fit vs twin");
 
     /* the same NaN in the validation set's padding is fine */
     vs.len[0] = (int32_t)vs.t - 1;
     o.on_epoch = NULL;
     o.user = NULL;
-    expect_status("fit with NaN in validation padding",
-                  lstmae_fit(a, &ds.s, &vs.s, &o, NULL), LSTMAE_OK);
+    tu_expect_status("fit with NaN in validation padding",
+                     lstmae_fit(a, &ds.s, &vs.s, &o, NULL), LSTMAE_OK);
     lstmae_free(a);
     lstmae_free(b);
     dataset_free(&ds);
@@ -854,19 +785,19 @@ static void test_train_all_empty(void **state)
     dataset ds;
     dataset_make(&ds, 6, 4, 3, 1, 0.0f, 1.0f, 95);
     memset(ds.len, 0, ds.n * sizeof *ds.len);
-    lstmae_model *a = make_model(3, 4, 2, 1, LSTMAE_LOSS_MSE, 41);
-    lstmae_model *b = make_model(3, 4, 2, 1, LSTMAE_LOSS_MSE, 41);
+    lstmae_model *a = tu_make_model(3, 4, 2, 1, LSTMAE_LOSS_MSE, 41);
+    lstmae_model *b = tu_make_model(3, 4, 2, 1, LSTMAE_LOSS_MSE, 41);
     int calls = 0;
     lstmae_fit_options o = adam_options(2, 2, 1);
-    o.on_epoch = count_calls;
+    o.on_epoch = tu_count_calls;
     o.user = &calls;
-    expect_status("fit on an all-empty set", lstmae_fit(a, &ds.s, NULL, &o,
-                                                        NULL),
-                  LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("fit on an all-empty set", lstmae_fit(a, &ds.s, NULL, &o,
+                                                           NULL),
+                     LSTMAE_ERR_INVALID_ARG);
     assert_int_equal(calls, 0);
-    expect_same_params("after the rejected fit", a, b);
+    tu_assert_same_params("after the rejected fit", a, b);
     size_t n = 0;
-    float *p0 = params_snapshot(b, &n);
+    float *p0 = tu_params_snapshot(b, &n);
 
     /* batches of empty sequences only are skipped, the others train */
     dataset_free(&ds);
@@ -880,9 +811,9 @@ static void test_train_all_empty(void **state)
     o.batch_size = 4;          /* the first batch is all empty */
     o.on_epoch = NULL;
     o.user = NULL;
-    expect_status("fit with an all-empty batch",
-                  lstmae_fit(b, &ds.s, NULL, &o, NULL), LSTMAE_OK);
-    float *pb = params_snapshot(b, &n);
+    tu_expect_status("fit with an all-empty batch",
+                     lstmae_fit(b, &ds.s, NULL, &o, NULL), LSTMAE_OK);
+    float *pb = tu_params_snapshot(b, &n);
     assert_memory_not_equal(p0, pb, n * sizeof *pb);
     for (size_t i = 0; i < n; i++)
         assert_true(isfinite(pb[i]));
@@ -890,7 +821,7 @@ static void test_train_all_empty(void **state)
     free(pb);
 
     /* the rejected fit left a's optimiser state and generator alone */
-    lstmae_model *c = make_model(3, 4, 2, 1, LSTMAE_LOSS_MSE, 41);
+    lstmae_model *c = tu_make_model(3, 4, 2, 1, LSTMAE_LOSS_MSE, 41);
     expect_train_alike(a, c, &ds.s, "after the rejected fit vs a fresh twin");
     lstmae_free(a);
     lstmae_free(b);
@@ -903,22 +834,22 @@ static void test_epochs_zero(void **state)
     (void)state;
     dataset ds;
     dataset_make(&ds, 7, 4, 3, 1, 0.0f, 1.0f, 97);
-    lstmae_model *a = make_model(3, 4, 2, 2, LSTMAE_LOSS_BCE, 43);
-    lstmae_model *b = make_model(3, 4, 2, 2, LSTMAE_LOSS_BCE, 43);
+    lstmae_model *a = tu_make_model(3, 4, 2, 2, LSTMAE_LOSS_BCE, 43);
+    lstmae_model *b = tu_make_model(3, 4, 2, 2, LSTMAE_LOSS_BCE, 43);
     int calls = 0;
     lstmae_fit_options o = adam_options(0, 3, 1);
-    o.on_epoch = count_calls;
+    o.on_epoch = tu_count_calls;
     o.user = &calls;
     lstmae_metrics last, before;
     memset(&last, 0x5A, sizeof last);
     last.struct_size = sizeof last;
     before = last;
-    expect_status("fit 0 epochs", lstmae_fit(a, &ds.s, &ds.s, &o, &last),
-                  LSTMAE_OK);
+    tu_expect_status("fit 0 epochs", lstmae_fit(a, &ds.s, &ds.s, &o, &last),
+                     LSTMAE_OK);
     assert_int_equal(calls, 0);
     /* no epoch completed: last_train is left alone */
     assert_memory_equal(&last, &before, sizeof last);
-    expect_same_params("after 0 epochs", a, b);
+    tu_assert_same_params("after 0 epochs", a, b);
     expect_train_alike(a, b, &ds.s, "after 0 epochs vs twin");
     lstmae_free(a);
     lstmae_free(b);

@@ -124,16 +124,7 @@ static double dloss(const dnet *n, const float *x)
 
 static void run_case(const gcase *c, uint64_t seed)
 {
-    lstmae_config cfg;
-    lstmae_config_init(&cfg);
-    cfg.input_dim = c->D;
-    cfg.hidden_dim = c->H;
-    cfg.latent_dim = c->Z;
-    cfg.num_layers = c->K;
-    cfg.loss = c->loss;
-    cfg.seed = seed;
-    lstmae_model *m = NULL;
-    assert_int_equal(lstmae_create(&cfg, &m), LSTMAE_OK);
+    lstmae_model *m = tu_make_model(c->D, c->H, c->Z, c->K, c->loss, seed);
 
     size_t D = (size_t)c->D, T = c->T, n = c->n;
     float *x = malloc(n * T * D * sizeof *x);

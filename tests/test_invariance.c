@@ -26,21 +26,6 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static void expect_status(const char *what, int got, int want)
-{
-    if (got != want) {
-        fail_msg("%s: status %d (%s), want %d (%s)", what, got,
-                 lstmae_strerror(got), want, lstmae_strerror(want));
-    }
-}
-
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    assert_non_null(p);
-    return p;
-}
-
 /* A result computed with a different number of sequences sharing each
    matrix product (a batch vs one sequence at a time, chunks vs the whole
    set, decode vs reconstruct). The library computes every row on its own,
@@ -88,15 +73,15 @@ static lstmae_model *random_model(const shape *s, uint64_t seed)
     cfg.loss = s->loss;
     cfg.seed = seed;
     lstmae_model *m = NULL;
-    expect_status(s->name, lstmae_create(&cfg, &m), LSTMAE_OK);
+    tu_expect_status(s->name, lstmae_create(&cfg, &m), LSTMAE_OK);
     uint64_t rng = seed * 7919u + 1;
     size_t count = lstmae_param_count(m);
     for (size_t i = 0; i < count; i++) {
         const char *name = lstmae_param_name(m, i);
         size_t size = lstmae_param_size(m, name);
-        float *v = xmalloc(size * sizeof *v);
+        float *v = tu_xmalloc(size * sizeof *v);
         tu_fill_uniform(&rng, v, size, -1.0f, 1.0f);
-        expect_status(name, lstmae_set_param(m, name, v, size), LSTMAE_OK);
+        tu_expect_status(name, lstmae_set_param(m, name, v, size), LSTMAE_OK);
         free(v);
     }
     return m;
@@ -116,8 +101,8 @@ static void dataset_make(dataset *ds, const shape *s, size_t n, uint64_t seed)
     ds->t = s->t;
     ds->d = (size_t)s->d;
     ds->z = (size_t)s->z;
-    ds->x = xmalloc(n * ds->t * ds->d * sizeof *ds->x);
-    ds->len = xmalloc(n * sizeof *ds->len);
+    ds->x = tu_xmalloc(n * ds->t * ds->d * sizeof *ds->x);
+    ds->len = tu_xmalloc(n * sizeof *ds->len);
     uint64_t rng = seed;
     for (size_t i = 0; i < n; i++) {
         ds->len[i] = (int32_t)(tu_rand_u64(&rng) % (ds->t + 1));
@@ -169,17 +154,17 @@ static void outputs_run(outputs *o, const lstmae_model *m,
                         const char *what)
 {
     size_t nz = s->count * z, nx = s->count * s->max_len * d;
-    o->latent = xmalloc(nz * sizeof *o->latent);
-    o->recon = xmalloc(nx * sizeof *o->recon);
+    o->latent = tu_xmalloc(nz * sizeof *o->latent);
+    o->recon = tu_xmalloc(nx * sizeof *o->recon);
     memset(o->latent, 0xA5, nz * sizeof *o->latent);
     memset(o->recon, 0xA5, nx * sizeof *o->recon);
-    expect_status(what, lstmae_encode(m, s, o->latent), LSTMAE_OK);
-    expect_status(what, lstmae_reconstruct(m, s, o->recon), LSTMAE_OK);
+    tu_expect_status(what, lstmae_encode(m, s, o->latent), LSTMAE_OK);
+    tu_expect_status(what, lstmae_reconstruct(m, s, o->recon), LSTMAE_OK);
     lstmae_metrics_init(&o->metrics);
     int rc = lstmae_evaluate(m, s, &o->metrics);
     o->has_metrics = rc == LSTMAE_OK;
     if (rc != LSTMAE_OK)
-        expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);   /* all empty */
+        tu_expect_status(what, rc, LSTMAE_ERR_INVALID_ARG);   /* all empty */
 }
 
 static void outputs_free(outputs *o)
@@ -252,7 +237,7 @@ static void test_padding_content(void **state)
         expect_zero_padding(s->name, &ds, ref.recon, ds.len);
         assert_true(ref.has_metrics);
 
-        float *x = xmalloc(nx * sizeof *x);
+        float *x = tu_xmalloc(nx * sizeof *x);
         uint64_t rng = 300 + si;
         for (int variant = 0; variant < 5; variant++) {
             static const char *names[] = {"garbage", "NaN", "+-Inf and NaN",
@@ -313,7 +298,7 @@ static void test_permutation(void **state)
         outputs_run(&ref, m, &in, ds.z, ds.d, s->name);
 
         /* a random permutation, drawn by Fisher-Yates */
-        size_t *perm = xmalloc(ds.n * sizeof *perm);
+        size_t *perm = tu_xmalloc(ds.n * sizeof *perm);
         for (size_t i = 0; i < ds.n; i++)
             perm[i] = i;
         uint64_t rng = 600 + si;
@@ -324,8 +309,8 @@ static void test_permutation(void **state)
             perm[j] = tmp;
         }
         dataset pd = ds;
-        pd.x = xmalloc(ds.n * step * sizeof *pd.x);
-        pd.len = xmalloc(ds.n * sizeof *pd.len);
+        pd.x = tu_xmalloc(ds.n * step * sizeof *pd.x);
+        pd.len = tu_xmalloc(ds.n * sizeof *pd.len);
         for (size_t i = 0; i < ds.n; i++) {
             memcpy(pd.x + i * step, ds.x + perm[i] * step,
                    step * sizeof *pd.x);
@@ -374,8 +359,8 @@ static void test_batch_vs_single(void **state)
         lstmae_sequences in = dataset_view(&ds, ds.x);
         outputs ref;
         outputs_run(&ref, m, &in, ds.z, ds.d, s->name);
-        float *lat = xmalloc(ds.z * sizeof *lat);
-        float *rec = xmalloc(step * sizeof *rec);
+        float *lat = tu_xmalloc(ds.z * sizeof *lat);
+        float *rec = tu_xmalloc(step * sizeof *rec);
         for (size_t i = 0; i < ds.n; i++) {
             lstmae_sequences one;
             one.data = ds.x + i * step;
@@ -386,12 +371,12 @@ static void test_batch_vs_single(void **state)
             snprintf(what, sizeof what,
                      "%s: sequence %zu (length %d) alone vs in a batch of %zu:"
                      " latent", s->name, i, (int)ds.len[i], ds.n);
-            expect_status(what, lstmae_encode(m, &one, lat), LSTMAE_OK);
+            tu_expect_status(what, lstmae_encode(m, &one, lat), LSTMAE_OK);
             expect_batch_invariant(what, lat, ref.latent + i * ds.z, ds.z);
             snprintf(what, sizeof what,
                      "%s: sequence %zu (length %d) alone vs in a batch of %zu:"
                      " reconstruction", s->name, i, (int)ds.len[i], ds.n);
-            expect_status(what, lstmae_reconstruct(m, &one, rec), LSTMAE_OK);
+            tu_expect_status(what, lstmae_reconstruct(m, &one, rec), LSTMAE_OK);
             expect_batch_invariant(what, rec, ref.recon + i * step, step);
         }
         free(lat);
@@ -411,9 +396,9 @@ static void test_empty_sequence(void **state)
         const shape *s = &shapes[si];
         lstmae_model *m = random_model(s, 900 + si);
         const size_t z = (size_t)s->z, d = (size_t)s->d;
-        float *bias = xmalloc(z * sizeof *bias);
-        expect_status("latent.bias",
-                      lstmae_get_param(m, "latent.bias", bias, z), LSTMAE_OK);
+        float *bias = tu_xmalloc(z * sizeof *bias);
+        tu_expect_status("latent.bias",
+                         lstmae_get_param(m, "latent.bias", bias, z), LSTMAE_OK);
 
         /* in a mixed batch: dataset_make makes sequence 1 empty */
         dataset ds;
@@ -421,8 +406,8 @@ static void test_empty_sequence(void **state)
         for (size_t j = 0; j < ds.t * d; j++)
             ds.x[ds.t * d + j] = NAN;              /* its padding: NaN */
         lstmae_sequences in = dataset_view(&ds, ds.x);
-        float *lat = xmalloc(ds.n * z * sizeof *lat);
-        expect_status(s->name, lstmae_encode(m, &in, lat), LSTMAE_OK);
+        float *lat = tu_xmalloc(ds.n * z * sizeof *lat);
+        tu_expect_status(s->name, lstmae_encode(m, &in, lat), LSTMAE_OK);
         tu_assert_bits_equal("empty sequence in a batch vs latent.bias",
                              lat + z, bias, z);
         free(lat);
@@ -430,19 +415,20 @@ static void test_empty_sequence(void **state)
         /* a set of empty sequences only */
         enum { NE = 3 };
         const size_t nx = NE * ds.t * d;
-        float *x = xmalloc(nx * sizeof *x);
+        float *x = tu_xmalloc(nx * sizeof *x);
         for (size_t j = 0; j < nx; j++)
             x[j] = j % 2 ? NAN : INFINITY;
         int32_t zero[NE] = {0, 0, 0};
         lstmae_sequences empty = {x, zero, NE, ds.t};
-        lat = xmalloc(NE * z * sizeof *lat);
-        expect_status(s->name, lstmae_encode(m, &empty, lat), LSTMAE_OK);
+        lat = tu_xmalloc(NE * z * sizeof *lat);
+        tu_expect_status(s->name, lstmae_encode(m, &empty, lat), LSTMAE_OK);
         for (size_t i = 0; i < NE; i++)
             tu_assert_bits_equal("all-empty set vs latent.bias", lat + i * z,
                                  bias, z);
-        float *rec = xmalloc(nx * sizeof *rec);
+        float *rec = tu_xmalloc(nx * sizeof *rec);
         memset(rec, 0xA5, nx * sizeof *rec);
-        expect_status(s->name, lstmae_reconstruct(m, &empty, rec), LSTMAE_OK);
+        tu_expect_status(s->name, lstmae_reconstruct(m, &empty, rec),
+                         LSTMAE_OK);
         for (size_t j = 0; j < nx; j++)
             if (rec[j] != 0.0f)
                 fail_msg("%s: reconstruction of an empty sequence, element "
@@ -505,7 +491,7 @@ static void test_decode_vs_reconstruct(void **state)
         outputs_run(&ref, m, &in, ds.z, ds.d, s->name);
 
         /* each sequence decoded alone, to its own length */
-        float *dec = xmalloc(step * sizeof *dec);
+        float *dec = tu_xmalloc(step * sizeof *dec);
         for (size_t i = 0; i < ds.n; i++) {
             size_t L = (size_t)ds.len[i];
             if (L == 0)
@@ -514,18 +500,18 @@ static void test_decode_vs_reconstruct(void **state)
             snprintf(what, sizeof what,
                      "%s: decode(latent %zu, length %zu) vs reconstruct",
                      s->name, i, L);
-            expect_status(what,
-                          lstmae_decode(m, ref.latent + i * ds.z, 1, L, dec),
-                          LSTMAE_OK);
+            tu_expect_status(what,
+                             lstmae_decode(m, ref.latent + i * ds.z, 1, L, dec),
+                             LSTMAE_OK);
             expect_batch_invariant(what, dec, ref.recon + i * step, L * ds.d);
         }
         free(dec);
 
         /* all at once, to max_len: the first L_i steps are the same (the
            decoder is causal) */
-        float *all = xmalloc(ds.n * step * sizeof *all);
-        expect_status(s->name,
-                      lstmae_decode(m, ref.latent, ds.n, ds.t, all), LSTMAE_OK);
+        float *all = tu_xmalloc(ds.n * step * sizeof *all);
+        tu_expect_status(s->name,
+                         lstmae_decode(m, ref.latent, ds.n, ds.t, all), LSTMAE_OK);
         for (size_t i = 0; i < ds.n; i++) {
             char what[128];
             snprintf(what, sizeof what,
@@ -537,16 +523,16 @@ static void test_decode_vs_reconstruct(void **state)
 
         /* decoding a batch equals decoding each latent alone, at any length */
         const size_t longer = ds.t + 3;
-        float *batch = xmalloc(ds.n * longer * ds.d * sizeof *batch);
-        float *one = xmalloc(longer * ds.d * sizeof *one);
-        expect_status(s->name,
-                      lstmae_decode(m, ref.latent, ds.n, longer, batch),
-                      LSTMAE_OK);
+        float *batch = tu_xmalloc(ds.n * longer * ds.d * sizeof *batch);
+        float *one = tu_xmalloc(longer * ds.d * sizeof *one);
+        tu_expect_status(s->name,
+                         lstmae_decode(m, ref.latent, ds.n, longer, batch),
+                         LSTMAE_OK);
         for (size_t i = 0; i < ds.n; i++) {
-            expect_status(s->name,
-                          lstmae_decode(m, ref.latent + i * ds.z, 1, longer,
-                                        one),
-                          LSTMAE_OK);
+            tu_expect_status(s->name,
+                             lstmae_decode(m, ref.latent + i * ds.z, 1, longer,
+                                           one),
+                             LSTMAE_OK);
             char what[128];
             snprintf(what, sizeof what,
                      "%s: decode row %zu alone vs in a batch (length %zu)",
@@ -578,8 +564,8 @@ static void check_large(const shape *s, size_t n, uint64_t seed)
     outputs_run(&whole, m, &in, ds.z, ds.d, s->name);
     assert_true(whole.has_metrics);
 
-    float *lat = xmalloc(n * ds.z * sizeof *lat);
-    float *rec = xmalloc(n * step * sizeof *rec);
+    float *lat = tu_xmalloc(n * ds.z * sizeof *lat);
+    float *rec = tu_xmalloc(n * step * sizeof *rec);
     static const size_t piece_sizes[] = {1, 7, 64, 333, 2, 129, 1000, 31};
     double loss_sum = 0.0;
     uint64_t elements = 0, matches = 0;
@@ -593,12 +579,12 @@ static void check_large(const shape *s, size_t n, uint64_t seed)
         part.lengths = ds.len + start;
         part.count = len;
         part.max_len = ds.t;
-        expect_status("encode piece", lstmae_encode(m, &part,
-                                                    lat + start * ds.z),
-                      LSTMAE_OK);
-        expect_status("reconstruct piece",
-                      lstmae_reconstruct(m, &part, rec + start * step),
-                      LSTMAE_OK);
+        tu_expect_status("encode piece", lstmae_encode(m, &part,
+                                                       lat + start * ds.z),
+                         LSTMAE_OK);
+        tu_expect_status("reconstruct piece",
+                         lstmae_reconstruct(m, &part, rec + start * step),
+                         LSTMAE_OK);
         lstmae_metrics pm;
         lstmae_metrics_init(&pm);
         int rc = lstmae_evaluate(m, &part, &pm);
@@ -606,10 +592,10 @@ static void check_large(const shape *s, size_t n, uint64_t seed)
         for (size_t i = 0; i < len; i++)
             valid += (uint64_t)part.lengths[i] * ds.d;
         if (valid == 0) {
-            expect_status("evaluate an all-empty piece", rc,
-                          LSTMAE_ERR_INVALID_ARG);
+            tu_expect_status("evaluate an all-empty piece", rc,
+                             LSTMAE_ERR_INVALID_ARG);
         } else {
-            expect_status("evaluate piece", rc, LSTMAE_OK);
+            tu_expect_status("evaluate piece", rc, LSTMAE_OK);
             assert_true(pm.elements == valid);
             loss_sum += pm.loss * (double)pm.elements;
             elements += pm.elements;

@@ -26,21 +26,6 @@ static const char *self_path;   /* argv[0], to run the first part of a resume */
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static lstmae_model *make_model(int D, int H, int Z, int K, lstmae_loss loss, uint64_t seed)
-{
-    lstmae_config c;
-    lstmae_config_init(&c);
-    c.input_dim = D;
-    c.hidden_dim = H;
-    c.latent_dim = Z;
-    c.num_layers = K;
-    c.loss = loss;
-    c.seed = seed;
-    lstmae_model *m = NULL;
-    assert_int_equal(lstmae_create(&c, &m), LSTMAE_OK);
-    return m;
-}
-
 typedef struct dataset {
     float x[40 * 6 * 3];
     int32_t len[40];
@@ -141,7 +126,7 @@ static void test_round_trip(void **state)
     (void)state;
     dataset d;
     make_data(&d, 1, 40);
-    lstmae_model *m = make_model(3, 5, 4, 2, LSTMAE_LOSS_MSE, 7);
+    lstmae_model *m = tu_make_model(3, 5, 4, 2, LSTMAE_LOSS_MSE, 7);
     lstmae_fit_options o = fit_opts(2);
     assert_int_equal(lstmae_fit(m, &d.s, NULL, &o, NULL), LSTMAE_OK);
 
@@ -198,7 +183,7 @@ static void test_round_trip(void **state)
 static void test_every_byte_and_truncation(void **state)
 {
     (void)state;
-    lstmae_model *m = make_model(2, 3, 2, 1, LSTMAE_LOSS_BCE, 3);
+    lstmae_model *m = tu_make_model(2, 3, 2, 1, LSTMAE_LOSS_BCE, 3);
     for (unsigned flags = 0; flags <= LSTMAE_SAVE_INFERENCE_ONLY; flags++) {
         size_t size;
         unsigned char *buf = save_to_buffer(m, flags, &size);
@@ -279,7 +264,7 @@ static void test_foreign_and_missing(void **state)
 static void test_newer_version(void **state)
 {
     (void)state;
-    lstmae_model *m = make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 5);
+    lstmae_model *m = tu_make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 5);
     size_t size;
     unsigned char *buf = save_to_buffer(m, 0, &size);
     buf[8] = 2; /* version 2, little-endian u32 at offset 8 */
@@ -302,8 +287,8 @@ static void test_newer_version(void **state)
 static void test_save_failures_keep_old_file(void **state)
 {
     (void)state;
-    lstmae_model *old = make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 1);
-    lstmae_model *neu = make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 2);
+    lstmae_model *old = tu_make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 1);
+    lstmae_model *neu = tu_make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 2);
     char dir[300], path[340];
     path_in_tmp(dir, sizeof dir, "ro");
     assert_int_equal(mkdir(dir, 0755), 0);
@@ -359,8 +344,8 @@ static void test_save_failures_keep_old_file(void **state)
 static void test_write_failure_midway(void **state)
 {
     (void)state;
-    lstmae_model *old = make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 1);
-    lstmae_model *big = make_model(2, 64, 16, 2, LSTMAE_LOSS_MSE, 2);
+    lstmae_model *old = tu_make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 1);
+    lstmae_model *big = tu_make_model(2, 64, 16, 2, LSTMAE_LOSS_MSE, 2);
     char path[300];
     path_in_tmp(path, sizeof path, "limited.lstmae");
     assert_int_equal(lstmae_save(old, path), LSTMAE_OK);
@@ -396,10 +381,10 @@ static void test_resume(void **state)
         lstmae_fit_options o = fit_opts(10);
         o.optimizer = opt ? LSTMAE_OPT_SGD : LSTMAE_OPT_ADAM;
         o.momentum = opt ? 0.9f : 0.0f;
-        lstmae_model *whole = make_model(3, 6, 4, 2, LSTMAE_LOSS_BCE, 21);
+        lstmae_model *whole = tu_make_model(3, 6, 4, 2, LSTMAE_LOSS_BCE, 21);
         assert_int_equal(lstmae_fit(whole, &d.s, NULL, &o, NULL), LSTMAE_OK);
 
-        lstmae_model *part = make_model(3, 6, 4, 2, LSTMAE_LOSS_BCE, 21);
+        lstmae_model *part = tu_make_model(3, 6, 4, 2, LSTMAE_LOSS_BCE, 21);
         o.epochs = 4;
         assert_int_equal(lstmae_fit(part, &d.s, NULL, &o, NULL), LSTMAE_OK);
         char path[300];
@@ -420,7 +405,7 @@ static void test_resume(void **state)
 
 /* The first part of a resumed training, in its own process: 4 epochs of
    the model and data below, saved to path. */
-static lstmae_model *resume_model(void) { return make_model(3, 6, 4, 2, LSTMAE_LOSS_BCE, 23); }
+static lstmae_model *resume_model(void) { return tu_make_model(3, 6, 4, 2, LSTMAE_LOSS_BCE, 23); }
 
 static int first_part(const char *path)
 {
@@ -489,7 +474,7 @@ static void test_early_stopping(void **state)
     trace t = { {0}, 0 };
     o.on_epoch = record;
     o.user = &t;
-    lstmae_model *m = make_model(3, 16, 8, 1, LSTMAE_LOSS_MSE, 4);
+    lstmae_model *m = tu_make_model(3, 16, 8, 1, LSTMAE_LOSS_MSE, 4);
     assert_int_equal(lstmae_fit(m, &tr.s, &va.s, &o, NULL), LSTMAE_OK);
     int best = 0;
     for (int e = 1; e < t.epochs; e++)
@@ -503,7 +488,7 @@ static void test_early_stopping(void **state)
     assert_true(vm.loss == t.valid[best]);
     assert_int_equal(lstmae_epochs_done(m), best + 1);
     /* and equals a model trained for exactly that many epochs */
-    lstmae_model *ref = make_model(3, 16, 8, 1, LSTMAE_LOSS_MSE, 4);
+    lstmae_model *ref = tu_make_model(3, 16, 8, 1, LSTMAE_LOSS_MSE, 4);
     lstmae_fit_options r = fit_opts(best + 1);
     r.learning_rate = 0.05f;
     assert_int_equal(lstmae_fit(ref, &tr.s, NULL, &r, NULL), LSTMAE_OK);
@@ -525,9 +510,9 @@ static void test_checkpoints(void **state)
     lstmae_fit_options o = fit_opts(5);
     o.checkpoint_path = path;
     o.checkpoint_every = 2;
-    lstmae_model *m = make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 8);
+    lstmae_model *m = tu_make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 8);
     assert_int_equal(lstmae_fit(m, &d.s, NULL, &o, NULL), LSTMAE_OK);
-    lstmae_model *ck = NULL, *ref = make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 8);
+    lstmae_model *ck = NULL, *ref = tu_make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 8);
     assert_int_equal(lstmae_load(path, &ck), LSTMAE_OK);
     assert_int_equal(lstmae_epochs_done(ck), 4); /* epochs 2 and 4 saved */
     lstmae_fit_options r = fit_opts(4);
@@ -548,7 +533,7 @@ static void test_checkpoints(void **state)
 static void golden_model_and_data(lstmae_model **m, dataset *d)
 {
     make_data(d, 77, 40);
-    *m = make_model(3, 6, 4, 2, LSTMAE_LOSS_BCE, 77);
+    *m = tu_make_model(3, 6, 4, 2, LSTMAE_LOSS_BCE, 77);
     lstmae_fit_options o = fit_opts(3);
     assert_int_equal(lstmae_fit(*m, &d->s, NULL, &o, NULL), LSTMAE_OK);
 }

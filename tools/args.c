@@ -87,6 +87,16 @@ int args_parse(int argc, char **argv, const args_option *opts, size_t nopts,
     return CLI_OK;
 }
 
+int args_parse_help(int argc, char **argv, const args_option *opts,
+                    size_t nopts, size_t max_positional, const char *help,
+                    args_parsed *out)
+{
+    int code = args_parse(argc, argv, opts, nopts, max_positional, out);
+    if (code == CLI_OK && out->help)
+        fputs(help, stdout);
+    return code;
+}
+
 int args_int(const char *cmd, const char *opt, const char *text, long lo,
              long hi, int *out)
 {

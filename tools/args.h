@@ -27,6 +27,13 @@ typedef struct args_parsed {
 int args_parse(int argc, char **argv, const args_option *opts, size_t nopts,
                size_t max_positional, args_parsed *out);
 
+/* args_parse, and when -h or --help was given, `help` printed on standard
+   output. Returns args_parse's code; the command is done when that is not
+   CLI_OK or when out->help is set (it then returns CLI_OK). */
+int args_parse_help(int argc, char **argv, const args_option *opts,
+                    size_t nopts, size_t max_positional, const char *help,
+                    args_parsed *out);
+
 /* Conversions of an option's text; CLI_OK, or CLI_BAD with a message
    naming the command and the option. A NULL text leaves *out unchanged. */
 int args_int(const char *cmd, const char *opt, const char *text, long lo,

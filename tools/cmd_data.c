@@ -43,14 +43,11 @@ int cmd_make_moving_ones(int argc, char **argv)
     };
     const char *cmd = argv[0];
     args_parsed parsed;
-    int code = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], 0,
-                          &parsed);
-    if (code != CLI_OK)
+    int code = args_parse_help(argc, argv, opts,
+                               sizeof opts / sizeof opts[0], 0,
+                               make_help, &parsed);
+    if (code != CLI_OK || parsed.help)
         return code;
-    if (parsed.help) {
-        fputs(make_help, stdout);
-        return CLI_OK;
-    }
     int count = 5000, max_len = 10, width = 8;
     uint64_t seed = 2026;
     if ((code = args_int(cmd, "--count", count_text, 1, 10000000, &count)) ||

@@ -102,14 +102,11 @@ int cmd_encode(int argc, char **argv)
         {"--output", "-o", 1, &j.output},
     };
     args_parsed parsed;
-    int code = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], 0,
-                          &parsed);
-    if (code != CLI_OK)
+    int code = args_parse_help(argc, argv, opts,
+                               sizeof opts / sizeof opts[0], 0,
+                               encode_help, &parsed);
+    if (code != CLI_OK || parsed.help)
         return code;
-    if (parsed.help) {
-        fputs(encode_help, stdout);
-        return CLI_OK;
-    }
     if (j.model_path == NULL || j.data == NULL || j.output == NULL)
         return args_usage_error("encode", "-m MODEL, --data X and -o OUT are "
                                 "required");
@@ -150,14 +147,11 @@ int cmd_decode(int argc, char **argv)
         {"--output", "-o", 1, &j.output},
     };
     args_parsed parsed;
-    int code = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], 0,
-                          &parsed);
-    if (code != CLI_OK)
+    int code = args_parse_help(argc, argv, opts,
+                               sizeof opts / sizeof opts[0], 0,
+                               decode_help, &parsed);
+    if (code != CLI_OK || parsed.help)
         return code;
-    if (parsed.help) {
-        fputs(decode_help, stdout);
-        return CLI_OK;
-    }
     if (j.model_path == NULL || latent == NULL || length == NULL ||
         j.output == NULL)
         return args_usage_error("decode", "-m MODEL, --latent Z, --length T "
@@ -216,14 +210,11 @@ int cmd_eval(int argc, char **argv)
         {"--per-sequence", NULL, 1, &j.output},
     };
     args_parsed parsed;
-    int code = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], 0,
-                          &parsed);
-    if (code != CLI_OK)
+    int code = args_parse_help(argc, argv, opts,
+                               sizeof opts / sizeof opts[0], 0,
+                               eval_help, &parsed);
+    if (code != CLI_OK || parsed.help)
         return code;
-    if (parsed.help) {
-        fputs(eval_help, stdout);
-        return CLI_OK;
-    }
     if (j.model_path == NULL || j.data == NULL)
         return args_usage_error("eval", "-m MODEL and --data X are required");
     cli_filetype ft;

@@ -48,13 +48,9 @@ int cmd_info(int argc, char **argv)
     const char *tensors = NULL;
     const args_option opts[] = {{"--tensors", NULL, 0, &tensors}};
     args_parsed parsed;
-    int code = args_parse(argc, argv, opts, 1, 1, &parsed);
-    if (code != CLI_OK)
+    int code = args_parse_help(argc, argv, opts, 1, 1, info_help, &parsed);
+    if (code != CLI_OK || parsed.help)
         return code;
-    if (parsed.help) {
-        fputs(info_help, stdout);
-        return CLI_OK;
-    }
     if (parsed.npositional != 1)
         return args_usage_error("info", "a MODEL file is required");
     const char *path = parsed.positional[0];
@@ -228,14 +224,11 @@ int cmd_show(int argc, char **argv)
         {"--count", NULL, 1, &count},
     };
     args_parsed parsed;
-    int code = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], 1,
-                          &parsed);
-    if (code != CLI_OK)
+    int code = args_parse_help(argc, argv, opts,
+                               sizeof opts / sizeof opts[0], 1,
+                               show_help, &parsed);
+    if (code != CLI_OK || parsed.help)
         return code;
-    if (parsed.help) {
-        fputs(show_help, stdout);
-        return CLI_OK;
-    }
     if (parsed.npositional != 1)
         return args_usage_error("show", "a FILE is required");
     int first = 0, n = 1;

@@ -303,14 +303,11 @@ int cmd_train(int argc, char **argv)
         {"--quiet", "-q", 0, &quiet},
     };
     args_parsed parsed;
-    int code = args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], 0,
-                          &parsed);
-    if (code != CLI_OK)
+    int code = args_parse_help(argc, argv, opts,
+                               sizeof opts / sizeof opts[0], 0,
+                               train_help, &parsed);
+    if (code != CLI_OK || parsed.help)
         return code;
-    if (parsed.help) {
-        fputs(train_help, stdout);
-        return CLI_OK;
-    }
 
     lstmae_config cfg;
     lstmae_config_init(&cfg);
