@@ -282,26 +282,19 @@ void cell_backward_avx512(float *restrict dg, float *restrict dc, const float *r
 
 /* ---- dispatch --------------------------------------------------------------- */
 
-void cell_forward(float *restrict g, float *restrict c, float *restrict h,
-                  const float *restrict c_prev, size_t n, size_t H)
+cell_kernels cell_select(void)
 {
-    if (cell_have_avx512()) cell_forward_avx512(g, c, h, c_prev, n, H);
-    else cell_forward_generic(g, c, h, c_prev, n, H);
-}
-
-void cell_forward_first(float *restrict g, float *restrict c, float *restrict h,
-                        size_t n, size_t H)
-{
-    if (cell_have_avx512()) cell_forward_first_avx512(g, c, h, n, H);
-    else cell_forward_first_generic(g, c, h, n, H);
-}
-
-void cell_backward(float *restrict dg, float *restrict dc, const float *restrict dh,
-                   const float *restrict g, const float *restrict c,
-                   const float *restrict c_prev, size_t n, size_t H)
-{
-    if (cell_have_avx512()) cell_backward_avx512(dg, dc, dh, g, c, c_prev, n, H);
-    else cell_backward_generic(dg, dc, dh, g, c, c_prev, n, H);
+    cell_kernels k;
+    if (cell_have_avx512()) {
+        k.forward = cell_forward_avx512;
+        k.forward_first = cell_forward_first_avx512;
+        k.backward = cell_backward_avx512;
+    } else {
+        k.forward = cell_forward_generic;
+        k.forward_first = cell_forward_first_generic;
+        k.backward = cell_backward_generic;
+    }
+    return k;
 }
 
 const char *cell_isa(void)

@@ -9,7 +9,6 @@
    read again, and its last h, c are its final state. */
 #include "lstm.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "cell.h"
@@ -33,13 +32,14 @@ void lstm_forward(float *gates, float *c, float *h, float *rep,
         tensor_matmul_nt(gates, in, w_ih, pk->rows, G, in_dim, 1.0f);
     }
     if (pk->steps == 0) return;
-    cell_forward_first(gates, c, h, pk->active[0], H);
+    cell_kernels cell = cell_select();
+    cell.forward_first(gates, c, h, pk->active[0], H);
     for (size_t t = 1; t < pk->steps; t++) {
         size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         float *g = gates + cur * G;
         /* a_t += h_{t-1} W_hh^T for the n rows still running */
         tensor_matmul_nt(g, h + prev * H, w_hh, n, G, H, 1.0f);
-        cell_forward(g, c + cur * H, h + cur * H, c + prev * H, n, H);
+        cell.forward(g, c + cur * H, h + cur * H, c + prev * H, n, H);
     }
 }
 
@@ -56,17 +56,18 @@ void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
         return;
     }
     memset(dc, 0, pk->batch * H * sizeof *dc);
+    cell_kernels cell = cell_select();
     for (size_t t = pk->steps - 1; t > 0; t--) {
         size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         float *dg = dgates + cur * G;
-        cell_backward(dg, dc, dh + cur * H, gates + cur * G, c + cur * H,
+        cell.backward(dg, dc, dh + cur * H, gates + cur * G, c + cur * H,
                       c + prev * H, n, H);
         /* dh_{t-1} += da_t W_hh, for the n rows still running at t */
         tensor_matmul_nn(dh + prev * H, dg, w_hh, n, H, G, 1.0f);
         /* h_{t-1} of those rows, lined up with da_t for dW_hh below */
         memcpy(hprev + (cur - pk->offset[1]) * H, h + prev * H, n * H * sizeof *hprev);
     }
-    cell_backward(dgates, dc, dh, gates, c, NULL, pk->active[0], H);
+    cell.backward(dgates, dc, dh, gates, c, NULL, pk->active[0], H);
 
     /* dW_hh += sum_{t >= 1} da_t^T h_{t-1}: one product over all steps */
     size_t later = pk->rows - pk->offset[1];
