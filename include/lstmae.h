@@ -116,10 +116,11 @@ LSTMAE_API const char *lstmae_version(void);
  * What the library runs on, as one line of text written like snprintf.
  *
  * The line holds the library's version, the BLAS and its version, the
- * BLAS's kernels (e.g. OpenBLAS's core) and threads, and the instruction
- * set of lstmae's own kernels, e.g.
+ * BLAS's kernels (e.g. OpenBLAS's core) and threads, the instruction
+ * set of lstmae's own cell kernels, and what runs the per-step recurrent
+ * products (lstmae's packed AVX-512 kernel, or the BLAS), e.g.
  * "lstmae=0.1.0 blas=OpenBLAS 0.3.21 ... core=SkylakeX blas_threads=2
- * kernels=avx512f".
+ * kernels=avx512f-intrinsics step_gemm=avx512f-packed".
  *
  * @par Thread safety
  *      Any thread, any time.

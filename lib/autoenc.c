@@ -21,7 +21,7 @@ void ae_encode(const ae_net *net, ae_ws *ws)
     size_t K = d->layers, H = d->hidden, B = ws->pk.batch;
     const float *in = ws->x;
     for (size_t k = 0; k < K; k++) {
-        lstm_forward(ws->gates[k], ws->c[k], ws->h[k], ws->rep, in, 0,
+        lstm_forward(ws->gates[k], ws->c[k], ws->h[k], ws->rep, ws->wpack, in, 0,
                      W(net, PARAM_ENC(K, k, P_WIH)), W(net, PARAM_ENC(K, k, P_WHH)),
                      W(net, PARAM_ENC(K, k, P_BIAS)), &ws->pk,
                      layer_in(d, k, d->in_dim), H);
@@ -49,7 +49,7 @@ void ae_decode(const ae_net *net, ae_ws *ws)
     /* Layer 0's input is z at every step: projected once per sequence. */
     const float *in = ws->z;
     for (size_t k = 0; k < K; k++) {
-        lstm_forward(ws->gates[K + k], ws->c[K + k], ws->h[K + k], ws->rep, in,
+        lstm_forward(ws->gates[K + k], ws->c[K + k], ws->h[K + k], ws->rep, ws->wpack, in,
                      k == 0, W(net, PARAM_DEC(K, k, P_WIH)),
                      W(net, PARAM_DEC(K, k, P_WHH)), W(net, PARAM_DEC(K, k, P_BIAS)),
                      &ws->pk, layer_in(d, k, d->latent), H);
@@ -88,7 +88,7 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
                       DW(net, grad, PARAM_DEC(K, k, P_WHH)),
                       DW(net, grad, PARAM_DEC(K, k, P_BIAS)),
                       k == 0 ? ws->dz : dbelow, dh, ws->dgates, ws->dc, ws->rep, ws->hprev,
-                      ws->gates[L], ws->c[L], ws->h[L], in, k == 0,
+                      ws->wpack, ws->gates[L], ws->c[L], ws->h[L], in, k == 0,
                       W(net, PARAM_DEC(K, k, P_WIH)), W(net, PARAM_DEC(K, k, P_WHH)),
                       &ws->pk, layer_in(d, k, Z), H);
         swap = dh; dh = dbelow; dbelow = swap;
@@ -112,7 +112,7 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
                       DW(net, grad, PARAM_ENC(K, k, P_WHH)),
                       DW(net, grad, PARAM_ENC(K, k, P_BIAS)),
                       k == 0 ? NULL : dbelow, dh, ws->dgates, ws->dc, ws->rep, ws->hprev,
-                      ws->gates[k], ws->c[k], ws->h[k], in, 0,
+                      ws->wpack, ws->gates[k], ws->c[k], ws->h[k], in, 0,
                       W(net, PARAM_ENC(K, k, P_WIH)), W(net, PARAM_ENC(K, k, P_WHH)),
                       &ws->pk, layer_in(d, k, D), H);
         swap = dh; dh = dbelow; dbelow = swap;

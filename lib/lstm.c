@@ -12,9 +12,57 @@
 #include <string.h>
 
 #include "cell.h"
+#include "gemm.h"
 #include "tensor.h"
 
-void lstm_forward(float *gates, float *c, float *h, float *rep,
+/* The per-step product C[n][N] += A[n][K] B of one layer call, B a weight
+   matrix: the packed kernel of gemm.h where it pays, else CBLAS. Chosen
+   (and the weights packed) once per layer call; the time loop only calls
+   through the pointer. */
+typedef struct step_mm step_mm;
+struct step_mm {
+    void (*run)(const step_mm *s, float *C, const float *A, size_t n);
+    gemm_packed_fn kernel;
+    const float *packed; /* the pack, for the kernel                      */
+    const float *w;      /* B as given, for CBLAS                         */
+    size_t N, K;
+};
+
+static void run_packed(const step_mm *s, float *C, const float *A, size_t n)
+{
+    s->kernel(C, s->N, A, s->K, s->packed, n, s->N, s->K);
+}
+
+static void run_blas_nt(const step_mm *s, float *C, const float *A, size_t n)
+{
+    tensor_matmul_nt(C, A, s->w, n, s->N, s->K, 1.0f);
+}
+
+static void run_blas_nn(const step_mm *s, float *C, const float *A, size_t n)
+{
+    tensor_matmul_nn(C, A, s->w, n, s->N, s->K, 1.0f);
+}
+
+/* w is B[K][N], or with `transposed` W[N][K] (products x W^T). wpack:
+   gemm_packed_floats(N, K) floats of scratch, or NULL. */
+static step_mm step_mm_plan(float *wpack, const float *w, size_t N, size_t K, int transposed)
+{
+    step_mm s;
+    s.kernel = wpack && gemm_packed_fits(N, K) ? gemm_packed_select() : NULL;
+    s.packed = wpack;
+    s.w = w;
+    s.N = N;
+    s.K = K;
+    if (s.kernel) {
+        gemm_pack(wpack, w, N, K, transposed);
+        s.run = run_packed;
+    } else {
+        s.run = transposed ? run_blas_nt : run_blas_nn;
+    }
+    return s;
+}
+
+void lstm_forward(float *gates, float *c, float *h, float *rep, float *wpack,
                   const float *in, int repeat,
                   const float *w_ih, const float *w_hh, const float *bias,
                   const lstm_pack *pk, size_t in_dim, size_t hidden)
@@ -34,18 +82,20 @@ void lstm_forward(float *gates, float *c, float *h, float *rep,
     if (pk->steps == 0) return;
     cell_kernels cell = cell_select();
     cell.forward_first(gates, c, h, pk->active[0], H);
+    if (pk->steps == 1) return;
+    step_mm rec = step_mm_plan(wpack, w_hh, G, H, 1);
     for (size_t t = 1; t < pk->steps; t++) {
         size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         float *g = gates + cur * G;
         /* a_t += h_{t-1} W_hh^T for the n rows still running */
-        tensor_matmul_nt(g, h + prev * H, w_hh, n, G, H, 1.0f);
+        rec.run(&rec, g, h + prev * H, n);
         cell.forward(g, c + cur * H, h + cur * H, c + prev * H, n, H);
     }
 }
 
 void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
                    float *dh, float *dgates, float *dc, float *rep, float *hprev,
-                   const float *gates, const float *c, const float *h,
+                   float *wpack, const float *gates, const float *c, const float *h,
                    const float *in, int repeat,
                    const float *w_ih, const float *w_hh,
                    const lstm_pack *pk, size_t in_dim, size_t hidden)
@@ -57,13 +107,14 @@ void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
     }
     memset(dc, 0, pk->batch * H * sizeof *dc);
     cell_kernels cell = cell_select();
+    step_mm rec = step_mm_plan(pk->steps > 1 ? wpack : NULL, w_hh, H, G, 0);
     for (size_t t = pk->steps - 1; t > 0; t--) {
         size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         float *dg = dgates + cur * G;
         cell.backward(dg, dc, dh + cur * H, gates + cur * G, c + cur * H,
                       c + prev * H, n, H);
         /* dh_{t-1} += da_t W_hh, for the n rows still running at t */
-        tensor_matmul_nn(dh + prev * H, dg, w_hh, n, H, G, 1.0f);
+        rec.run(&rec, dh + prev * H, dg, n);
         /* h_{t-1} of those rows, lined up with da_t for dW_hh below */
         memcpy(hprev + (cur - pk->offset[1]) * H, h + prev * H, n * H * sizeof *hprev);
     }
@@ -87,4 +138,12 @@ void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
         tensor_matmul_tn(dw_ih, dgates, in, G, in_dim, pk->rows, 1.0f);
         if (din) tensor_matmul_nn(din, dgates, w_ih, pk->rows, in_dim, G, 0.0f);
     }
+}
+
+size_t lstm_wpack_floats(size_t hidden)
+{
+    size_t G = 4 * hidden, fw = 0, bw = 0;
+    if (gemm_packed_fits(G, hidden)) fw = gemm_packed_floats(G, hidden);
+    if (gemm_packed_fits(hidden, G)) bw = gemm_packed_floats(hidden, G);
+    return fw > bw ? fw : bw;
 }

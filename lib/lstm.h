@@ -26,8 +26,10 @@ typedef struct lstm_pack {
    in:    [rows][in_dim] packed input, or with `repeat` [B][in_dim], the
           same input at every step of row r (the decoder's z)
    rep:   [B][G] scratch, used with `repeat`
+   wpack: lstm_wpack_floats(hidden) floats of scratch (64-byte aligned)
+          for the packed recurrent weights, or NULL (CBLAS every step)
    w_ih [G][in_dim], w_hh [G][H], bias [G] */
-void lstm_forward(float *gates, float *c, float *h, float *rep,
+void lstm_forward(float *gates, float *c, float *h, float *rep, float *wpack,
                   const float *in, int repeat,
                   const float *w_ih, const float *w_hh, const float *bias,
                   const lstm_pack *pk, size_t in_dim, size_t hidden);
@@ -39,12 +41,16 @@ void lstm_forward(float *gates, float *c, float *h, float *rep,
    din:    [rows][in_dim] (or [B][in_dim] with repeat) out, overwritten;
            NULL when the input's gradient is not needed
    dgates: [rows][G] scratch; dc: [B][H] scratch; rep: [B][G] scratch;
-   hprev: [rows][H] scratch */
+   hprev: [rows][H] scratch; wpack: as for lstm_forward */
 void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
                    float *dh, float *dgates, float *dc, float *rep, float *hprev,
-                   const float *gates, const float *c, const float *h,
+                   float *wpack, const float *gates, const float *c, const float *h,
                    const float *in, int repeat,
                    const float *w_ih, const float *w_hh,
                    const lstm_pack *pk, size_t in_dim, size_t hidden);
+
+/* Floats of the wpack scratch a layer of this hidden size uses: 0 when
+   its recurrent weights are too large to pack (CBLAS is used). */
+size_t lstm_wpack_floats(size_t hidden);
 
 #endif

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cell.h"
+#include "gemm.h"
 #include "lstmae.h"
 #include "tensor.h"
 
@@ -33,7 +34,7 @@ size_t lstmae_runtime_info(char *buf, size_t size)
     char blas[512];
     int n = tensor_blas_info(blas, sizeof blas);
     if (n < 0) blas[0] = '\0';
-    n = snprintf(buf, size, "lstmae=%s %s kernels=%s", lstmae_version(), blas,
-                 cell_isa());
+    n = snprintf(buf, size, "lstmae=%s %s kernels=%s step_gemm=%s", lstmae_version(), blas,
+                 cell_isa(), gemm_isa());
     return n < 0 ? 0 : (size_t)n;
 }

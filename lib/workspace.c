@@ -52,6 +52,8 @@ static void layout(ae_ws *ws, const ae_dims *d, size_t B, size_t T, int training
         REGION(ws->h[k], rH, float);
     }
     REGION(ws->rep, mul(B, G, &ok), float);
+    size_t wpack = lstm_wpack_floats(H);
+    if (wpack) REGION(ws->wpack, wpack, float);
     REGION(ws->h_enc, mul(B, H, &ok), float);
     REGION(ws->z, mul(B, Z, &ok), float);
     REGION(ws->y, rD, float);

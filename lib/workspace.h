@@ -31,6 +31,8 @@ typedef struct ae_ws {
     float *c[2 * LSTMAE_MAX_LAYERS];     /* [rows][H]                    */
     float *h[2 * LSTMAE_MAX_LAYERS];     /* [rows][H]                    */
     float *rep;                   /* [B][G] repeated-input projection    */
+    float *wpack;                 /* [lstm_wpack_floats(H)] packed recurrent
+                                     weights of the layer running, or NULL */
     float *h_enc;                 /* [B][H] encoder's final top h        */
     float *z;                     /* [B][Z] latent                       */
     float *y;                     /* [rows][D] output pre-activations    */

@@ -254,6 +254,7 @@ static void test_runtime_info(void **state)
     assert_int_equal(strlen(full), n);
     assert_non_null(strstr(full, "blas="));
     assert_non_null(strstr(full, "kernels="));
+    assert_non_null(strstr(full, "step_gemm="));
     char small[8];
     memset(small, 'x', sizeof small);
     assert_int_equal(lstmae_runtime_info(small, sizeof small), n);
