@@ -5,7 +5,12 @@
    workspace into its own gradient block, scaled by 1 / N_valid of the
    whole batch; the blocks are then summed in shard order. The result
    depends on S but not on timing, so a fixed thread count gives
-   bit-identical training. */
+   bit-identical training.
+
+   The S - 1 worker threads are started once per fit call and wait on a
+   condition variable between batches (a thread created per batch costs
+   tens of microseconds, and the scheduler often starts it on the busy
+   core, which at the seed model's 0.5 ms shards serialised the work). */
 #include "fit.h"
 
 #include <math.h>
@@ -80,10 +85,83 @@ static void shard_run(shard *sh)
     ae_backward(sh->net, &sh->ws, sh->grad);
 }
 
-static void *shard_thread(void *arg)
+/* The worker threads of one fit call. Worker s runs shard s of every
+   batch; the calling thread runs shard 0, and any shard whose thread
+   could not be started. */
+typedef struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t go;      /* a new batch (gen changed), or quit     */
+    pthread_cond_t done;    /* pending reached 0                      */
+    unsigned long gen;      /* batches handed out                     */
+    size_t pending;         /* workers still running this batch       */
+    size_t started;         /* threads running: shards 1 .. started   */
+    int quit;
+    int ready;              /* mu, go, done initialised               */
+    pthread_t threads[MAX_THREADS];
+} pool;
+
+typedef struct worker {
+    pool *p;
+    shard *sh;
+} worker;
+
+static void *worker_main(void *arg)
 {
-    shard_run(arg);
+    worker *w = arg;
+    pool *p = w->p;
+    unsigned long seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->gen == seen && !p->quit) pthread_cond_wait(&p->go, &p->mu);
+        if (p->quit) break;
+        seen = p->gen;
+        pthread_mutex_unlock(&p->mu);
+        shard_run(w->sh);
+        pthread_mutex_lock(&p->mu);
+        if (--p->pending == 0) pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
     return NULL;
+}
+
+/* Starts up to n threads for workers[0 .. n-1]; p->started says how many
+   run (fewer when the system refuses one: their shards then run on the
+   calling thread, with the same result). */
+static void pool_start(pool *p, worker *workers, size_t n)
+{
+    memset(p, 0, sizeof *p);
+    if (n == 0) return;
+    if (pthread_mutex_init(&p->mu, NULL) != 0) return;
+    if (pthread_cond_init(&p->go, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        return;
+    }
+    if (pthread_cond_init(&p->done, NULL) != 0) {
+        pthread_cond_destroy(&p->go);
+        pthread_mutex_destroy(&p->mu);
+        return;
+    }
+    p->ready = 1;
+    for (size_t i = 0; i < n; i++) {
+        workers[i].p = p;
+        if (pthread_create(&p->threads[i], NULL, worker_main, &workers[i]) != 0) break;
+        p->started = i + 1;
+    }
+}
+
+static void pool_stop(pool *p)
+{
+    if (!p->ready) return;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < p->started; i++) pthread_join(p->threads[i], NULL);
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->go);
+    pthread_mutex_destroy(&p->mu);
+    p->ready = 0;
+    p->started = 0;
 }
 
 /* num_threads = 0. One worker: results then never depend on the machine,
@@ -104,7 +182,8 @@ typedef struct trainer {
     const lstmae_model *m;
     size_t nshards, per_shard;
     shard shards[MAX_THREADS];
-    pthread_t threads[MAX_THREADS];
+    worker workers[MAX_THREADS]; /* workers[s - 1] runs shard s       */
+    pool pool;
     size_t *order;          /* [count] sequence order of this epoch */
     float *grad;            /* [nparams] the batch gradient = shard 0's */
     snapshot snap;          /* the state after the last completed epoch */
@@ -171,6 +250,7 @@ size_t fit_memory(const lstmae_model *m, const lstmae_sequences *train,
 static void trainer_free(trainer *tr)
 {
     const lstmae_allocator *a = &tr->m->alloc;
+    pool_stop(&tr->pool);
     for (size_t s = 0; s < tr->nshards; s++) workspace_free(&tr->shards[s].ws);
     if (tr->have_valid_plan) infer_plan_free(&tr->valid_plan, tr->m);
     mem_free(a, tr->order);
@@ -243,6 +323,8 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
             return tr->save_size ? LSTMAE_ERR_NOMEM : LSTMAE_ERR_INVALID_ARG;
         }
     }
+    for (size_t s = 1; s < tr->nshards; s++) tr->workers[s - 1].sh = &tr->shards[s];
+    pool_start(&tr->pool, tr->workers, tr->nshards - 1);
     return LSTMAE_OK;
 }
 
@@ -273,7 +355,6 @@ static void train_batch(trainer *tr, const size_t *idx, size_t n, float scale,
                         size_t P, loss_sums *sums)
 {
     size_t per = (n + tr->nshards - 1) / tr->nshards, used = 0;
-    size_t launched = 0;
     for (size_t s = 0; s < tr->nshards; s++) {
         shard *sh = &tr->shards[s];
         sh->idx = idx + used;
@@ -282,14 +363,22 @@ static void train_batch(trainer *tr, const size_t *idx, size_t n, float scale,
         used += sh->n;
         memset(sh->grad, 0, P * sizeof(float));
     }
-    for (size_t s = 1; s < tr->nshards; s++) {
-        if (pthread_create(&tr->threads[s], NULL, shard_thread, &tr->shards[s]) != 0)
-            break; /* no thread: run the rest here (same result) */
-        launched = s;
+    pool *p = &tr->pool;
+    size_t launched = p->started;
+    if (launched) {
+        pthread_mutex_lock(&p->mu);
+        p->pending = launched;
+        p->gen++;
+        pthread_cond_broadcast(&p->go);
+        pthread_mutex_unlock(&p->mu);
     }
     shard_run(&tr->shards[0]);
-    for (size_t s = 1; s <= launched; s++) pthread_join(tr->threads[s], NULL);
     for (size_t s = launched + 1; s < tr->nshards; s++) shard_run(&tr->shards[s]);
+    if (launched) {
+        pthread_mutex_lock(&p->mu);
+        while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
     *sums = tr->shards[0].sums;
     for (size_t s = 1; s < tr->nshards; s++) {
         const float *g = tr->shards[s].grad;
