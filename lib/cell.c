@@ -5,17 +5,6 @@
 
 #include "fastmath.h"
 
-/* The pointwise passes are compiled for AVX-512F, AVX2 and baseline
-   x86-64, picked at load time (GCC's target_clones); elsewhere, once. The
-   build uses -ffp-contract=off (ISO C), so every clone computes the same
-   bits. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__linux__) && !defined(LSTMAE_NO_CLONES)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
-
 static const char *clones_isa(void)
 {
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \

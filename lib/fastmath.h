@@ -14,6 +14,35 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The loops that call these functions are compiled for AVX-512F, AVX2 and
+   baseline x86-64, picked at load time (GCC's target_clones); elsewhere,
+   once. The build uses -ffp-contract=off (ISO C), so every clone computes
+   the same bits. Put it on static functions only: a cloned function with
+   external linkage would export its ifunc resolver. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__) && !defined(LSTMAE_NO_CLONES)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+/* log(1 + e) for e in [0, 1]: with s = e / (2 + e) in [0, 1/3],
+   log(1 + e) = 2 atanh(s) = 2 (s + s^3/3 + ... + s^13/13); the terms left
+   out are below 1.5e-8 of the sum, and there is no cancellation for small
+   e. */
+static inline float fm_log1p_unit(float e)
+{
+    float s = e / (2.0f + e), s2 = s * s;
+    float p = 1.0f / 13.0f;
+    p = p * s2 + 1.0f / 11.0f;
+    p = p * s2 + 1.0f / 9.0f;
+    p = p * s2 + 1.0f / 7.0f;
+    p = p * s2 + 1.0f / 5.0f;
+    p = p * s2 + 1.0f / 3.0f;
+    p = p * s2 + 1.0f;
+    return 2.0f * s * p;
+}
+
+#endif
+
 static inline float fm_expf(float x)
 {
     x = x > -87.0f ? x : -87.0f; /* also maps NaN to -87 */
@@ -42,5 +71,22 @@ static inline float fm_sigmoid(float x) { return 1.0f / (1.0f + fm_expf(-x)); }
 
 /* tanh(x) = 2 sigmoid(2x) - 1 */
 static inline float fm_tanh(float x) { return 2.0f / (1.0f + fm_expf(-2.0f * x)) - 1.0f; }
+
+/* log(1 + e) for e in [0, 1]: with s = e / (2 + e) in [0, 1/3],
+   log(1 + e) = 2 atanh(s) = 2 (s + s^3/3 + ... + s^13/13); the terms left
+   out are below 1.5e-8 of the sum, and there is no cancellation for small
+   e. */
+static inline float fm_log1p_unit(float e)
+{
+    float s = e / (2.0f + e), s2 = s * s;
+    float p = 1.0f / 13.0f;
+    p = p * s2 + 1.0f / 11.0f;
+    p = p * s2 + 1.0f / 9.0f;
+    p = p * s2 + 1.0f / 7.0f;
+    p = p * s2 + 1.0f / 5.0f;
+    p = p * s2 + 1.0f / 3.0f;
+    p = p * s2 + 1.0f;
+    return 2.0f * s * p;
+}
 
 #endif

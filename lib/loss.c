@@ -1,14 +1,46 @@
-/* loss.c - bce (stable, from logits) and mse; accuracy for bce. */
+/* loss.c - bce (stable, from logits) and mse; accuracy for bce.
+
+   bce works in blocks: a loop the compiler vectorises computes, per
+   element, e = exp(-|y|) (fastmath.h), p = sigmoid(y) from it, the
+   gradient, the log(1 + e) term and the hit; then a short scalar loop adds
+   the block's terms in double, in order. (libm's log1p and exp, per
+   element, were an eighth of the seed model's training time.) */
 #include "loss.h"
 
 #include <math.h>
 
-/* sigmoid without overflow for large |y| */
-static inline float stable_sigmoid(float y)
+#include "fastmath.h"
+
+#define BLOCK 256
+
+/* sigmoid(y) from e = exp(-|y|): 1 / (1 + e) for y >= 0, e / (1 + e)
+   below; no overflow for any y, and NaN stays NaN. */
+static inline float sigmoid_from(float y, float e)
 {
-    if (y >= 0.0f) return 1.0f / (1.0f + expf(-y));
-    float e = expf(y);
-    return e / (1.0f + e);
+    float p = (y >= 0.0f ? 1.0f : e) / (1.0f + e);
+    return y != y ? y : p;
+}
+
+/* One block of bce: dy (never NULL here), the log(1 + exp(-|y|)) terms
+   and the hits (1 where (p > 0.5) == (x > 0.5)). */
+VECTOR_CLONES
+static void bce_block(const float *restrict y, const float *restrict x, size_t n,
+                      float scale, float *restrict dy, float *restrict soft,
+                      float *restrict hit)
+{
+    for (size_t i = 0; i < n; i++) {
+        float e = fm_expf(-fabsf(y[i]));
+        float p = sigmoid_from(y[i], e);
+        soft[i] = fm_log1p_unit(e);
+        hit[i] = (p > 0.5f) == (x[i] > 0.5f) ? 1.0f : 0.0f;
+        dy[i] = scale * (p - x[i]);
+    }
+}
+
+VECTOR_CLONES
+static void sigmoid_inplace(float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = sigmoid_from(y[i], fm_expf(-fabsf(y[i])));
 }
 
 void loss_forward_backward(lstmae_loss kind, const float *y, const float *x,
@@ -16,13 +48,16 @@ void loss_forward_backward(lstmae_loss kind, const float *y, const float *x,
 {
     double total = 0.0, correct = 0.0;
     if (kind == LSTMAE_LOSS_BCE) {
-        for (size_t i = 0; i < n; i++) {
-            float p = stable_sigmoid(y[i]);
-            /* max(y, 0) - y x + log(1 + exp(-|y|)), in double */
-            double yd = y[i], xd = x[i];
-            total += (yd > 0.0 ? yd : 0.0) - yd * xd + log1p(exp(-fabs(yd)));
-            correct += ((p > 0.5f) == (x[i] > 0.5f)) ? 1.0 : 0.0;
-            if (dy) dy[i] = scale * (p - x[i]);
+        float soft[BLOCK], hit[BLOCK], scratch[BLOCK];
+        for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
+            size_t m = n - i0 < BLOCK ? n - i0 : BLOCK;
+            bce_block(y + i0, x + i0, m, scale, dy ? dy + i0 : scratch, soft, hit);
+            /* max(y, 0) - y x + log(1 + exp(-|y|)), summed in double */
+            for (size_t i = 0; i < m; i++) {
+                double yd = y[i0 + i], xd = x[i0 + i];
+                total += (yd > 0.0 ? yd : 0.0) - yd * xd + (double)soft[i];
+                correct += hit[i];
+            }
         }
     } else {
         for (size_t i = 0; i < n; i++) {
@@ -38,5 +73,5 @@ void loss_forward_backward(lstmae_loss kind, const float *y, const float *x,
 void loss_activate(lstmae_loss kind, float *y, size_t n)
 {
     if (kind != LSTMAE_LOSS_BCE) return;
-    for (size_t i = 0; i < n; i++) y[i] = stable_sigmoid(y[i]);
+    sigmoid_inplace(y, n);
 }
