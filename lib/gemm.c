@@ -38,7 +38,11 @@ void gemm_pack(float *dst, const float *src, size_t N, size_t K, int transposed)
 
 #define AVX512 __attribute__((target("avx512f")))
 #define INLINE inline __attribute__((always_inline))
+#define PRAGMA(x) _Pragma(#x)
+#define UNROLL(n) PRAGMA(GCC unroll n)
+#ifndef KC
 #define KC 256 /* K slice */
+#endif
 
 /* One block: MR rows of C, NV vectors (16 columns each) of one panel; the
    last vector keeps the lanes of `tail`. Accumulators start from C, then
@@ -47,22 +51,24 @@ AVX512 static INLINE void block(float *C, size_t ldc, const float *A, size_t lda
                                 const float *panel, size_t K, __mmask16 tail,
                                 const int MR, const int NV)
 {
+    /* The loops over r and v have constant bounds; they must be unrolled
+       completely so that acc lives in registers (-O2 alone does not). */
     __m512 acc[6][4];
-    for (int r = 0; r < MR; r++)
-        for (int v = 0; v < NV; v++)
+    UNROLL(6) for (int r = 0; r < MR; r++)
+        UNROLL(4) for (int v = 0; v < NV; v++)
             acc[r][v] = v == NV - 1 ? _mm512_maskz_loadu_ps(tail, C + (size_t)r * ldc + 16 * v)
                                     : _mm512_loadu_ps(C + (size_t)r * ldc + 16 * v);
     for (size_t k = 0; k < K; k++) {
         const float *b = panel + k * GEMM_PANEL;
         __m512 bv[4];
-        for (int v = 0; v < NV; v++) bv[v] = _mm512_load_ps(b + 16 * v);
-        for (int r = 0; r < MR; r++) {
+        UNROLL(4) for (int v = 0; v < NV; v++) bv[v] = _mm512_load_ps(b + 16 * v);
+        UNROLL(6) for (int r = 0; r < MR; r++) {
             __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);
-            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
+            UNROLL(4) for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
         }
     }
-    for (int r = 0; r < MR; r++)
-        for (int v = 0; v < NV; v++) {
+    UNROLL(6) for (int r = 0; r < MR; r++)
+        UNROLL(4) for (int v = 0; v < NV; v++) {
             if (v == NV - 1)
                 _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16 * v, tail, acc[r][v]);
             else
