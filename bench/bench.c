@@ -394,6 +394,9 @@ static int run_config(const bench_config *c, const bench_args *a)
        passes over the first enc_n sequences. */
     lstmae_sequences enc = set;
     enc.count = enc_n < 16 ? enc_n : 16;
+    status = lstmae_set_num_threads(model, a->threads);
+    if (status != LSTMAE_OK)
+        goto done;
     status = lstmae_encode(model, &enc, latent);
     if (status != LSTMAE_OK)
         goto done;
@@ -473,7 +476,8 @@ static void usage(const char *argv0)
             "usage: %s [--config S|M|L|all] [--threads T] [--epochs N]\n"
             "          [--batches B] [--encode-count N] [--encode-reps R]\n"
             "          [--warmup W] [--quick] [--no-fork] [--write-data DIR]\n"
-            "  --threads T       lstmae_fit_options.num_threads (default 1)\n"
+            "  --threads T       lstmae_fit_options.num_threads and\n"
+            "                    lstmae_set_num_threads for encoding (default 1)\n"
             "  --epochs N        timed epochs (median reported; default S 10,\n"
             "                    M 3, L 2; --quick 2)\n"
             "  --batches B       time runs of B consecutive batches instead\n"

@@ -491,6 +491,50 @@ LSTMAE_API int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
  *  @{ */
 
 /**
+ * Sets how many threads the inference calls on this model use:
+ * lstmae_encode(), lstmae_decode(), lstmae_reconstruct() and
+ * lstmae_evaluate().
+ *
+ * Each such call then puts the set in its canonical order (by length, then
+ * content), deals it to num_threads workers (the calling thread and
+ * num_threads - 1 threads started for the call, joined before it
+ * returns), and each worker runs its share in chunks on a workspace of its
+ * own. lstmae_infer_memory() counts every worker's workspace. For a given
+ * thread count the results are the same on every run and for any order of
+ * the set; between thread counts they may differ in the last bits (a BLAS
+ * may round a product differently for a different number of rows). With a
+ * threaded BLAS (OpenBLAS's pthread build) each worker's BLAS calls may
+ * also be threaded: set OPENBLAS_NUM_THREADS=1 to keep to num_threads.
+ * The setting is not saved in model files; a created or loaded model
+ * starts at 0. lstmae_fit() has its own count
+ * (lstmae_fit_options.num_threads), also used for its validation set.
+ *
+ * @par Thread safety
+ *      Changes the model: call it before sharing the model between
+ *      threads, not while another call uses it.
+ *
+ * @param model        the model.
+ * @param num_threads  0 (the default) or 1: the calling thread only; more
+ *                     (at most 1024; more than 64 counts as 64, and never
+ *                     more workers than sequences).
+ * @retval LSTMAE_OK               set.
+ * @retval LSTMAE_ERR_INVALID_ARG  model NULL, or num_threads out of range;
+ *                                 the setting is unchanged.
+ */
+LSTMAE_API int lstmae_set_num_threads(lstmae_model *model, int num_threads);
+
+/**
+ * The thread count lstmae_set_num_threads() last set (0 by default).
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param model  the model.
+ * @return the count; 0 for NULL.
+ */
+LSTMAE_API int lstmae_get_num_threads(const lstmae_model *model);
+
+/**
  * Writes the latent vector of every sequence to latent[count][latent_dim].
  *
  * A sequence of length 0 gets the latent of the empty sequence

@@ -223,6 +223,18 @@ int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
 
 /* ---- inference ---------------------------------------------------------- */
 
+int lstmae_set_num_threads(lstmae_model *model, int num_threads)
+{
+    CHECK_ARG(model != NULL && num_threads >= 0 && num_threads <= 1024);
+    model->num_threads = num_threads;
+    return LSTMAE_OK;
+}
+
+int lstmae_get_num_threads(const lstmae_model *model)
+{
+    return model ? model->num_threads : 0;
+}
+
 int lstmae_encode(const lstmae_model *model, const lstmae_sequences *in, float *latent)
 {
     CHECK_ARG(model != NULL && latent != NULL);
@@ -416,5 +428,5 @@ size_t lstmae_fit_memory(const lstmae_model *model, const lstmae_sequences *trai
 size_t lstmae_infer_memory(const lstmae_model *model, size_t count, size_t max_len)
 {
     if (!model || count == 0) return 0;
-    return infer_plan_bytes(model, count, max_len);
+    return infer_plan_bytes(model, count, max_len, (size_t)model->num_threads);
 }

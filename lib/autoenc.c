@@ -39,7 +39,7 @@ void ae_encode(const ae_net *net, ae_ws *ws)
     }
     /* z = h_enc W_z^T + b_z */
     tensor_fill_rows(ws->z, W(net, PARAM_LAT_B(K)), B, d->latent);
-    tensor_matmul_nt(ws->z, ws->h_enc, W(net, PARAM_LAT_W(K)), B, d->latent, H, 1.0f);
+    tensor_project(ws->z, ws->h_enc, W(net, PARAM_LAT_W(K)), B, d->latent, H, ws->wpack);
 }
 
 void ae_decode(const ae_net *net, ae_ws *ws)
@@ -57,7 +57,7 @@ void ae_decode(const ae_net *net, ae_ws *ws)
     }
     /* y = h_dec W_o^T + b_o, every valid step in one product */
     tensor_fill_rows(ws->y, W(net, PARAM_OUT_B(K)), ws->pk.rows, d->in_dim);
-    tensor_matmul_nt(ws->y, in, W(net, PARAM_OUT_W(K)), ws->pk.rows, d->in_dim, H, 1.0f);
+    tensor_project(ws->y, in, W(net, PARAM_OUT_W(K)), ws->pk.rows, d->in_dim, H, ws->wpack);
 }
 
 void ae_loss(const ae_net *net, ae_ws *ws, float scale, loss_sums *sums)

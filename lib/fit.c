@@ -169,6 +169,14 @@ static void pool_stop(pool *p)
    threads its larger products itself). */
 static size_t default_threads(void) { return 1; }
 
+/* The threads of this fit call (the validation set is evaluated with as
+   many workers). */
+static size_t fit_threads(const lstmae_fit_options *opt)
+{
+    size_t threads = opt->num_threads > 0 ? (size_t)opt->num_threads : default_threads();
+    return threads > MAX_THREADS ? MAX_THREADS : threads;
+}
+
 /* Sum of lengths of sequences idx[0..n-1]. */
 static size_t valid_steps(const lstmae_sequences *s, const size_t *idx, size_t n)
 {
@@ -202,8 +210,7 @@ static void shard_geometry(const lstmae_fit_options *opt, size_t count,
     size_t batch = (size_t)opt->batch_size;
     if (batch > count) batch = count;
     if (batch == 0) batch = 1; /* count >= 1 is checked before; never 0 shards */
-    size_t threads = opt->num_threads > 0 ? (size_t)opt->num_threads : default_threads();
-    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    size_t threads = fit_threads(opt);
     if (threads > batch) threads = batch;
     *per_shard = (batch + threads - 1) / threads;
     *nshards = (batch + *per_shard - 1) / *per_shard;
@@ -237,7 +244,7 @@ size_t fit_memory(const lstmae_model *m, const lstmae_sequences *train,
         !add_bytes(&total, nshards, ws))
         return 0;
     if (valid) {
-        size_t v = infer_plan_bytes(m, valid->count, valid->max_len);
+        size_t v = infer_plan_bytes(m, valid->count, valid->max_len, fit_threads(opt));
         if (v == 0 || !add_bytes(&total, v, 1)) return 0;
     }
     if (opt->checkpoint_path) {
@@ -308,7 +315,8 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
         tr->nshards = s + 1;
     }
     if (valid) {
-        int st = infer_plan_make(&tr->valid_plan, m, valid->count, valid->max_len);
+        int st = infer_plan_make(&tr->valid_plan, m, valid->count, valid->max_len,
+                                 fit_threads(opt));
         if (st != LSTMAE_OK) {
             trainer_free(tr);
             return st;

@@ -43,6 +43,7 @@ void gemm_pack(float *dst, const float *src, size_t N, size_t K, int transposed)
 #ifndef KC
 #define KC 256 /* K slice */
 #endif
+#define MC 192 /* row slice: 32 blocks of 6 */
 
 /* One block: MR rows of C, NV vectors (16 columns each) of one panel; the
    last vector keeps the lanes of `tail`. Accumulators start from C, then
@@ -101,13 +102,26 @@ PANEL_ROWS(2)
 PANEL_ROWS(3)
 PANEL_ROWS(4)
 
+AVX512 static void block_rows(float *C, size_t ldc, const float *A, size_t lda,
+                              const float *packed, size_t M, size_t N, size_t K);
+
 AVX512 void gemm_packed_avx512(float *C, size_t ldc, const float *A, size_t lda,
                                const float *packed, size_t M, size_t N, size_t K)
 {
-    if (M == 0) return;
-    /* K in slices of KC, so that a slice of A (M x KC) and of one panel
-       (KC x 64) stay in L2 while every row block passes over them; C
-       carries the partial sums, so the operations are the same. */
+    /* Rows in slices of MC, and K in slices of KC, so that a slice of A
+       (MC x KC) and of one panel (KC x 64) stay in L2 while every row
+       block passes over them; C carries the partial sums, so the
+       operations are the same for every row. */
+    for (size_t m0 = 0; m0 < M; m0 += MC) {
+        size_t mc = M - m0 < MC ? M - m0 : MC;
+        block_rows(C + m0 * ldc, ldc, A + m0 * lda, lda, packed, mc, N, K);
+    }
+}
+
+/* gemm_packed_avx512 for at most MC rows. */
+AVX512 static void block_rows(float *C, size_t ldc, const float *A, size_t lda,
+                              const float *packed, size_t M, size_t N, size_t K)
+{
     for (size_t k0 = 0; k0 < K; k0 += KC) {
         size_t kc = K - k0 < KC ? K - k0 : KC;
         for (size_t j0 = 0; j0 < N; j0 += GEMM_PANEL) {

@@ -6,9 +6,14 @@
    the caller's set irrelevant, bit for bit, the set is first put in a
    canonical order that depends on the sequences' contents only: by
    length, longest first, then by a hash of the valid steps. A permuted set
-   is then computed in exactly the same chunks and rows. */
+   is then computed in exactly the same chunks and rows.
+
+   With S workers (lstmae_set_num_threads), worker s takes the canonical
+   positions s, s + S, ...: the workers get sequences of about the same
+   lengths, and the assignment depends on S and the data only. */
 #include "infer.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +22,61 @@
 #include "mem.h"
 #include "workspace.h"
 
-/* Sequences per chunk: up to 512, fewer for long sequences or big models
-   so that a chunk's activations stay near 256 MiB. Larger chunks make the
-   per-step products wider, which the BLAS runs faster. */
-static size_t chunk_size(const lstmae_model *m, size_t count, size_t steps)
+#define MAX_WORKERS 64
+#define BUDGET ((size_t)256 << 20) /* bytes of workspace, all workers */
+
+/* The work of one call: an operation over a set. */
+typedef enum infer_op { OP_ENCODE, OP_DECODE, OP_RECONSTRUCT, OP_EVALUATE } infer_op;
+
+typedef struct infer_job {
+    infer_op op;
+    const lstmae_model *m;
+    ae_net net;
+    const float *data;       /* the set [count][T][D]; decode: latent [count][Z] */
+    const int32_t *lengths;  /* or NULL: all T                               */
+    size_t count, T;
+    size_t length;           /* decode: steps to generate                    */
+    float *out;              /* encode: [count][Z]; decode, reconstruct:
+                                [count][T or length][D]                      */
+} infer_job;
+
+/* One worker: canonical positions first, first + S, first + 2S, ... of
+   the set (S workers), in chunks of up to plan->chunk sequences. */
+struct infer_worker {
+    ae_ws ws;
+    size_t *idx;             /* [chunk] the current chunk's sequences        */
+    const infer_plan *plan;
+    const infer_job *job;
+    size_t first;
+    loss_sums sums;          /* evaluate */
+    uint64_t elements;
+    pthread_t thread;
+};
+
+static size_t worker_count(size_t threads, size_t count)
 {
-    const ae_dims *d = &m->dims;
-    size_t per_step = (2 * d->layers * 6 * d->hidden + 2 * d->in_dim) * sizeof(float);
-    size_t per_seq = per_step * (steps ? steps : 1);
-    size_t chunk = ((size_t)256 << 20) / per_seq;
+    size_t s = threads ? threads : 1;
+    if (s > MAX_WORKERS) s = MAX_WORKERS;
+    if (s > count) s = count;
+    return s ? s : 1;
+}
+
+/* Sequences per chunk of one worker: up to 512, fewer for long sequences
+   or big models so that all workers' workspaces stay near 256 MiB. Larger
+   chunks make the per-step products wider, which run faster. */
+static size_t chunk_size(const lstmae_model *m, size_t count, size_t steps, size_t workers)
+{
+    size_t per = (count + workers - 1) / workers;
+    size_t one = workspace_bytes(&m->dims, 1, steps ? steps : 1, 0);
+    size_t two = workspace_bytes(&m->dims, 2, steps ? steps : 1, 0);
+    size_t chunk = 1;
+    if (one != 0 && two > one) {
+        size_t per_seq = two - one, fixed = one - per_seq, budget = BUDGET / workers;
+        chunk = budget > fixed ? (budget - fixed) / per_seq : 1;
+    }
     if (chunk > 512) chunk = 512;
     if (chunk < 1) chunk = 1;
-    return chunk < count ? chunk : count;
+    return chunk < per ? chunk : per;
 }
 
 /* The sort key of one sequence in the canonical order. */
@@ -62,7 +110,7 @@ static uint64_t hash_floats(const float *x, size_t n)
 
 /* Sorts p->keys for count sequences of data [count][T][D] (lengths NULL:
    all T) into the canonical order. */
-static void canonical_order(infer_plan *p, const float *data, const int32_t *lengths,
+static void canonical_order(const infer_plan *p, const float *data, const int32_t *lengths,
                             size_t count, size_t T, size_t D)
 {
     for (size_t i = 0; i < count; i++) {
@@ -70,12 +118,6 @@ static void canonical_order(infer_plan *p, const float *data, const int32_t *len
         p->keys[i] = (seq_key){ L, hash_floats(data + i * T * D, L * D), i };
     }
     qsort(p->keys, count, sizeof *p->keys, key_cmp);
-}
-
-/* The chunk's sequence indices: canonical positions first..first+n-1. */
-static void chunk_indices(infer_plan *p, size_t first, size_t n)
-{
-    for (size_t i = 0; i < n; i++) p->idx[i] = p->keys[first + i].index;
 }
 
 /* Scatters the packed rows of ws->y into out[src][T][D]. */
@@ -88,58 +130,152 @@ static void unpack_steps(const ae_ws *ws, float *out, size_t T, size_t D)
     }
 }
 
-size_t infer_plan_bytes(const lstmae_model *m, size_t count, size_t steps)
+size_t infer_plan_bytes(const lstmae_model *m, size_t count, size_t steps, size_t threads)
 {
-    size_t chunk = chunk_size(m, count, steps);
+    size_t S = worker_count(threads, count), chunk = chunk_size(m, count, steps, S);
     size_t ws = workspace_bytes(&m->dims, chunk, steps ? steps : 1, 0);
     if (ws == 0 || count > SIZE_MAX / sizeof(seq_key)) return 0;
-    size_t idx = chunk * sizeof(size_t), keys = count * sizeof(seq_key);
-    if (ws > SIZE_MAX - idx - keys) return 0;
-    return ws + idx + keys;
+    size_t each = ws + chunk * sizeof(size_t);
+    if (each > (SIZE_MAX - count * sizeof(seq_key)) / S - sizeof(infer_worker)) return 0;
+    return count * sizeof(seq_key) + S * (sizeof(infer_worker) + each);
 }
 
-int infer_plan_make(infer_plan *p, const lstmae_model *m, size_t count, size_t steps)
+int infer_plan_make(infer_plan *p, const lstmae_model *m, size_t count, size_t steps,
+                    size_t threads)
 {
-    p->chunk = chunk_size(m, count, steps);
-    p->idx = mem_alloc(&m->alloc, p->chunk * sizeof *p->idx);
+    memset(p, 0, sizeof *p);
+    p->workers = worker_count(threads, count);
+    p->chunk = chunk_size(m, count, steps, p->workers);
     p->keys = mem_alloc(&m->alloc, count * sizeof *p->keys);
-    int st = p->idx && p->keys ? LSTMAE_OK : LSTMAE_ERR_NOMEM;
-    if (st == LSTMAE_OK)
-        st = workspace_plan(&p->ws, &m->dims, p->chunk, steps ? steps : 1, 0, &m->alloc);
-    if (st != LSTMAE_OK) {
-        mem_free(&m->alloc, p->idx);
-        mem_free(&m->alloc, p->keys);
-        p->idx = NULL;
-        p->keys = NULL;
+    p->w = mem_calloc(&m->alloc, p->workers, sizeof *p->w);
+    if (!p->keys || !p->w) {
+        infer_plan_free(p, m);
+        return LSTMAE_ERR_NOMEM;
     }
-    return st;
+    for (size_t s = 0; s < p->workers; s++) {
+        infer_worker *w = &p->w[s];
+        w->idx = mem_alloc(&m->alloc, p->chunk * sizeof *w->idx);
+        int st = w->idx ? workspace_plan(&w->ws, &m->dims, p->chunk, steps ? steps : 1, 0,
+                                         &m->alloc)
+                        : LSTMAE_ERR_NOMEM;
+        if (st != LSTMAE_OK) {
+            infer_plan_free(p, m);
+            return st;
+        }
+    }
+    return LSTMAE_OK;
 }
 
 void infer_plan_free(infer_plan *p, const lstmae_model *m)
 {
-    workspace_free(&p->ws);
-    mem_free(&m->alloc, p->idx);
+    if (p->w)
+        for (size_t s = 0; s < p->workers; s++) {
+            workspace_free(&p->w[s].ws);
+            mem_free(&m->alloc, p->w[s].idx);
+        }
+    mem_free(&m->alloc, p->w);
     mem_free(&m->alloc, p->keys);
-    p->idx = NULL;
-    p->keys = NULL;
+    memset(p, 0, sizeof *p);
+}
+
+/* The worker's share of the job, chunk by chunk. */
+static void worker_run(infer_worker *w)
+{
+    const infer_job *j = w->job;
+    const infer_plan *p = w->plan;
+    const ae_net *net = &j->net;
+    ae_ws *ws = &w->ws;
+    size_t S = p->workers, D = j->m->dims.in_dim, Z = j->m->dims.latent;
+    memset(&w->sums, 0, sizeof w->sums);
+    w->elements = 0;
+    for (size_t pos = w->first; pos < j->count;) {
+        size_t n = 0;
+        for (; n < p->chunk && pos < j->count; n++, pos += S) w->idx[n] = p->keys[pos].index;
+        switch (j->op) {
+        case OP_ENCODE:
+            workspace_load(ws, j->data, j->lengths, j->T, D, w->idx, n);
+            ae_encode(net, ws);
+            for (size_t r = 0; r < n; r++)
+                memcpy(j->out + ws->src[r] * Z, ws->z + r * Z, Z * sizeof *j->out);
+            break;
+        case OP_DECODE:
+            workspace_load_uniform(ws, w->idx, n, j->length);
+            for (size_t r = 0; r < n; r++)
+                memcpy(ws->z + r * Z, j->data + w->idx[r] * Z, Z * sizeof *ws->z);
+            ae_decode(net, ws);
+            loss_activate(net->loss, ws->y, ws->pk.rows * D);
+            unpack_steps(ws, j->out, j->length, D);
+            break;
+        case OP_RECONSTRUCT:
+            workspace_load(ws, j->data, j->lengths, j->T, D, w->idx, n);
+            ae_encode(net, ws);
+            ae_decode(net, ws);
+            loss_activate(net->loss, ws->y, ws->pk.rows * D);
+            unpack_steps(ws, j->out, j->T, D);
+            break;
+        case OP_EVALUATE: {
+            size_t rows = workspace_load(ws, j->data, j->lengths, j->T, D, w->idx, n);
+            ae_encode(net, ws);
+            ae_decode(net, ws);
+            ae_loss(net, ws, 0.0f, &w->sums);
+            w->elements += (uint64_t)rows * D;
+            break;
+        }
+        }
+    }
+}
+
+static void *worker_thread(void *arg)
+{
+    worker_run(arg);
+    return NULL;
+}
+
+/* Runs the job over the plan's workers: worker 0 on this thread, the
+   others on threads of their own (or here, after worker 0, when the system
+   refuses a thread: the same work, so the same result). */
+static void run_job(infer_plan *p, const infer_job *j)
+{
+    canonical_order(p, j->data, j->lengths, j->count, j->op == OP_DECODE ? 1 : j->T,
+                    j->op == OP_DECODE ? j->m->dims.latent : j->m->dims.in_dim);
+    size_t started = 0;
+    for (size_t s = 0; s < p->workers; s++) {
+        p->w[s].plan = p;
+        p->w[s].job = j;
+        p->w[s].first = s;
+    }
+    for (size_t s = 1; s < p->workers; s++) {
+        if (pthread_create(&p->w[s].thread, NULL, worker_thread, &p->w[s]) != 0) break;
+        started = s;
+    }
+    worker_run(&p->w[0]);
+    for (size_t s = 1; s <= started; s++) pthread_join(p->w[s].thread, NULL);
+    for (size_t s = started + 1; s < p->workers; s++) worker_run(&p->w[s]);
+}
+
+static infer_job make_job(infer_op op, const lstmae_model *m, const float *data,
+                          const int32_t *lengths, size_t count, size_t T, float *out)
+{
+    infer_job j;
+    memset(&j, 0, sizeof j);
+    j.op = op;
+    j.m = m;
+    j.net = model_net(m);
+    j.data = data;
+    j.lengths = lengths;
+    j.count = count;
+    j.T = T;
+    j.out = out;
+    return j;
 }
 
 int infer_encode(const lstmae_model *m, const lstmae_sequences *in, float *latent)
 {
     infer_plan p;
-    int st = infer_plan_make(&p, m, in->count, in->max_len);
+    int st = infer_plan_make(&p, m, in->count, in->max_len, (size_t)m->num_threads);
     if (st != LSTMAE_OK) return st;
-    ae_net net = model_net(m);
-    size_t Z = m->dims.latent;
-    canonical_order(&p, in->data, in->lengths, in->count, in->max_len, m->dims.in_dim);
-    for (size_t first = 0; first < in->count; first += p.chunk) {
-        size_t n = in->count - first < p.chunk ? in->count - first : p.chunk;
-        chunk_indices(&p, first, n);
-        workspace_load(&p.ws, in->data, in->lengths, in->max_len, m->dims.in_dim, p.idx, n);
-        ae_encode(&net, &p.ws);
-        for (size_t r = 0; r < n; r++)
-            memcpy(latent + p.ws.src[r] * Z, p.ws.z + r * Z, Z * sizeof *latent);
-    }
+    infer_job j = make_job(OP_ENCODE, m, in->data, in->lengths, in->count, in->max_len, latent);
+    run_job(&p, &j);
     infer_plan_free(&p, m);
     return LSTMAE_OK;
 }
@@ -148,22 +284,12 @@ int infer_decode(const lstmae_model *m, const float *latent, size_t count,
                  size_t length, float *out)
 {
     infer_plan p;
-    int st = infer_plan_make(&p, m, count, length);
+    int st = infer_plan_make(&p, m, count, length, (size_t)m->num_threads);
     if (st != LSTMAE_OK) return st;
-    ae_net net = model_net(m);
-    size_t Z = m->dims.latent, D = m->dims.in_dim;
-    /* canonical order of the latent vectors, as of sequences of length 1 */
-    canonical_order(&p, latent, NULL, count, 1, Z);
-    for (size_t first = 0; first < count; first += p.chunk) {
-        size_t n = count - first < p.chunk ? count - first : p.chunk;
-        chunk_indices(&p, first, n);
-        workspace_load_uniform(&p.ws, p.idx, n, length);
-        for (size_t r = 0; r < n; r++)
-            memcpy(p.ws.z + r * Z, latent + p.idx[r] * Z, Z * sizeof *latent);
-        ae_decode(&net, &p.ws);
-        loss_activate(net.loss, p.ws.y, p.ws.pk.rows * D);
-        unpack_steps(&p.ws, out, length, D);
-    }
+    /* the latent vectors ordered as sequences of length 1 */
+    infer_job j = make_job(OP_DECODE, m, latent, NULL, count, 1, out);
+    j.length = length;
+    run_job(&p, &j);
     infer_plan_free(&p, m);
     return LSTMAE_OK;
 }
@@ -171,21 +297,12 @@ int infer_decode(const lstmae_model *m, const float *latent, size_t count,
 int infer_reconstruct(const lstmae_model *m, const lstmae_sequences *in, float *out)
 {
     infer_plan p;
-    int st = infer_plan_make(&p, m, in->count, in->max_len);
+    int st = infer_plan_make(&p, m, in->count, in->max_len, (size_t)m->num_threads);
     if (st != LSTMAE_OK) return st;
-    ae_net net = model_net(m);
     size_t D = m->dims.in_dim, T = in->max_len;
     memset(out, 0, in->count * T * D * sizeof *out); /* padding steps: 0 */
-    canonical_order(&p, in->data, in->lengths, in->count, T, D);
-    for (size_t first = 0; first < in->count; first += p.chunk) {
-        size_t n = in->count - first < p.chunk ? in->count - first : p.chunk;
-        chunk_indices(&p, first, n);
-        workspace_load(&p.ws, in->data, in->lengths, T, D, p.idx, n);
-        ae_encode(&net, &p.ws);
-        ae_decode(&net, &p.ws);
-        loss_activate(net.loss, p.ws.y, p.ws.pk.rows * D);
-        unpack_steps(&p.ws, out, T, D);
-    }
+    infer_job j = make_job(OP_RECONSTRUCT, m, in->data, in->lengths, in->count, T, out);
+    run_job(&p, &j);
     infer_plan_free(&p, m);
     return LSTMAE_OK;
 }
@@ -194,28 +311,23 @@ void infer_evaluate_planned(infer_plan *p, const lstmae_model *m,
                             const lstmae_sequences *in, loss_sums *sums,
                             uint64_t *elements)
 {
-    ae_net net = model_net(m);
-    size_t D = m->dims.in_dim;
-    uint64_t total = 0;
+    infer_job j = make_job(OP_EVALUATE, m, in->data, in->lengths, in->count, in->max_len, NULL);
+    run_job(p, &j);
+    /* summed in worker order: the same for the same number of workers */
     memset(sums, 0, sizeof *sums);
-    canonical_order(p, in->data, in->lengths, in->count, in->max_len, D);
-    for (size_t first = 0; first < in->count; first += p->chunk) {
-        size_t n = in->count - first < p->chunk ? in->count - first : p->chunk;
-        chunk_indices(p, first, n);
-        size_t rows = workspace_load(&p->ws, in->data, in->lengths, in->max_len, D, p->idx, n);
-        ae_encode(&net, &p->ws);
-        ae_decode(&net, &p->ws);
-        ae_loss(&net, &p->ws, 0.0f, sums);
-        total += (uint64_t)rows * D;
+    *elements = 0;
+    for (size_t s = 0; s < p->workers; s++) {
+        sums->loss += p->w[s].sums.loss;
+        sums->correct += p->w[s].sums.correct;
+        *elements += p->w[s].elements;
     }
-    *elements = total;
 }
 
 int infer_evaluate(const lstmae_model *m, const lstmae_sequences *in,
                    loss_sums *sums, uint64_t *elements)
 {
     infer_plan p;
-    int st = infer_plan_make(&p, m, in->count, in->max_len);
+    int st = infer_plan_make(&p, m, in->count, in->max_len, (size_t)m->num_threads);
     if (st != LSTMAE_OK) return st;
     infer_evaluate_planned(&p, m, in, sums, elements);
     infer_plan_free(&p, m);

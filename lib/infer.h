@@ -1,6 +1,7 @@
 /* infer.h - inference over whole sets with a const model: encode, decode,
-   reconstruct, evaluate. Each call plans its own workspace, so any number
-   of threads may share one model. Arguments are validated by api.c. */
+   reconstruct, evaluate, on model->num_threads workers. Each call plans
+   its own workspaces, so any number of threads may share one model.
+   Arguments are validated by api.c. */
 #ifndef LSTMAE_INFER_H
 #define LSTMAE_INFER_H
 
@@ -8,18 +9,23 @@
 #include "model.h"
 #include "workspace.h"
 
-/* A workspace for a set processed in chunks of sequences. */
+/* Workspaces for a set processed in chunks by up to 64 workers (the
+   calling thread and threads started per call). The set is put in a
+   canonical order; worker s takes its positions s, s + S, s + 2S, ... */
+typedef struct infer_worker infer_worker;
 typedef struct infer_plan {
-    ae_ws ws;
-    size_t *idx;           /* [chunk] the current chunk's sequences     */
+    size_t workers;        /* S, >= 1                                   */
+    size_t chunk;          /* sequences per chunk of one worker         */
     struct seq_key *keys;  /* [count] the set in canonical order        */
-    size_t chunk;          /* sequences per chunk                       */
+    infer_worker *w;       /* [workers]                                 */
 } infer_plan;
 
 /* Bytes infer_plan_make allocates for count sequences of `steps` steps
-   (0 on overflow). */
-size_t infer_plan_bytes(const lstmae_model *m, size_t count, size_t steps);
-int infer_plan_make(infer_plan *p, const lstmae_model *m, size_t count, size_t steps);
+   with `threads` workers (0: one; capped at 64 and at count); 0 on
+   overflow. */
+size_t infer_plan_bytes(const lstmae_model *m, size_t count, size_t steps, size_t threads);
+int infer_plan_make(infer_plan *p, const lstmae_model *m, size_t count, size_t steps,
+                    size_t threads);
 void infer_plan_free(infer_plan *p, const lstmae_model *m);
 /* infer_evaluate on a plan made for at least in->count, in->max_len. */
 void infer_evaluate_planned(infer_plan *p, const lstmae_model *m,

@@ -72,12 +72,12 @@ void lstm_forward(float *gates, float *c, float *h, float *rep, float *wpack,
        repeated input, one per sequence, copied to each of its steps). */
     if (repeat) {
         tensor_fill_rows(rep, bias, pk->batch, G);
-        tensor_matmul_nt(rep, in, w_ih, pk->batch, G, in_dim, 1.0f);
+        tensor_project(rep, in, w_ih, pk->batch, G, in_dim, wpack);
         for (size_t t = 0; t < pk->steps; t++)
             memcpy(gates + pk->offset[t] * G, rep, pk->active[t] * G * sizeof *rep);
     } else {
         tensor_fill_rows(gates, bias, pk->rows, G);
-        tensor_matmul_nt(gates, in, w_ih, pk->rows, G, in_dim, 1.0f);
+        tensor_project(gates, in, w_ih, pk->rows, G, in_dim, wpack);
     }
     if (pk->steps == 0) return;
     cell_kernels cell = cell_select();
@@ -140,10 +140,11 @@ void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
     }
 }
 
-size_t lstm_wpack_floats(size_t hidden)
+size_t lstm_wpack_floats(size_t in_dim, size_t hidden)
 {
-    size_t G = 4 * hidden, fw = 0, bw = 0;
-    if (gemm_packed_fits(G, hidden)) fw = gemm_packed_floats(G, hidden);
+    size_t G = 4 * hidden, most = tensor_project_floats(G, in_dim);
+    size_t fw = tensor_project_floats(G, hidden), bw = 0;
     if (gemm_packed_fits(hidden, G)) bw = gemm_packed_floats(hidden, G);
-    return fw > bw ? fw : bw;
+    if (fw > most) most = fw;
+    return bw > most ? bw : most;
 }

@@ -26,8 +26,8 @@ typedef struct lstm_pack {
    in:    [rows][in_dim] packed input, or with `repeat` [B][in_dim], the
           same input at every step of row r (the decoder's z)
    rep:   [B][G] scratch, used with `repeat`
-   wpack: lstm_wpack_floats(hidden) floats of scratch (64-byte aligned)
-          for the packed recurrent weights, or NULL (CBLAS every step)
+   wpack: lstm_wpack_floats(in_dim, hidden) floats of scratch (64-byte
+          aligned) for the packed weights, or NULL (CBLAS throughout)
    w_ih [G][in_dim], w_hh [G][H], bias [G] */
 void lstm_forward(float *gates, float *c, float *h, float *rep, float *wpack,
                   const float *in, int repeat,
@@ -49,8 +49,8 @@ void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
                    const float *w_ih, const float *w_hh,
                    const lstm_pack *pk, size_t in_dim, size_t hidden);
 
-/* Floats of the wpack scratch a layer of this hidden size uses: 0 when
-   its recurrent weights are too large to pack (CBLAS is used). */
-size_t lstm_wpack_floats(size_t hidden);
+/* Floats of the wpack scratch a layer uses (for its input and recurrent
+   weights, one at a time): 0 when none is small enough to pack. */
+size_t lstm_wpack_floats(size_t in_dim, size_t hidden);
 
 #endif

@@ -24,6 +24,8 @@ struct lstmae_model {
     int sgd_buf_ready;      /* sgd_buf holds a value (momentum started)   */
     uint64_t epochs_done;
     rng gen;                /* shuffling; seeded from cfg.seed            */
+    int num_threads;        /* inference workers (lstmae_set_num_threads);
+                               0 = one; not saved in model files          */
 };
 
 /* The model's weights as a network view. */

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gemm.h"
+
 #ifdef LSTMAE_USE_BLIS
 /* From blis.h (not included: it defines much that clashes with cblas.h);
    arch_t is an enum. */
@@ -33,6 +35,23 @@ void tensor_matmul_nt(float *C, const float *A, const float *B,
     if (K == 0) { scale_only(C, M, N, beta); return; }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K,
                 1.0f, A, (int)K, B, (int)K, beta, C, (int)N);
+}
+
+void tensor_project(float *C, const float *A, const float *W, size_t M, size_t N,
+                    size_t K, float *scratch)
+{
+    gemm_packed_fn kernel = scratch && gemm_packed_fits(N, K) ? gemm_packed_select() : NULL;
+    if (kernel && M > 0) {
+        gemm_pack(scratch, W, N, K, 1);
+        kernel(C, N, A, K, scratch, M, N, K);
+    } else {
+        tensor_matmul_nt(C, A, W, M, N, K, 1.0f);
+    }
+}
+
+size_t tensor_project_floats(size_t N, size_t K)
+{
+    return gemm_packed_fits(N, K) ? gemm_packed_floats(N, K) : 0;
 }
 
 void tensor_matmul_nn(float *C, const float *A, const float *B,

@@ -10,6 +10,15 @@
 /* C[M][N] = A[M][K] . B[N][K]^T + beta * C   (y = x W^T) */
 void tensor_matmul_nt(float *C, const float *A, const float *B,
                       size_t M, size_t N, size_t K, float beta);
+/* C[M][N] += A[M][K] . W[N][K]^T (y += x W^T, a layer's product), by the
+   packed kernel of gemm.h where the CPU has one and W's pack fits (W is
+   packed into `scratch`, tensor_project_floats(N, K) floats, 64-byte
+   aligned), else by CBLAS. The packed kernel computes every row alike,
+   whatever the other rows. scratch may be NULL: CBLAS. */
+void tensor_project(float *C, const float *A, const float *W, size_t M, size_t N,
+                    size_t K, float *scratch);
+/* Floats of scratch tensor_project uses for W[N][K]; 0: it uses CBLAS. */
+size_t tensor_project_floats(size_t N, size_t K);
 /* C[M][N] = A[M][K] . B[K][N] + beta * C     (dx = dy W) */
 void tensor_matmul_nn(float *C, const float *A, const float *B,
                       size_t M, size_t N, size_t K, float beta);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "tensor.h"
 
 #define ALIGN 64 /* bytes; every slab region starts on a cache line */
 
@@ -46,13 +47,30 @@ static void layout(ae_ws *ws, const ae_dims *d, size_t B, size_t T, int training
     REGION(ws->active, T + 1, size_t);
     REGION(ws->offset, T + 1, size_t);
     REGION(ws->x, rD, float);
-    for (size_t k = 0; k < 2 * K; k++) {
-        REGION(ws->gates[k], rG, float);
-        REGION(ws->c[k], rH, float);
-        REGION(ws->h[k], rH, float);
+    if (training) {
+        /* backward needs every layer's activations */
+        for (size_t k = 0; k < 2 * K; k++) {
+            REGION(ws->gates[k], rG, float);
+            REGION(ws->c[k], rH, float);
+            REGION(ws->h[k], rH, float);
+        }
+    } else {
+        /* inference: a layer needs only the h of the layer below, so the
+           layers share one gates and one c region, and h alternates
+           between two (layer L writes h[L % 2] and reads h[(L - 1) % 2]) */
+        REGION(ws->gates[0], rG, float);
+        REGION(ws->c[0], rH, float);
+        REGION(ws->h[0], rH, float);
+        if (2 * K > 1) REGION(ws->h[1], rH, float);
     }
     REGION(ws->rep, mul(B, G, &ok), float);
-    size_t wpack = lstm_wpack_floats(H);
+    /* packed weights, one matrix at a time: the largest of every layer's
+       (input dims D, Z, H), the latent's and the output layer's */
+    size_t wpack = lstm_wpack_floats(D, H), w;
+    if ((w = lstm_wpack_floats(Z, H)) > wpack) wpack = w;
+    if ((w = lstm_wpack_floats(H, H)) > wpack) wpack = w;
+    if ((w = tensor_project_floats(Z, H)) > wpack) wpack = w;
+    if ((w = tensor_project_floats(D, H)) > wpack) wpack = w;
     if (wpack) REGION(ws->wpack, wpack, float);
     REGION(ws->h_enc, mul(B, H, &ok), float);
     REGION(ws->z, mul(B, Z, &ok), float);
@@ -73,6 +91,12 @@ static void layout(ae_ws *ws, const ae_dims *d, size_t B, size_t T, int training
         if (base) *regs[i].ptr = base + at;
         at = add(at, add(regs[i].bytes, ALIGN - 1, &ok) / ALIGN * ALIGN, &ok);
     }
+    if (base && !training)
+        for (size_t k = 1; k < 2 * K; k++) {
+            ws->gates[k] = ws->gates[0];
+            ws->c[k] = ws->c[0];
+            ws->h[k] = ws->h[k % 2];
+        }
     /* ALIGN - 1 spare bytes to align the start of an allocator's block */
     at = add(at, ALIGN - 1, &ok);
     *total = ok ? at : 0;

@@ -25,14 +25,18 @@ typedef struct ae_ws {
     size_t *offset;               /* [T + 1] packed row of step t        */
     lstm_pack pk;
 
-    /* forward: layers 0..K-1 are the encoder, K..2K-1 the decoder */
+    /* forward: layers 0..K-1 are the encoder, K..2K-1 the decoder. In an
+       inference workspace (training = 0) the layers share their gates
+       and c, and h[L] is one of two buffers (L % 2): only the layer below
+       is read. */
     float *x;                     /* [rows][D] packed input (= target)   */
     float *gates[2 * LSTMAE_MAX_LAYERS]; /* [rows][G]                    */
     float *c[2 * LSTMAE_MAX_LAYERS];     /* [rows][H]                    */
     float *h[2 * LSTMAE_MAX_LAYERS];     /* [rows][H]                    */
     float *rep;                   /* [B][G] repeated-input projection    */
-    float *wpack;                 /* [lstm_wpack_floats(H)] packed recurrent
-                                     weights of the layer running, or NULL */
+    float *wpack;                 /* packed weights of the product running
+                                     (tensor_project, the time loop), or
+                                     NULL when none fits (CBLAS)         */
     float *h_enc;                 /* [B][H] encoder's final top h        */
     float *z;                     /* [B][Z] latent                       */
     float *y;                     /* [rows][D] output pre-activations    */

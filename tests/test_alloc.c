@@ -604,12 +604,18 @@ static void test_inject_infer(void **state)
     tu_expect_status("latent", lstmae_encode(x.twin, &in.s, x.latent), LSTMAE_OK);
     x.length = 9;
 
-    static const struct { enum infer_kind kind; const char *name; } kinds[] = {
-        { ENCODE, "encode" }, { DECODE, "decode" },
-        { RECONSTRUCT, "reconstruct" }, { EVALUATE, "evaluate" },
+    static const struct { enum infer_kind kind; const char *name, *threaded; } kinds[] = {
+        { ENCODE, "encode", "encode, 3 threads" }, { DECODE, "decode", "decode, 3 threads" },
+        { RECONSTRUCT, "reconstruct", "reconstruct, 3 threads" },
+        { EVALUATE, "evaluate", "evaluate, 3 threads" },
     };
-    for (size_t i = 0; i < 4; i++) {
-        x.kind = kinds[i].kind;
+    for (size_t i = 0; i < 8; i++) {
+        if (i == 4) {
+            /* again with 3 workers: every worker's allocations */
+            tu_expect_status("threads", lstmae_set_num_threads(x.m, 3), LSTMAE_OK);
+            tu_expect_status("threads", lstmae_set_num_threads(x.twin, 3), LSTMAE_OK);
+        }
+        x.kind = kinds[i % 4].kind;
         switch (x.kind) {
         case ENCODE: x.out_bytes = in.s.count * Z * sizeof(float); break;
         case DECODE: x.out_bytes = in.s.count * x.length * D * sizeof(float); break;
@@ -618,8 +624,8 @@ static void test_inject_infer(void **state)
         }
         x.out = malloc(x.out_bytes);
         assert_non_null(x.out);
-        inject_case ic = { kinds[i].name, &c, infer_call, infer_failed, infer_succeeded,
-                           0, &x };
+        inject_case ic = { i < 4 ? kinds[i].name : kinds[i % 4].threaded, &c, infer_call,
+                           infer_failed, infer_succeeded, 0, &x };
         inject(&ic);
         free(x.out);
         x.out = NULL;
@@ -832,16 +838,20 @@ typedef struct peak_shape {
     const char *name;
     size_t count, T;
     int hidden, layers;
+    int threads;            /* lstmae_set_num_threads */
 } peak_shape;
 
 static void test_peak_infer(void **state)
 {
     (void)state;
     static const peak_shape shapes[] = {
-        { "7 x 6 steps", 7, 6, 6, 1 },
-        { "300 x 3 steps (two chunks)", 300, 3, 6, 2 },
-        { "90 x 1000 steps (chunks under 256)", 90, 1000, 16, 1 },
-        { "5 x 0 steps", 5, 0, 6, 1 },
+        { "7 x 6 steps", 7, 6, 6, 1, 0 },
+        { "300 x 3 steps (two chunks)", 300, 3, 6, 2, 0 },
+        { "90 x 1000 steps (chunks under 256)", 90, 1000, 16, 1, 0 },
+        { "5 x 0 steps", 5, 0, 6, 1, 0 },
+        { "7 x 6 steps, 3 threads", 7, 6, 6, 1, 3 },
+        { "1100 x 3 steps, 2 threads (two chunks each)", 1100, 3, 6, 2, 2 },
+        { "90 x 1000 steps, 4 threads", 90, 1000, 16, 1, 4 },
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const peak_shape *sh = &shapes[i];
@@ -851,6 +861,7 @@ static void test_peak_infer(void **state)
         cfg.hidden_dim = sh->hidden;
         lstmae_model *m;
         tu_expect_status("create", lstmae_create_advanced(&cfg, &a, &m), LSTMAE_OK);
+        tu_expect_status("threads", lstmae_set_num_threads(m, sh->threads), LSTMAE_OK);
         dataset in;
         dataset_make(&in, sh->count, sh->T, 3, 1, 808 + i);
         size_t Z = 4, D = 3, T = sh->T, n = sh->count;

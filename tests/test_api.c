@@ -424,6 +424,37 @@ static void test_create_seed(void **state)
     lstmae_free(c);
 }
 
+/* lstmae_set_num_threads / lstmae_get_num_threads: range, NULL, and a
+   refused value leaves the setting; not saved in files. */
+static void test_num_threads(void **state)
+{
+    (void)state;
+    lstmae_model *m = tu_make_model(3, 5, 4, 1, LSTMAE_LOSS_MSE, 5);
+    assert_int_equal(lstmae_get_num_threads(m), 0);
+    assert_int_equal(lstmae_get_num_threads(NULL), 0);
+    tu_expect_status("set 4", lstmae_set_num_threads(m, 4), LSTMAE_OK);
+    assert_int_equal(lstmae_get_num_threads(m), 4);
+    tu_expect_status("set -1", lstmae_set_num_threads(m, -1), LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("set 1025", lstmae_set_num_threads(m, 1025), LSTMAE_ERR_INVALID_ARG);
+    tu_expect_status("set NULL", lstmae_set_num_threads(NULL, 2), LSTMAE_ERR_INVALID_ARG);
+    assert_int_equal(lstmae_get_num_threads(m), 4);
+    tu_expect_status("set 1024", lstmae_set_num_threads(m, 1024), LSTMAE_OK);
+    /* more workers than sequences, and than 64: still one per sequence */
+    float x[2 * 3 * 3] = { 0 }, z[2 * 4];
+    lstmae_sequences in = { x, NULL, 2, 3 };
+    tu_expect_status("encode, 1024 threads", lstmae_encode(m, &in, z), LSTMAE_OK);
+    size_t size = lstmae_saved_size(m);
+    void *buf = malloc(size);
+    assert_non_null(buf);
+    tu_expect_status("save", lstmae_save_buffer(m, buf, size), LSTMAE_OK);
+    lstmae_model *back = NULL;
+    tu_expect_status("load", lstmae_load_buffer(buf, size, &back), LSTMAE_OK);
+    assert_int_equal(lstmae_get_num_threads(back), 0);
+    free(buf);
+    lstmae_free(back);
+    lstmae_free(m);
+}
+
 /* ---- configuration ------------------------------------------------------- */
 
 static void test_get_config(void **state)
@@ -1443,6 +1474,7 @@ int main(void)
         cmocka_unit_test(test_free_null),
         cmocka_unit_test(test_create_bad),
         cmocka_unit_test(test_create_seed),
+        cmocka_unit_test(test_num_threads),
         cmocka_unit_test_setup_teardown(test_get_config, fx_setup, fx_teardown),
         cmocka_unit_test(test_old_config),
         cmocka_unit_test(test_param_table),

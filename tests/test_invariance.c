@@ -345,6 +345,71 @@ static void test_permutation(void **state)
     }
 }
 
+/* ---- inference threads (lstmae_set_num_threads) ------------------------------ */
+
+/* With 2, 3 and 7 workers: the same outputs as one worker to float
+   rounding, bit for bit the same on a second run and on a permuted set. */
+static void test_threads(void **state)
+{
+    (void)state;
+    static const int counts[] = { 2, 3, 7 };
+    for (size_t si = 0; si <= NSHAPES; si++) {
+        const shape *s = si < NSHAPES ? &shapes[si] : &wide;
+        lstmae_model *m = random_model(s, 1400 + si);
+        dataset ds;
+        dataset_make(&ds, s, s->n + 9, 1500 + si);
+        const size_t step = ds.t * ds.d;
+        lstmae_sequences in = dataset_view(&ds, ds.x);
+        outputs one;
+        outputs_run(&one, m, &in, ds.z, ds.d, s->name);
+
+        /* the set reversed */
+        dataset rd = ds;
+        rd.x = tu_xmalloc(ds.n * step * sizeof *rd.x);
+        rd.len = tu_xmalloc(ds.n * sizeof *rd.len);
+        for (size_t i = 0; i < ds.n; i++) {
+            memcpy(rd.x + i * step, ds.x + (ds.n - 1 - i) * step, step * sizeof *rd.x);
+            rd.len[i] = ds.len[ds.n - 1 - i];
+        }
+        lstmae_sequences rin = dataset_view(&rd, rd.x);
+
+        for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+            char what[160];
+            snprintf(what, sizeof what, "%s, %d threads", s->name, counts[c]);
+            tu_expect_status(what, lstmae_set_num_threads(m, counts[c]), LSTMAE_OK);
+            assert_int_equal(lstmae_get_num_threads(m), counts[c]);
+            outputs a, b, r;
+            outputs_run(&a, m, &in, ds.z, ds.d, what);
+            outputs_run(&b, m, &in, ds.z, ds.d, what);
+            outputs_run(&r, m, &rin, ds.z, ds.d, what);
+            tu_assert_close(what, a.latent, one.latent, ds.n * ds.z, 2e-6, 0.0);
+            tu_assert_close(what, a.recon, one.recon, ds.n * step, 2e-6, 0.0);
+            tu_assert_bits_equal(what, b.latent, a.latent, ds.n * ds.z);
+            tu_assert_bits_equal(what, b.recon, a.recon, ds.n * step);
+            for (size_t i = 0; i < ds.n; i++) {
+                size_t j = ds.n - 1 - i;
+                tu_assert_bits_equal(what, r.latent + i * ds.z, a.latent + j * ds.z, ds.z);
+                tu_assert_bits_equal(what, r.recon + i * step, a.recon + j * step, step);
+            }
+            assert_true(a.has_metrics == one.has_metrics);
+            if (one.has_metrics) {
+                assert_true(a.metrics.elements == one.metrics.elements);
+                assert_true(fabs(a.metrics.loss - one.metrics.loss) <=
+                            1e-6 * fabs(one.metrics.loss) + 1e-12);
+                assert_true(b.metrics.loss == a.metrics.loss);
+                assert_true(r.metrics.loss == a.metrics.loss);
+            }
+            outputs_free(&a);
+            outputs_free(&b);
+            outputs_free(&r);
+        }
+        outputs_free(&one);
+        dataset_free(&rd);
+        dataset_free(&ds);
+        lstmae_free(m);
+    }
+}
+
 /* ---- a batch equals its sequences one at a time ---------------------------- */
 
 static void test_batch_vs_single(void **state)
@@ -648,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_padding_content),
         cmocka_unit_test(test_permutation),
         cmocka_unit_test(test_batch_vs_single),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_empty_sequence),
         cmocka_unit_test(test_lengths_null),
         cmocka_unit_test(test_decode_vs_reconstruct),
