@@ -43,13 +43,16 @@ PYTHON = "/usr/bin/python3"  # Debian's, with python3-torch
 
 # Work per configuration, the same arguments for both sides: (epochs,
 # batches, warmup, encode_count, encode_reps); see bench.c's usage. Full: S
-# the median of 5 epochs; M of 3 runs of 8 batches (512 sequences); L of 3
-# single batches, each after one warm-up unit. PyTorch's packed variant on
+# the median of 20 epochs after 5 warm-up epochs (an lstmae epoch of S is
+# ~6 ms: a short run would measure start-up, such as OpenBLAS's idle
+# threads spinning for their first ~0.1 s), encoded 20 times; M of 3 runs
+# of 8 batches (512 sequences); L of 3 single batches, each after one
+# warm-up unit, 128 sequences encoded 3 times. PyTorch's packed variant on
 # L (30-60 s a batch) times one batch (PACKED_L). Quick: L without warm-up
 # (its first batch pays for the allocations): indicative only.
 PLAN = {
-    False: {"S": (5, 0, 1, 0, 5), "M": (3, 8, 1, 0, 3), "L": (3, 1, 1, 128, 1)},
-    True: {"S": (2, 0, 1, 0, 2), "M": (1, 4, 1, 512, 1), "L": (1, 1, 0, 32, 1)},
+    False: {"S": (20, 0, 5, 0, 20), "M": (3, 8, 1, 0, 3), "L": (3, 1, 1, 128, 3)},
+    True: {"S": (5, 0, 2, 0, 5), "M": (1, 4, 1, 512, 1), "L": (1, 1, 0, 32, 1)},
 }
 PACKED_L = (1, 1, 1, 128, 1)
 

@@ -15,6 +15,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "autoenc.h"
@@ -186,6 +187,10 @@ static size_t valid_steps(const lstmae_sequences *s, const size_t *idx, size_t n
     return total;
 }
 
+typedef struct deal_key {
+    size_t len, index;
+} deal_key;
+
 typedef struct trainer {
     const lstmae_model *m;
     size_t nshards, per_shard;
@@ -193,6 +198,7 @@ typedef struct trainer {
     worker workers[MAX_THREADS]; /* workers[s - 1] runs shard s       */
     pool pool;
     size_t *order;          /* [count] sequence order of this epoch */
+    deal_key *deal;         /* [batch] scratch of deal_batch (shards > 1) */
     float *grad;            /* [nparams] the batch gradient = shard 0's */
     snapshot snap;          /* the state after the last completed epoch */
     snapshot best;          /* early stopping: after the best epoch      */
@@ -232,6 +238,13 @@ static int add_bytes(size_t *total, size_t a, size_t b)
     return 1;
 }
 
+/* Entries of the trainer's deal scratch: the largest batch. */
+static size_t deal_count(const lstmae_fit_options *opt, const lstmae_sequences *train)
+{
+    size_t batch = (size_t)opt->batch_size;
+    return batch < train->count ? batch : train->count;
+}
+
 size_t fit_memory(const lstmae_model *m, const lstmae_sequences *train,
                   const lstmae_sequences *valid, const lstmae_fit_options *opt)
 {
@@ -241,7 +254,8 @@ size_t fit_memory(const lstmae_model *m, const lstmae_sequences *train,
     if (ws == 0) return 0;
     if (!add_bytes(&total, param_blocks(opt, nshards) * sizeof(float), m->nparams) ||
         !add_bytes(&total, train->count ? train->count : 1, sizeof(size_t)) ||
-        !add_bytes(&total, nshards, ws))
+        !add_bytes(&total, nshards, ws) ||
+        (nshards > 1 && !add_bytes(&total, deal_count(opt, train), sizeof(deal_key))))
         return 0;
     if (valid) {
         size_t v = infer_plan_bytes(m, valid->count, valid->max_len, fit_threads(opt));
@@ -261,6 +275,7 @@ static void trainer_free(trainer *tr)
     for (size_t s = 0; s < tr->nshards; s++) workspace_free(&tr->shards[s].ws);
     if (tr->have_valid_plan) infer_plan_free(&tr->valid_plan, tr->m);
     mem_free(a, tr->order);
+    mem_free(a, tr->deal);
     mem_free(a, tr->block);
     mem_free(a, tr->save_buf);
 }
@@ -282,7 +297,8 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
     tr->nshards = 0; /* workspaces planned so far, for trainer_free */
     tr->block = mem_alloc(a, blocks * P * sizeof(float));
     tr->order = mem_alloc(a, train->count * sizeof *tr->order);
-    if (!tr->block || !tr->order) {
+    if (nshards > 1) tr->deal = mem_alloc(a, deal_count(opt, train) * sizeof *tr->deal);
+    if (!tr->block || !tr->order || (nshards > 1 && !tr->deal)) {
         trainer_free(tr);
         return LSTMAE_ERR_NOMEM;
     }
@@ -359,14 +375,41 @@ int fit_evaluate(const lstmae_model *m, const lstmae_sequences *in, lstmae_metri
 
 /* Runs forward/backward for sequences idx[0..n-1] as one batch; leaves the
    summed gradient in tr->grad and the loss sums in *sums. */
-static void train_batch(trainer *tr, const size_t *idx, size_t n, float scale,
+static int deal_cmp(const void *pa, const void *pb)
+{
+    const deal_key *a = pa, *b = pb;
+    if (a->len != b->len) return a->len > b->len ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+/* Reorders idx[0..n-1] for S shards: by length (longest first, then by
+   sequence index), dealt round-robin, so that shard s gets ranks s, s + S,
+   ... and every shard about the same number of steps (contiguous shards of
+   a shuffled batch differed by 10-20% on M, and every worker waits for the
+   slowest). Shard s's sequences end up contiguous, shards in order. */
+static void deal_batch(trainer *tr, size_t *idx, size_t n, size_t S)
+{
+    const lstmae_sequences *d = tr->shards[0].data;
+    deal_key *k = tr->deal;
+    for (size_t i = 0; i < n; i++) {
+        k[i].len = d->lengths ? (size_t)d->lengths[idx[i]] : d->max_len;
+        k[i].index = idx[i];
+    }
+    qsort(k, n, sizeof *k, deal_cmp);
+    size_t at = 0;
+    for (size_t s = 0; s < S; s++)
+        for (size_t r = s; r < n; r += S) idx[at++] = k[r].index;
+}
+
+static void train_batch(trainer *tr, size_t *idx, size_t n, float scale,
                         size_t P, loss_sums *sums)
 {
-    size_t per = (n + tr->nshards - 1) / tr->nshards, used = 0;
-    for (size_t s = 0; s < tr->nshards; s++) {
+    size_t S = tr->nshards, used = 0;
+    if (S > 1) deal_batch(tr, idx, n, S);
+    for (size_t s = 0; s < S; s++) {
         shard *sh = &tr->shards[s];
         sh->idx = idx + used;
-        sh->n = n - used < per ? n - used : per;
+        sh->n = s < n ? (n - s + S - 1) / S : 0; /* ranks s, s + S, ... */
         sh->scale = scale;
         used += sh->n;
         memset(sh->grad, 0, P * sizeof(float));
@@ -443,7 +486,7 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
         uint64_t elements = 0;
         for (size_t first = 0; first < n; first += batch) {
             size_t nb = n - first < batch ? n - first : batch;
-            const size_t *idx = tr.order + first;
+            size_t *idx = tr.order + first;
             size_t steps = valid_steps(train, idx, nb);
             if (steps == 0) continue; /* nothing to learn from */
             uint64_t count = (uint64_t)steps * D;
