@@ -1,7 +1,8 @@
 /* fit.c - the training loop.
 
-   Each mini-batch is split into S contiguous shards (S = thread count, at
-   most the batch size); shard s runs forward and backward on its own
+   Each mini-batch is split into S shards (S = thread count, at most the
+   batch size; with S > 1 the batch is sorted by length and dealt
+   round-robin, so the shards carry equal work); shard s runs forward and backward on its own
    workspace into its own gradient block, scaled by 1 / N_valid of the
    whole batch; the blocks are then summed in shard order. The result
    depends on S but not on timing, so a fixed thread count gives
