@@ -130,51 +130,65 @@ static void unpack_steps(const ae_ws *ws, float *out, size_t T, size_t D)
     }
 }
 
-size_t infer_plan_bytes(const lstmae_model *m, size_t count, size_t steps, size_t threads)
+/* The sizes of a plan's one block: keys, workers, then each worker's
+   chunk indices and workspace. 0 on overflow. */
+typedef struct plan_sizes {
+    size_t workers, chunk, keys, each_idx, each_ws, total;
+} plan_sizes;
+
+static plan_sizes plan_sizes_of(const lstmae_model *m, size_t count, size_t steps,
+                                size_t threads)
 {
-    size_t S = worker_count(threads, count), chunk = chunk_size(m, count, steps, S);
-    size_t ws = workspace_bytes(&m->dims, chunk, steps ? steps : 1, 0);
-    if (ws == 0 || count > SIZE_MAX / sizeof(seq_key)) return 0;
-    size_t each = ws + chunk * sizeof(size_t);
-    if (each > (SIZE_MAX - count * sizeof(seq_key)) / S - sizeof(infer_worker)) return 0;
-    return count * sizeof(seq_key) + S * (sizeof(infer_worker) + each);
+    plan_sizes z;
+    memset(&z, 0, sizeof z);
+    z.workers = worker_count(threads, count);
+    z.chunk = chunk_size(m, count, steps, z.workers);
+    z.each_ws = workspace_bytes(&m->dims, z.chunk, steps ? steps : 1, 0);
+    if (z.each_ws == 0 || count > SIZE_MAX / sizeof(seq_key) / 2) return z;
+    z.keys = count * sizeof(seq_key);
+    z.each_idx = z.chunk * sizeof(size_t);
+    size_t each = sizeof(infer_worker) + z.each_idx;
+    if (z.each_ws > SIZE_MAX / 2 / z.workers - each) return z;
+    z.total = z.keys + z.workers * (each + z.each_ws);
+    return z;
 }
 
+size_t infer_plan_bytes(const lstmae_model *m, size_t count, size_t steps, size_t threads)
+{
+    return plan_sizes_of(m, count, steps, threads).total;
+}
+
+/* One allocation for the whole plan: an allocator (glibc's included)
+   then reuses it from call to call, where several blocks of a few MiB
+   were returned to the system and faulted in again every call. */
 int infer_plan_make(infer_plan *p, const lstmae_model *m, size_t count, size_t steps,
                     size_t threads)
 {
     memset(p, 0, sizeof *p);
-    p->workers = worker_count(threads, count);
-    p->chunk = chunk_size(m, count, steps, p->workers);
-    p->keys = mem_alloc(&m->alloc, count * sizeof *p->keys);
-    p->w = mem_calloc(&m->alloc, p->workers, sizeof *p->w);
-    if (!p->keys || !p->w) {
-        infer_plan_free(p, m);
-        return LSTMAE_ERR_NOMEM;
-    }
-    for (size_t s = 0; s < p->workers; s++) {
-        infer_worker *w = &p->w[s];
-        w->idx = mem_alloc(&m->alloc, p->chunk * sizeof *w->idx);
-        int st = w->idx ? workspace_plan(&w->ws, &m->dims, p->chunk, steps ? steps : 1, 0,
-                                         &m->alloc)
-                        : LSTMAE_ERR_NOMEM;
-        if (st != LSTMAE_OK) {
-            infer_plan_free(p, m);
-            return st;
-        }
+    plan_sizes z = plan_sizes_of(m, count, steps, threads);
+    if (z.total == 0) return LSTMAE_ERR_INVALID_ARG;
+    char *block = mem_alloc(&m->alloc, z.total);
+    if (!block) return LSTMAE_ERR_NOMEM;
+    p->block = block;
+    p->workers = z.workers;
+    p->chunk = z.chunk;
+    p->w = (infer_worker *)(void *)block; /* the allocator's alignment */
+    memset(p->w, 0, z.workers * sizeof *p->w);
+    char *at = block + z.workers * sizeof(infer_worker);
+    p->keys = (seq_key *)(void *)at;
+    at += z.keys;
+    for (size_t s = 0; s < z.workers; s++) {
+        p->w[s].idx = (size_t *)(void *)at;
+        at += z.each_idx;
+        workspace_place(&p->w[s].ws, &m->dims, z.chunk, steps ? steps : 1, 0, at);
+        at += z.each_ws;
     }
     return LSTMAE_OK;
 }
 
 void infer_plan_free(infer_plan *p, const lstmae_model *m)
 {
-    if (p->w)
-        for (size_t s = 0; s < p->workers; s++) {
-            workspace_free(&p->w[s].ws);
-            mem_free(&m->alloc, p->w[s].idx);
-        }
-    mem_free(&m->alloc, p->w);
-    mem_free(&m->alloc, p->keys);
+    mem_free(&m->alloc, p->block);
     memset(p, 0, sizeof *p);
 }
 

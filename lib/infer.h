@@ -18,6 +18,7 @@ typedef struct infer_plan {
     size_t chunk;          /* sequences per chunk of one worker         */
     struct seq_key *keys;  /* [count] the set in canonical order        */
     infer_worker *w;       /* [workers]                                 */
+    void *block;           /* the one allocation holding all of it      */
 } infer_plan;
 
 /* Bytes infer_plan_make allocates for count sequences of `steps` steps

@@ -110,22 +110,29 @@ size_t workspace_bytes(const ae_dims *d, size_t max_batch, size_t max_steps, int
     return total;
 }
 
+void workspace_place(ae_ws *ws, const ae_dims *d, size_t max_batch, size_t max_steps,
+                     int training, void *mem)
+{
+    memset(ws, 0, sizeof *ws);
+    size_t total;
+    char *base = (char *)mem + (ALIGN - (uintptr_t)mem % ALIGN) % ALIGN;
+    layout(ws, d, max_batch, max_steps, training, base, &total);
+    ws->max_batch = max_batch;
+    ws->max_steps = max_steps;
+    ws->training = training;
+}
+
 int workspace_plan(ae_ws *ws, const ae_dims *d, size_t max_batch,
                    size_t max_steps, int training, const lstmae_allocator *a)
 {
     memset(ws, 0, sizeof *ws);
-    size_t total;
-    layout(ws, d, max_batch, max_steps, training, NULL, &total);
+    size_t total = workspace_bytes(d, max_batch, max_steps, training);
     if (total == 0) return LSTMAE_ERR_INVALID_ARG;
     char *slab = mem_alloc(a, total);
     if (!slab) return LSTMAE_ERR_NOMEM;
-    char *base = slab + (ALIGN - (uintptr_t)slab % ALIGN) % ALIGN;
-    layout(ws, d, max_batch, max_steps, training, base, &total);
+    workspace_place(ws, d, max_batch, max_steps, training, slab);
     ws->slab = slab;
     ws->alloc = a;
-    ws->max_batch = max_batch;
-    ws->max_steps = max_steps;
-    ws->training = training;
     return LSTMAE_OK;
 }
 

@@ -63,6 +63,11 @@ size_t workspace_bytes(const ae_dims *d, size_t max_batch, size_t max_steps,
 int workspace_plan(ae_ws *ws, const ae_dims *d, size_t max_batch,
                    size_t max_steps, int training, const lstmae_allocator *a);
 void workspace_free(ae_ws *ws);
+/* Lays a workspace out in mem, workspace_bytes(...) bytes that the caller
+   owns (any alignment); workspace_free then frees nothing. Returns
+   nothing: the caller checked workspace_bytes is not 0. */
+void workspace_place(ae_ws *ws, const ae_dims *d, size_t max_batch, size_t max_steps,
+                     int training, void *mem);
 
 /* Loads sequences idx[0..n-1] of data [.][T][D] (lengths NULL: all T):
    sorts them by length, builds the packing, and when data is not NULL
