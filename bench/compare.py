@@ -56,12 +56,13 @@ PLAN = {
 }
 PACKED_L = (1, 1, 1, 128, 1)
 
-# A one-thread run whose CPU time is below this share of its wall time was
-# disturbed by other processes: it is run again once, and the run with the
+# A run whose CPU time is below this share of its wall time times its
+# thread count was disturbed by other processes (or, on a virtual machine,
+# had a virtual CPU taken away): it is run again once, and the run with the
 # higher share is kept; but no retry starts after RETRY_UNTIL seconds (by
 # quick), so that a machine that stays busy cannot double the run time.
 MIN_CPU_UTIL = 0.8
-RETRY_UNTIL = {False: 420, True: 75}
+RETRY_UNTIL = {False: 1200, True: 120}
 
 VARIANTS = ("packed", "padded")
 
@@ -161,6 +162,19 @@ def machine_info(bench, base_env, envs):
     return lines
 
 
+def best_of(a, b):
+    """Two runs of one cell: the faster training run's record, with the
+    faster encoding of the two."""
+    first, second = (a, b) if float(a["train_seq_per_s"]) >= \
+        float(b["train_seq_per_s"]) else (b, a)
+    rec = dict(first)
+    if float(second["encode_seq_per_s"]) > float(first["encode_seq_per_s"]):
+        rec["encode_seq_per_s"] = second["encode_seq_per_s"]
+        rec["encode_gflops"] = second["encode_gflops"]
+    rec["peak_rss_mb"] = str(max(float(a["peak_rss_mb"]), float(b["peak_rss_mb"])))
+    return rec
+
+
 def fmt(v, digits=1):
     return "—" if v is None else f"{v:.{digits}f}"
 
@@ -180,6 +194,11 @@ def main():
     ap.add_argument("--configs", default="S,M,L")
     ap.add_argument("--envs", default="default,SkylakeX")
     ap.add_argument("--raw", help="also write every result line here")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run every cell's processes this many times, in "
+                    "turn (lstmae, torch, torch, lstmae, ...), and keep each "
+                    "implementation's best training and best encoding: "
+                    "the same for both sides, against a noisy machine")
     ap.add_argument("--timeout", type=int, default=300,
                     help="seconds per process")
     ap.add_argument("--packed-L", dest="packed_l",
@@ -236,10 +255,10 @@ def main():
                                       "--data", os.path.join(data, c + ".bin"),
                                       "--variant", v] + work_args(t, work),
                                      environment(base_env, coretype, t, True)))
-                    for impl, cmd, env in jobs:
+                    for impl, cmd, env in jobs * args.repeat:
                         rec = run(cmd, env, args.timeout)
-                        if rec is not None and t == 1 and \
-                                float(rec["cpu_util"]) < MIN_CPU_UTIL and \
+                        if rec is not None and \
+                                float(rec["cpu_util"]) < MIN_CPU_UTIL * t and \
                                 time.time() - started < RETRY_UNTIL[args.quick]:
                             print(f"  [{time.time() - started:5.0f} s] "
                                   f"{impl} {c}: cpu_util {rec['cpu_util']}, "
@@ -250,7 +269,10 @@ def main():
                                 rec = again
                         if rec is None:
                             continue
-                        results[(env_name, t, c, impl)] = rec
+                        key = (env_name, t, c, impl)
+                        if key in results:
+                            rec = best_of(results[key], rec)
+                        results[key] = rec
                         line = f"env={env_name} " + " ".join(
                             f"{k}={v}" for k, v in rec.items())
                         raw.append(line)
@@ -316,6 +338,25 @@ def main():
                           f"{rec['train_seq_per_s']} | {rec['encode_seq_per_s']} | "
                           f"{rec['gflops']} | {rec['encode_gflops']} | "
                           f"{rec['peak_rss_mb']} | {rec['cpu_util']} |")
+    if 1 in threads and len(threads) > 1:
+        print("\nScaling: sequences per second at T threads over 1 thread, "
+              "same environment (issue 4: lstmae >= 1.7 at 2 threads on M "
+              "and L).\n")
+        print("| env | config | impl | threads | train | encode |")
+        print("| --- | --- | --- | ---: | ---: | ---: |")
+        for env_name, _ in envs:
+            for c in configs:
+                for impl in ("lstmae",) + tuple(f"torch-{v}" for v in VARIANTS):
+                    for t in threads:
+                        if t == 1:
+                            continue
+                        one = (env_name, 1, c, impl)
+                        many = (env_name, t, c, impl)
+                        if one not in results or many not in results:
+                            continue
+                        print(f"| {env_name} | {c} | {impl} | {t} | "
+                              f"{fmt(ratio(val(many, 'train_seq_per_s'), val(one, 'train_seq_per_s')), 2)} | "
+                              f"{fmt(ratio(val(many, 'encode_seq_per_s'), val(one, 'encode_seq_per_s')), 2)} |")
     missing = [(e, t, c) for e, _ in envs for t in threads for c in configs
                if (e, t, c, "lstmae") not in results]
     return 1 if missing else 0
