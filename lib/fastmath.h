@@ -24,23 +24,6 @@
 #define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define VECTOR_CLONES
-/* log(1 + e) for e in [0, 1]: with s = e / (2 + e) in [0, 1/3],
-   log(1 + e) = 2 atanh(s) = 2 (s + s^3/3 + ... + s^13/13); the terms left
-   out are below 1.5e-8 of the sum, and there is no cancellation for small
-   e. */
-static inline float fm_log1p_unit(float e)
-{
-    float s = e / (2.0f + e), s2 = s * s;
-    float p = 1.0f / 13.0f;
-    p = p * s2 + 1.0f / 11.0f;
-    p = p * s2 + 1.0f / 9.0f;
-    p = p * s2 + 1.0f / 7.0f;
-    p = p * s2 + 1.0f / 5.0f;
-    p = p * s2 + 1.0f / 3.0f;
-    p = p * s2 + 1.0f;
-    return 2.0f * s * p;
-}
-
 #endif
 
 static inline float fm_expf(float x)
