@@ -696,7 +696,9 @@ LSTMAE_API size_t lstmae_fit_memory(const lstmae_model *model,
  *
  * That is lstmae_encode(), lstmae_reconstruct() or lstmae_evaluate() for
  * `count` sequences of max_len steps, and lstmae_decode() for count
- * sequences of length max_len.
+ * sequences of length max_len, with the model's current thread count
+ * (lstmae_set_num_threads(): every worker has a workspace of its own, so
+ * the figure grows with it). Each call makes this one allocation.
  *
  * @par Thread safety
  *      A const call: may run alongside other const calls on the model.

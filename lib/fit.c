@@ -374,8 +374,6 @@ int fit_evaluate(const lstmae_model *m, const lstmae_sequences *in, lstmae_metri
     return LSTMAE_OK;
 }
 
-/* Runs forward/backward for sequences idx[0..n-1] as one batch; leaves the
-   summed gradient in tr->grad and the loss sums in *sums. */
 static int deal_cmp(const void *pa, const void *pb)
 {
     const deal_key *a = pa, *b = pb;
@@ -402,6 +400,8 @@ static void deal_batch(trainer *tr, size_t *idx, size_t n, size_t S)
         for (size_t r = s; r < n; r += S) idx[at++] = k[r].index;
 }
 
+/* Runs forward/backward for sequences idx[0..n-1] as one batch; leaves the
+   summed gradient in tr->grad and the loss sums in *sums. */
 static void train_batch(trainer *tr, size_t *idx, size_t n, float scale,
                         size_t P, loss_sums *sums)
 {

@@ -142,6 +142,8 @@ typedef struct plan_sizes {
     size_t workers, chunk, keys, each_idx, each_ws, total;
 } plan_sizes;
 
+static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
+
 static plan_sizes plan_sizes_of(const lstmae_model *m, size_t count, size_t steps,
                                 size_t threads)
 {
@@ -150,12 +152,16 @@ static plan_sizes plan_sizes_of(const lstmae_model *m, size_t count, size_t step
     z.workers = worker_count(threads, count);
     z.chunk = chunk_size(m, count, steps, z.workers);
     z.each_ws = workspace_bytes(&m->dims, z.chunk, steps ? steps : 1, 0);
-    if (z.each_ws == 0 || count > SIZE_MAX / sizeof(seq_key) / 2) return z;
-    z.keys = count * sizeof(seq_key);
-    z.each_idx = z.chunk * sizeof(size_t);
-    size_t each = sizeof(infer_worker) + z.each_idx;
-    if (z.each_ws > SIZE_MAX / 2 / z.workers - each) return z;
-    z.total = z.keys + z.workers * (each + z.each_ws);
+    if (z.each_ws == 0 || z.each_ws > SIZE_MAX / 4 || count > SIZE_MAX / sizeof(seq_key) / 2)
+        return z;
+    /* every region a multiple of 64 bytes, so that each starts aligned
+       (the block itself has the allocator's alignment) */
+    z.keys = round64(count * sizeof(seq_key));
+    z.each_idx = round64(z.chunk * sizeof(size_t));
+    z.each_ws = round64(z.each_ws);
+    size_t workers = round64(z.workers * sizeof(infer_worker));
+    if (z.each_ws > SIZE_MAX / 4 / z.workers - z.each_idx) return z;
+    z.total = workers + z.keys + z.workers * (z.each_idx + z.each_ws);
     return z;
 }
 
@@ -180,7 +186,7 @@ int infer_plan_make(infer_plan *p, const lstmae_model *m, size_t count, size_t s
     p->chunk = z.chunk;
     p->w = (infer_worker *)(void *)block; /* the allocator's alignment */
     memset(p->w, 0, z.workers * sizeof *p->w);
-    char *at = block + z.workers * sizeof(infer_worker);
+    char *at = block + round64(z.workers * sizeof(infer_worker));
     p->keys = (seq_key *)(void *)at;
     at += z.keys;
     for (size_t s = 0; s < z.workers; s++) {
