@@ -11,7 +11,7 @@
 #include "dataset.h"
 
 static const char encode_help[] =
-"usage: lstmae encode -m MODEL --data X [--lengths L] -o OUT\n"
+"usage: lstmae encode -m MODEL --data X [--lengths L] [--threads N] -o OUT\n"
 "\n"
 "Writes the latent vector of every sequence in X: OUT is [n, Z] float32\n"
 "(.npy), or rows 'sequence_id,z1,...,zZ' (.csv; the ids of a CSV input).\n"
@@ -20,10 +20,12 @@ static const char encode_help[] =
 "  --data X             sequences: .npy [n, T, D] or [n, T], or .csv rows\n"
 "                       'sequence_id,f1,...,fD'\n"
 "  --lengths L          .npy 1-D integer array of n lengths (default: full)\n"
-"  -o, --output OUT     .npy or .csv (written atomically)\n";
+"  -o, --output OUT     .npy or .csv (written atomically)\n"
+"  --threads N          worker threads (lstmae_set_num_threads); 0, the\n"
+"                       default, or 1: one\n";
 
 static const char decode_help[] =
-"usage: lstmae decode -m MODEL --latent Z --length T -o OUT\n"
+"usage: lstmae decode -m MODEL --latent Z --length T [--threads N] -o OUT\n"
 "\n"
 "Decodes every latent vector in Z into a sequence of T steps: OUT is\n"
 "[n, T, D] float32 (.npy), or rows 'sequence_id,f1,...,fD', T per vector\n"
@@ -33,10 +35,13 @@ static const char decode_help[] =
 "  --latent Z           .npy [n, Z] (or [Z]), or .csv rows\n"
 "                       'sequence_id,z1,...,zZ' (what 'lstmae encode' writes)\n"
 "  --length T           steps to decode, >= 1\n"
-"  -o, --output OUT     .npy or .csv (written atomically)\n";
+"  -o, --output OUT     .npy or .csv (written atomically)\n"
+"  --threads N          worker threads (lstmae_set_num_threads); 0, the\n"
+"                       default, or 1: one\n";
 
 static const char eval_help[] =
-"usage: lstmae eval -m MODEL --data X [--lengths L] [--per-sequence OUT]\n"
+"usage: lstmae eval -m MODEL --data X [--lengths L] [--threads N]\n"
+"                   [--per-sequence OUT]\n"
 "\n"
 "Prints the reconstruction loss of X, per valid element, as\n"
 "'loss=... accuracy=...' (accuracy only for a bce model: the share of\n"
@@ -50,11 +55,14 @@ static const char eval_help[] =
 "                       averaged over that sequence's valid elements, the\n"
 "                       number anomaly detection ranks by; NaN for an empty\n"
 "                       sequence. .npy [n] float32, or .csv rows\n"
-"                       'sequence_id,error'\n";
+"                       'sequence_id,error'\n"
+"  --threads N          worker threads (lstmae_set_num_threads); 0, the\n"
+"                       default, or 1: one\n";
 
 /* The parts the three commands share: options, model and data. */
 typedef struct job {
-    const char *model_path, *data, *lengths, *output;
+    const char *cmd;        /* "encode", "decode" or "eval" */
+    const char *model_path, *data, *lengths, *output, *threads;
     lstmae_model *model;
     lstmae_config cfg;
     seqset seqs;
@@ -62,10 +70,16 @@ typedef struct job {
 
 static int job_open(job *j, int need_data)
 {
-    int code = cli_load_model(j->model_path, &j->model);
+    int threads = 0;
+    int code = args_int(j->cmd, "--threads", j->threads, 0, 1024, &threads);
+    if (code != CLI_OK)
+        return code;
+    code = cli_load_model(j->model_path, &j->model);
     lstmae_config_init(&j->cfg);
-    if (code == CLI_OK)
+    if (code == CLI_OK) {
         lstmae_get_config(j->model, &j->cfg);
+        lstmae_set_num_threads(j->model, threads); /* in range: checked */
+    }
     if (code == CLI_OK && need_data)
         code = seqset_load(j->data, j->lengths, &j->seqs);
     if (code == CLI_OK && need_data)
@@ -95,11 +109,13 @@ int cmd_encode(int argc, char **argv)
 {
     job j;
     memset(&j, 0, sizeof j);
+    j.cmd = "encode";
     const args_option opts[] = {
         {"--model", "-m", 1, &j.model_path},
         {"--data", NULL, 1, &j.data},
         {"--lengths", NULL, 1, &j.lengths},
         {"--output", "-o", 1, &j.output},
+        {"--threads", NULL, 1, &j.threads},
     };
     args_parsed parsed;
     int code = args_parse_help(argc, argv, opts,
@@ -139,12 +155,14 @@ int cmd_decode(int argc, char **argv)
 {
     job j;
     memset(&j, 0, sizeof j);
+    j.cmd = "decode";
     const char *latent = NULL, *length = NULL;
     const args_option opts[] = {
         {"--model", "-m", 1, &j.model_path},
         {"--latent", NULL, 1, &latent},
         {"--length", NULL, 1, &length},
         {"--output", "-o", 1, &j.output},
+        {"--threads", NULL, 1, &j.threads},
     };
     args_parsed parsed;
     int code = args_parse_help(argc, argv, opts,
@@ -203,11 +221,13 @@ int cmd_eval(int argc, char **argv)
 {
     job j;
     memset(&j, 0, sizeof j);
+    j.cmd = "eval";
     const args_option opts[] = {
         {"--model", "-m", 1, &j.model_path},
         {"--data", NULL, 1, &j.data},
         {"--lengths", NULL, 1, &j.lengths},
         {"--per-sequence", NULL, 1, &j.output},
+        {"--threads", NULL, 1, &j.threads},
     };
     args_parsed parsed;
     int code = args_parse_help(argc, argv, opts,

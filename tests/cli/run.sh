@@ -145,6 +145,8 @@ group_usage() {
     lm 2 train --data=x.npy -o m --quiet=1 && has_err "--quiet takes no value"
     lm 2 encode && has_err "required"
     lm 2 encode -m m --data x.npy -o z.txt && has_err "z.txt" ".npy or .csv"
+    lm 2 encode -m m --data x.npy -o z.npy --threads -1 && has_err "--threads"
+    lm 2 eval -m m --data x.npy --threads 1025 && has_err "--threads"
     lm 2 decode -m m --latent z.npy --length 0 -o d.npy && has_err "--length"
     lm 2 decode -m m --latent z.npy -o d.npy && has_err "required"
     lm 2 eval -m m && has_err "required"
@@ -170,6 +172,13 @@ group_npy() {
         --lengths "$data/small_len.npy" -o z_v3.npy && same z.npy z_v3.npy
     lm 0 encode -m small.lstmae --data "$data/small_header.csv" -o z_csv.npy
     same z.npy z_csv.npy
+    # Worker threads: the same encodings to float rounding.
+    lm 0 encode -m small.lstmae --data "$data/small_f4.npy" \
+        --lengths "$data/small_len.npy" --threads 3 -o z3.npy
+    py "a = np.load('z3.npy'); b = np.load('z.npy')
+assert a.shape == b.shape and np.allclose(a, b, rtol=1e-5, atol=1e-6), (a, b)"
+    lm 0 eval -m small.lstmae --data "$data/small_f4.npy" \
+        --lengths "$data/small_len.npy" --threads 2 && has_out "loss="
     # Round trips: the tool reads what it wrote.
     lm 0 show z.npy && has_out "float32 ('<f4'), shape (6, 4)"
     lm 0 decode -m small.lstmae --latent z.npy --length 5 -o d.npy
