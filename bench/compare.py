@@ -271,9 +271,12 @@ def main():
     try:
         subprocess.run([bench, "--write-data", data], check=True)
         plan = PLAN[args.quick]
+        # threads innermost: a configuration's 1- and 2-thread runs follow
+        # each other, so that the machine's drift over minutes does not
+        # enter the scaling ratios
         for env_name, coretype in envs:
-            for t in threads:
-                for c in configs:
+            for c in configs:
+                for t in threads:
                     jobs = [("lstmae", [bench, "--config", c] +
                              work_args(t, plan[c]),
                              environment(base_env, coretype, t, False))]
