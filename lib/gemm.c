@@ -57,12 +57,12 @@ AVX512 static INLINE void block(float *C, size_t ldc, const float *A, size_t lda
     __m512 acc[6][4];
     UNROLL(6) for (int r = 0; r < MR; r++)
         UNROLL(4) for (int v = 0; v < NV; v++)
-            acc[r][v] = v == NV - 1 ? _mm512_maskz_loadu_ps(tail, C + (size_t)r * ldc + 16 * v)
-                                    : _mm512_loadu_ps(C + (size_t)r * ldc + 16 * v);
+            acc[r][v] = v == NV - 1 ? _mm512_maskz_loadu_ps(tail, C + (size_t)r * ldc + 16 * (size_t)v)
+                                    : _mm512_loadu_ps(C + (size_t)r * ldc + 16 * (size_t)v);
     for (size_t k = 0; k < K; k++) {
         const float *b = panel + k * GEMM_PANEL;
         __m512 bv[4];
-        UNROLL(4) for (int v = 0; v < NV; v++) bv[v] = _mm512_load_ps(b + 16 * v);
+        UNROLL(4) for (int v = 0; v < NV; v++) bv[v] = _mm512_load_ps(b + 16 * (size_t)v);
         UNROLL(6) for (int r = 0; r < MR; r++) {
             __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);
             UNROLL(4) for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]);
@@ -71,9 +71,9 @@ AVX512 static INLINE void block(float *C, size_t ldc, const float *A, size_t lda
     UNROLL(6) for (int r = 0; r < MR; r++)
         UNROLL(4) for (int v = 0; v < NV; v++) {
             if (v == NV - 1)
-                _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16 * v, tail, acc[r][v]);
+                _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16 * (size_t)v, tail, acc[r][v]);
             else
-                _mm512_storeu_ps(C + (size_t)r * ldc + 16 * v, acc[r][v]);
+                _mm512_storeu_ps(C + (size_t)r * ldc + 16 * (size_t)v, acc[r][v]);
         }
 }
 

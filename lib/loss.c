@@ -48,7 +48,7 @@ void loss_forward_backward(lstmae_loss kind, const float *y, const float *x,
 {
     double total = 0.0, correct = 0.0;
     if (kind == LSTMAE_LOSS_BCE) {
-        float soft[BLOCK], hit[BLOCK], scratch[BLOCK];
+        float soft[BLOCK], hit[BLOCK], scratch[BLOCK] = { 0 }; /* scratch: dy when NULL */
         for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
             size_t m = n - i0 < BLOCK ? n - i0 : BLOCK;
             bce_block(y + i0, x + i0, m, scale, dy ? dy + i0 : scratch, soft, hit);
