@@ -142,9 +142,10 @@ void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
 
 size_t lstm_wpack_floats(size_t in_dim, size_t hidden)
 {
+    /* the input weights, the recurrent ones forward (x W_hh^T) and
+       backward (dA W_hh), one at a time */
     size_t G = 4 * hidden, most = tensor_project_floats(G, in_dim);
-    size_t fw = tensor_project_floats(G, hidden), bw = 0;
-    if (gemm_packed_fits(hidden, G)) bw = gemm_packed_floats(hidden, G);
+    size_t fw = tensor_project_floats(G, hidden), bw = tensor_project_floats(hidden, G);
     if (fw > most) most = fw;
     return bw > most ? bw : most;
 }

@@ -131,6 +131,20 @@ static void dataset_free(dataset *ds)
     free(ds->len);
 }
 
+/* A copy of ds whose row i is ds's row perm[i]. */
+static dataset dataset_permuted(const dataset *ds, const size_t *perm)
+{
+    const size_t step = ds->t * ds->d;
+    dataset pd = *ds;
+    pd.x = tu_xmalloc(ds->n * step * sizeof *pd.x);
+    pd.len = tu_xmalloc(ds->n * sizeof *pd.len);
+    for (size_t i = 0; i < ds->n; i++) {
+        memcpy(pd.x + i * step, ds->x + perm[i] * step, step * sizeof *pd.x);
+        pd.len[i] = ds->len[perm[i]];
+    }
+    return pd;
+}
+
 static lstmae_sequences dataset_view(const dataset *ds, const float *x)
 {
     lstmae_sequences s;
@@ -308,14 +322,7 @@ static void test_permutation(void **state)
             perm[i] = perm[j];
             perm[j] = tmp;
         }
-        dataset pd = ds;
-        pd.x = tu_xmalloc(ds.n * step * sizeof *pd.x);
-        pd.len = tu_xmalloc(ds.n * sizeof *pd.len);
-        for (size_t i = 0; i < ds.n; i++) {
-            memcpy(pd.x + i * step, ds.x + perm[i] * step,
-                   step * sizeof *pd.x);
-            pd.len[i] = ds.len[perm[i]];
-        }
+        dataset pd = dataset_permuted(&ds, perm);
         lstmae_sequences pin = dataset_view(&pd, pd.x);
         outputs got;
         outputs_run(&got, m, &pin, ds.z, ds.d, s->name);
@@ -364,13 +371,10 @@ static void test_threads(void **state)
         outputs_run(&one, m, &in, ds.z, ds.d, s->name);
 
         /* the set reversed */
-        dataset rd = ds;
-        rd.x = tu_xmalloc(ds.n * step * sizeof *rd.x);
-        rd.len = tu_xmalloc(ds.n * sizeof *rd.len);
-        for (size_t i = 0; i < ds.n; i++) {
-            memcpy(rd.x + i * step, ds.x + (ds.n - 1 - i) * step, step * sizeof *rd.x);
-            rd.len[i] = ds.len[ds.n - 1 - i];
-        }
+        size_t *rev = tu_xmalloc(ds.n * sizeof *rev);
+        for (size_t i = 0; i < ds.n; i++) rev[i] = ds.n - 1 - i;
+        dataset rd = dataset_permuted(&ds, rev);
+        free(rev);
         lstmae_sequences rin = dataset_view(&rd, rd.x);
 
         for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
