@@ -470,9 +470,6 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
     int st = trainer_init(&tr, m, &net, train, valid, opt);
     if (st != LSTMAE_OK) return st;
 
-    /* num_threads > 0 is the number of threads in all: our workers, with
-       a single-threaded BLAS under them. 0 leaves the BLAS as it is. */
-    int blas_threads = opt->num_threads > 0 ? tensor_blas_single_thread() : 0;
     size_t P = m->nparams, D = m->dims.in_dim, n = train->count;
     size_t batch = (size_t)opt->batch_size;
     size_t num_batches = (n + batch - 1) / batch;
@@ -549,7 +546,6 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
     }
     /* Training ended normally or stopped early: keep the best epoch. */
     if (st == LSTMAE_OK && have_best) snapshot_restore(&tr.best, m);
-    tensor_blas_restore_threads(blas_threads);
     trainer_free(&tr);
     return st;
 }

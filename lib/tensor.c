@@ -92,27 +92,6 @@ int tensor_all_finite(const float *x, size_t n)
     return 1;
 }
 
-int tensor_blas_single_thread(void)
-{
-#if defined(LSTMAE_USE_OPENBLAS)
-    int previous = openblas_get_num_threads();
-    if (previous <= 1) return 0;
-    openblas_set_num_threads(1);
-    return previous;
-#else
-    return 0;
-#endif
-}
-
-void tensor_blas_restore_threads(int previous)
-{
-#if defined(LSTMAE_USE_OPENBLAS)
-    if (previous > 1) openblas_set_num_threads(previous);
-#else
-    (void)previous;
-#endif
-}
-
 int tensor_blas_info(char *buf, size_t size)
 {
 #if defined(LSTMAE_USE_BLIS)

@@ -29,13 +29,9 @@ void tensor_matmul_tn(float *C, const float *A, const float *B,
 void tensor_fill_rows(float *C, const float *v, size_t rows, size_t cols);
 /* out[cols] += sum over rows of A[rows][cols]. */
 void tensor_add_colsum(float *out, const float *A, size_t rows, size_t cols);
-/* OpenBLAS threads its larger products itself, and serialises threaded
-   products called from several threads at once. While lstmae's own
-   workers run, it should use one thread: tensor_blas_single_thread sets
-   that and returns what to give tensor_blas_restore_threads afterwards
-   (0: nothing was changed). OpenBLAS has only a process-wide setting. */
-int tensor_blas_single_thread(void);
-void tensor_blas_restore_threads(int previous);
+/* The BLAS's thread count is never changed here: it is process-wide, and
+   changing it while another thread's fit runs would change that fit's
+   results (issue 11). */
 /* The BLAS, its kernels and threads, as text (lstmae_runtime_info). */
 int tensor_blas_info(char *buf, size_t size);
 /* 1 if all n values are finite. */

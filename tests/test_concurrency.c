@@ -370,11 +370,113 @@ static void test_counting_allocator(void **state)
     pthread_mutex_destroy(&c.lock);
 }
 
+/* ---- concurrent fits on different models -------------------------------- */
+
+/* Issue 11: fits on different models in different threads must not
+   interact. 0.1 set OpenBLAS (whose thread count is process-wide) to one
+   thread while a fit with num_threads > 0 ran and restored it afterwards,
+   so a fit that ended restored the count under another one still running,
+   whose products then ran threaded and rounded differently. Each of
+   FITS threads here trains its own model (different shapes and seeds, 1 or
+   2 workers), and its saved state must equal the same fit run alone, bit
+   for bit. The products are large enough for OpenBLAS to thread them. */
+
+#define FITS 12
+
+typedef struct fit_job {
+    lstmae_config cfg;
+    lstmae_fit_options opt;
+    set_case data;
+    unsigned char *solo, *together;
+    size_t bytes;
+    int status;
+    pthread_barrier_t *start;
+} fit_job;
+
+static int fit_into(fit_job *j, unsigned char *out)
+{
+    lstmae_model *m = NULL;
+    int st = lstmae_create(&j->cfg, &m);
+    if (st == LSTMAE_OK) st = lstmae_fit(m, &j->data.s, NULL, &j->opt, NULL);
+    if (st == LSTMAE_OK) st = lstmae_save_buffer(m, out, j->bytes);
+    lstmae_free(m);
+    return st;
+}
+
+static void *fit_thread(void *arg)
+{
+    fit_job *j = arg;
+    pthread_barrier_wait(j->start);
+    j->status = fit_into(j, j->together);
+    return NULL;
+}
+
+static void test_concurrent_fits_do_not_interact(void **state)
+{
+    (void)state;
+    char info[512];
+    lstmae_runtime_info(info, sizeof info);
+    print_message("concurrent fits: %s\n", info);
+    static fit_job jobs[FITS];
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, FITS), 0);
+    for (int i = 0; i < FITS; i++) {
+        fit_job *j = &jobs[i];
+        memset(j, 0, sizeof *j);
+        lstmae_config_init(&j->cfg);
+        j->cfg.input_dim = D;
+        j->cfg.hidden_dim = 24 + 8 * (i % 3);
+        j->cfg.latent_dim = Z;
+        j->cfg.num_layers = 1 + i % 2;
+        j->cfg.loss = i % 2 ? LSTMAE_LOSS_MSE : LSTMAE_LOSS_BCE;
+        j->cfg.seed = 100u + (uint64_t)i;
+        lstmae_fit_options_init(&j->opt);
+        j->opt.epochs = 3;
+        j->opt.batch_size = 32;
+        j->opt.learning_rate = 0.01f;
+        j->opt.num_threads = 1 + i % 2;
+        set_make(&j->data, 64, 24, 1, 1, 500u + (uint64_t)i);
+        lstmae_model *m;
+        assert_int_equal(lstmae_create(&j->cfg, &m), LSTMAE_OK);
+        j->bytes = lstmae_saved_size(m);
+        lstmae_free(m);
+        j->solo = malloc(j->bytes);
+        j->together = malloc(j->bytes);
+        assert_true(j->solo && j->together);
+        j->start = &start;
+        /* alone: nothing else runs */
+        assert_int_equal(fit_into(j, j->solo), LSTMAE_OK);
+    }
+    pthread_t tid[FITS];
+    for (int i = 0; i < FITS; i++)
+        assert_int_equal(pthread_create(&tid[i], NULL, fit_thread, &jobs[i]), 0);
+    for (int i = 0; i < FITS; i++) assert_int_equal(pthread_join(tid[i], NULL), 0);
+    pthread_barrier_destroy(&start);
+    int differing = 0;
+    for (int i = 0; i < FITS; i++) {
+        assert_int_equal(jobs[i].status, LSTMAE_OK);
+        if (memcmp(jobs[i].solo, jobs[i].together, jobs[i].bytes) != 0) {
+            print_error("fit %d (%d worker(s)) differs from its solo run\n", i,
+                        jobs[i].opt.num_threads);
+            differing++;
+        }
+    }
+    for (int i = 0; i < FITS; i++) {
+        free(jobs[i].solo);
+        free(jobs[i].together);
+        set_free(&jobs[i].data);
+    }
+    print_message("concurrent fits: %d fits at once, %d differ from their solo runs\n", FITS,
+                  differing);
+    assert_int_equal(differing, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_allocator),
         cmocka_unit_test(test_counting_allocator),
+        cmocka_unit_test(test_concurrent_fits_do_not_interact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
