@@ -144,6 +144,9 @@ LSTMAE_API size_t lstmae_runtime_info(char *buf, size_t size);
 
 #define LSTMAE_MAX_DIM    65536  /**< input_dim, hidden_dim, latent_dim */
 #define LSTMAE_MAX_LAYERS 64     /**< num_layers                        */
+/** max_len of a set and the length of lstmae_decode: INT_MAX / 256, so
+    that every packed product's row count fits an int. */
+#define LSTMAE_MAX_STEPS  8388607
 
 /** @} */
 
@@ -289,14 +292,13 @@ typedef struct lstmae_fit_options {
     int shuffle;            /**< non-zero: a new order every epoch, drawn
                                from the model's generator; 0: data order;
                                default 1                                  */
-    int num_threads;        /**< threads fit uses, >= 0: that many
-                               workers split each batch, and OpenBLAS is
-                               set to one thread while fit runs (it has
-                               only a process-wide setting; the value it
-                               had is restored when fit returns). 0: the
-                               library's choice (now 1 worker, the BLAS
-                               left as it is). Results are bit-identical
-                               for the same thread count; they may differ
+    int num_threads;        /**< worker threads fit uses, >= 0: that
+                               many workers split each batch. 0: the
+                               library's choice (now 1). The BLAS's own
+                               threading (OPENBLAS_NUM_THREADS) is never
+                               changed by lstmae. Results are
+                               bit-identical for the same thread count,
+                               whatever other threads do; they may differ
                                in the last bits between counts.           */
     /** Called after every epoch (epoch counts from 1 within this call) with
        the epoch's training metrics (per valid element over the whole
@@ -317,7 +319,8 @@ typedef struct lstmae_fit_options {
     int patience;
     /** Non-NULL: after every checkpoint_every-th epoch of this call, save
        the model with its training state to this path (atomically, as
-       lstmae_save). A failed save stops fit with LSTMAE_ERR_IO.
+       lstmae_save). A failed save stops fit with LSTMAE_ERR_IO. An
+       empty string is LSTMAE_ERR_INVALID_ARG before any work.
        Default NULL.                                                      */
     const char *checkpoint_path;
     int checkpoint_every;   /**< >= 1; default 1                            */
@@ -734,6 +737,48 @@ LSTMAE_API size_t lstmae_infer_memory(const lstmae_model *model, size_t count,
 LSTMAE_API int lstmae_check_sequences(const lstmae_model *model,
                                       const lstmae_sequences *in,
                                       size_t *bad_index);
+
+/**
+ * Checks a configuration as lstmae_create() does, and says why it is
+ * rejected: for a program that takes the fields from a user (a command
+ * line, a config file) and must tell them which value is wrong.
+ *
+ * @par Thread safety
+ *      Reads only its arguments: any thread, any time.
+ *
+ * @param      cfg       the configuration (initialised by
+ *                       lstmae_config_init()).
+ * @param[out] why       if not NULL and why_size > 0: on failure a
+ *                       one-line reason naming the field, its value and
+ *                       the limit, NUL-terminated and truncated to
+ *                       why_size bytes; "" on success.
+ * @param      why_size  bytes at why; 256 always suffice.
+ * @retval LSTMAE_OK               lstmae_create() accepts it.
+ * @retval LSTMAE_ERR_INVALID_ARG  it does not (or cfg is NULL or was never
+ *                                 initialised).
+ */
+LSTMAE_API int lstmae_check_config(const lstmae_config *cfg, char *why, size_t why_size);
+
+/**
+ * Checks fit options as lstmae_fit() does for a training set of max_len
+ * steps, and says why they are rejected (the field, its value and the
+ * limit), like lstmae_check_config(). The one check it cannot make is
+ * that `patience > 0` needs a validation set.
+ *
+ * @par Thread safety
+ *      Reads only its arguments: any thread, any time.
+ *
+ * @param      opt       the options, or NULL (the defaults).
+ * @param      max_len   the training set's max_len (0 counts as 1); the
+ *                       rows of one batch, batch_size * max_len, must fit
+ *                       an int, and max_len is at most #LSTMAE_MAX_STEPS.
+ * @param[out] why       as for lstmae_check_config().
+ * @param      why_size  bytes at why; 256 always suffice.
+ * @retval LSTMAE_OK               lstmae_fit() accepts the options.
+ * @retval LSTMAE_ERR_INVALID_ARG  it does not.
+ */
+LSTMAE_API int lstmae_check_fit_options(const lstmae_fit_options *opt, size_t max_len,
+                                        char *why, size_t why_size);
 
 /** @} */
 

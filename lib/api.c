@@ -3,6 +3,8 @@
    buffer; on failure outputs and models are left as they were. */
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fit.h"
@@ -50,11 +52,40 @@ static int caller_struct_ok(const void *caller)
 
 static int dim_ok(int v) { return v >= 1 && v <= LSTMAE_MAX_DIM; }
 
-static int check_config(const lstmae_config *c)
+/* Writes a one-line reason into why[size] (when there is room) and
+   returns LSTMAE_ERR_INVALID_ARG, so that a check reads
+   `if (bad) return reject(why, size, "...", ...);`. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int reject(char *why, size_t size, const char *fmt, ...);
+static int reject(char *why, size_t size, const char *fmt, ...)
 {
-    CHECK_ARG(dim_ok(c->input_dim) && dim_ok(c->hidden_dim) && dim_ok(c->latent_dim));
-    CHECK_ARG(c->num_layers >= 1 && c->num_layers <= LSTMAE_MAX_LAYERS);
-    CHECK_ARG(c->loss == LSTMAE_LOSS_BCE || c->loss == LSTMAE_LOSS_MSE);
+    if (why && size > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, size, fmt, ap);
+        va_end(ap);
+    }
+    return LSTMAE_ERR_INVALID_ARG;
+}
+
+/* The configuration's limits, each failure with the field, its value and
+   the limit. */
+static int check_config(const lstmae_config *c, char *why, size_t size)
+{
+    static const char *const names[3] = {"input_dim", "hidden_dim", "latent_dim"};
+    const int dims[3] = {c->input_dim, c->hidden_dim, c->latent_dim};
+    for (int i = 0; i < 3; i++)
+        if (!dim_ok(dims[i]))
+            return reject(why, size, "%s %d is outside 1..%d (LSTMAE_MAX_DIM)", names[i],
+                          dims[i], LSTMAE_MAX_DIM);
+    if (c->num_layers < 1 || c->num_layers > LSTMAE_MAX_LAYERS)
+        return reject(why, size, "num_layers %d is outside 1..%d (LSTMAE_MAX_LAYERS)",
+                      c->num_layers, LSTMAE_MAX_LAYERS);
+    if (c->loss != LSTMAE_LOSS_BCE && c->loss != LSTMAE_LOSS_MSE)
+        return reject(why, size, "loss %d is not LSTMAE_LOSS_BCE (0) or LSTMAE_LOSS_MSE (1)",
+                      (int)c->loss);
     return LSTMAE_OK;
 }
 
@@ -71,7 +102,7 @@ static int check_sequences(const lstmae_model *m, const lstmae_sequences *s,
     /* Packed rows of a chunk must fit a BLAS int; the set, and the latent
        or reconstruction buffers for it, must have a byte size in size_t. */
     size_t per_seq = (T ? T : 1) * D > m->dims.latent ? (T ? T : 1) * D : m->dims.latent;
-    CHECK_ARG(T <= (size_t)INT_MAX / 256 && s->count <= SIZE_MAX / sizeof(float) / per_seq);
+    CHECK_ARG(T <= LSTMAE_MAX_STEPS && s->count <= SIZE_MAX / sizeof(float) / per_seq);
     CHECK_ARG(s->data != NULL || T == 0);
     size_t total = 0;
     if (s->lengths) {
@@ -124,7 +155,7 @@ int lstmae_create_advanced(const lstmae_config *cfg, const lstmae_allocator *all
     lstmae_config c;
     lstmae_config_init(&c);
     TRY(read_struct(&c, sizeof c, cfg));
-    TRY(check_config(&c));
+    TRY(check_config(&c, NULL, 0));
 
     ae_dims d = { (size_t)c.input_dim, (size_t)c.hidden_dim, (size_t)c.latent_dim,
                   (size_t)c.num_layers };
@@ -179,17 +210,74 @@ int lstmae_get_config(const lstmae_model *model, lstmae_config *out)
 
 /* ---- training ----------------------------------------------------------- */
 
-static int check_fit_options(const lstmae_fit_options *o)
+/* The options' limits; max_len > 0 also checks that a batch's packed rows
+   fit an int. Each failure names the field, its value and the limit. */
+static int check_fit_options(const lstmae_fit_options *o, size_t max_len, char *why,
+                             size_t size)
 {
-    CHECK_ARG(o->epochs >= 0 && o->batch_size >= 1 && o->num_threads >= 0);
-    CHECK_ARG(o->optimizer == LSTMAE_OPT_ADAM || o->optimizer == LSTMAE_OPT_SGD);
-    CHECK_ARG(isfinite(o->learning_rate) && o->learning_rate > 0.0f);
-    CHECK_ARG(o->beta1 >= 0.0f && o->beta1 < 1.0f && o->beta2 >= 0.0f && o->beta2 < 1.0f);
-    CHECK_ARG(isfinite(o->epsilon) && o->epsilon > 0.0f);
-    CHECK_ARG(!isnan(o->clip_norm) && o->clip_norm < INFINITY);
-    CHECK_ARG(isfinite(o->momentum) && o->momentum >= 0.0f);
-    CHECK_ARG(o->patience >= 0 && o->checkpoint_every >= 1);
+    if (o->epochs < 0) return reject(why, size, "epochs %d is below 0", o->epochs);
+    if (o->batch_size < 1)
+        return reject(why, size, "batch_size %d is below 1", o->batch_size);
+    if (max_len > 0 && (size_t)o->batch_size > (size_t)INT_MAX / max_len)
+        return reject(why, size,
+                      "batch_size %d is above %zu (INT_MAX / max_len %zu: the rows of "
+                      "one batch must fit an int)",
+                      o->batch_size, (size_t)INT_MAX / max_len, max_len);
+    if (o->num_threads < 0)
+        return reject(why, size, "num_threads %d is below 0", o->num_threads);
+    if (o->optimizer != LSTMAE_OPT_ADAM && o->optimizer != LSTMAE_OPT_SGD)
+        return reject(why, size,
+                      "optimizer %d is not LSTMAE_OPT_ADAM (0) or LSTMAE_OPT_SGD (1)",
+                      (int)o->optimizer);
+    if (!(isfinite(o->learning_rate) && o->learning_rate > 0.0f))
+        return reject(why, size, "learning_rate %g is not a finite value above 0",
+                      (double)o->learning_rate);
+    if (!(o->beta1 >= 0.0f && o->beta1 < 1.0f))
+        return reject(why, size, "beta1 %g is outside [0, 1)", (double)o->beta1);
+    if (!(o->beta2 >= 0.0f && o->beta2 < 1.0f))
+        return reject(why, size, "beta2 %g is outside [0, 1)", (double)o->beta2);
+    if (!(isfinite(o->epsilon) && o->epsilon > 0.0f))
+        return reject(why, size, "epsilon %g is not a finite value above 0",
+                      (double)o->epsilon);
+    if (isnan(o->clip_norm) || o->clip_norm >= INFINITY)
+        return reject(why, size, "clip_norm %g is NaN or +inf (<= 0 turns clipping off)",
+                      (double)o->clip_norm);
+    if (!(isfinite(o->momentum) && o->momentum >= 0.0f))
+        return reject(why, size, "momentum %g is not a finite value >= 0",
+                      (double)o->momentum);
+    if (o->patience < 0) return reject(why, size, "patience %d is below 0", o->patience);
+    if (o->checkpoint_every < 1)
+        return reject(why, size, "checkpoint_every %d is below 1", o->checkpoint_every);
+    if (o->checkpoint_path && o->checkpoint_path[0] == '\0')
+        return reject(why, size, "checkpoint_path is empty (NULL: no checkpoints)");
     return LSTMAE_OK;
+}
+
+int lstmae_check_config(const lstmae_config *cfg, char *why, size_t why_size)
+{
+    if (why && why_size > 0) why[0] = '\0';
+    if (!cfg) return reject(why, why_size, "the configuration is NULL");
+    lstmae_config c;
+    lstmae_config_init(&c);
+    if (read_struct(&c, sizeof c, cfg) != LSTMAE_OK)
+        return reject(why, why_size,
+                      "struct_size is below sizeof(size_t): call lstmae_config_init first");
+    return check_config(&c, why, why_size);
+}
+
+int lstmae_check_fit_options(const lstmae_fit_options *opt, size_t max_len, char *why,
+                             size_t why_size)
+{
+    if (why && why_size > 0) why[0] = '\0';
+    lstmae_fit_options o;
+    lstmae_fit_options_init(&o);
+    if (opt && read_struct(&o, sizeof o, opt) != LSTMAE_OK)
+        return reject(why, why_size,
+                      "struct_size is below sizeof(size_t): call lstmae_fit_options_init first");
+    if (max_len > LSTMAE_MAX_STEPS)
+        return reject(why, why_size, "max_len %zu is above %d (LSTMAE_MAX_STEPS)", max_len,
+                      LSTMAE_MAX_STEPS);
+    return check_fit_options(&o, max_len, why, why_size);
 }
 
 int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
@@ -201,11 +289,9 @@ int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
     lstmae_fit_options_init(&o);
     if (opt) TRY(read_struct(&o, sizeof o, opt));
     CHECK_ARG(last_train == NULL || caller_struct_ok(last_train));
-    TRY(check_fit_options(&o));
-    CHECK_ARG(o.patience == 0 || valid != NULL);
     /* The packed rows of a batch must fit a BLAS int. */
-    size_t T = train->max_len ? train->max_len : 1;
-    CHECK_ARG((size_t)o.batch_size <= (size_t)INT_MAX / T);
+    TRY(check_fit_options(&o, train->max_len ? train->max_len : 1, NULL, 0));
+    CHECK_ARG(o.patience == 0 || valid != NULL);
     /* Invalid arguments first, then non-finite data, over both sets. */
     int st_train = check_set(model, train, 1);
     int st_valid = valid ? check_set(model, valid, 1) : LSTMAE_OK;
@@ -246,7 +332,7 @@ int lstmae_decode(const lstmae_model *model, const float *latent, size_t count,
                   size_t length, float *out)
 {
     CHECK_ARG(model != NULL && latent != NULL && out != NULL);
-    CHECK_ARG(count >= 1 && length >= 1 && length <= (size_t)INT_MAX / 256);
+    CHECK_ARG(count >= 1 && length >= 1 && length <= LSTMAE_MAX_STEPS);
     size_t Z = model->dims.latent, D = model->dims.in_dim;
     CHECK_ARG(count <= SIZE_MAX / sizeof(float) / Z &&
               count <= SIZE_MAX / sizeof(float) / length / D);
@@ -421,7 +507,7 @@ size_t lstmae_fit_memory(const lstmae_model *model, const lstmae_sequences *trai
     lstmae_fit_options o;
     lstmae_fit_options_init(&o);
     if (opt && read_struct(&o, sizeof o, opt) != LSTMAE_OK) return 0;
-    if (check_fit_options(&o) != LSTMAE_OK) return 0;
+    if (check_fit_options(&o, 0, NULL, 0) != LSTMAE_OK) return 0;
     return fit_memory(model, train, valid, &o);
 }
 

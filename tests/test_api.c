@@ -1158,6 +1158,11 @@ static int bad_options(int k, lstmae_fit_options *o, const char **what)
     case 22: *what = "sgd momentum NaN"; o->optimizer = LSTMAE_OPT_SGD;
         o->momentum = NAN; break;
     case 23: *what = "beta1 2"; o->beta1 = 2.0f; break;
+    case 24: *what = "checkpoint_path empty"; o->checkpoint_path = ""; break;
+    case 25: *what = "clip_norm NaN"; o->clip_norm = NAN; break;
+    case 26: *what = "clip_norm +inf"; o->clip_norm = INFINITY; break;
+    case 27: *what = "patience -1"; o->patience = -1; break;
+    case 28: *what = "checkpoint_every 0"; o->checkpoint_every = 0; break;
     default: return 0;
     }
     return 1;
@@ -1184,6 +1189,91 @@ static void expect_same_training(lstmae_model *model, lstmae_model *twin,
     expect_params(what, model, pt, n);
     free(pt);
     assert_memory_equal(&ma.loss, &mb.loss, sizeof ma.loss);
+}
+
+/* The first word of a case's description that names a field. */
+static const char *field_of(const char *what)
+{
+    static char field[64];
+    const char *p = what;
+    if (strncmp(p, "sgd ", 4) == 0) p += 4;
+    if (strncmp(p, "options ", 8) == 0) p += 8;
+    size_t n = strcspn(p, " ");
+    if (n >= sizeof field) n = sizeof field - 1;
+    memcpy(field, p, n);
+    field[n] = '\0';
+    return field;
+}
+
+/* lstmae_check_config and lstmae_check_fit_options agree with
+   lstmae_create and lstmae_fit, and name the field in their reason. */
+static void test_check_reasons(void **state)
+{
+    (void)state;
+    char why[256];
+    const char *what = NULL;
+    lstmae_config c;
+    for (int k = 0; bad_config(k, &c, &what) != INT_MIN; k++) {
+        memset(why, 'x', sizeof why);
+        tu_expect_status(what, lstmae_check_config(&c, why, sizeof why),
+                         LSTMAE_ERR_INVALID_ARG);
+        if (why[0] == '\0' || !memchr(why, '\0', sizeof why))
+            fail_msg("%s: no reason", what);
+        if (k > 0 && !strstr(why, field_of(what)))
+            fail_msg("%s: the reason \"%s\" does not name %s", what, why, field_of(what));
+        lstmae_model *m = NULL;
+        tu_expect_status(what, lstmae_create(&c, &m), LSTMAE_ERR_INVALID_ARG);
+    }
+    lstmae_config_init(&c);
+    c.input_dim = 3;
+    c.hidden_dim = 4;
+    c.latent_dim = 2;
+    strcpy(why, "stale");
+    tu_expect_status("good config", lstmae_check_config(&c, why, sizeof why), LSTMAE_OK);
+    assert_string_equal(why, "");
+    tu_expect_status("NULL config", lstmae_check_config(NULL, NULL, 0),
+                     LSTMAE_ERR_INVALID_ARG);
+    c.hidden_dim = LSTMAE_MAX_DIM + 1;
+    /* a short buffer gets a truncated, terminated reason */
+    char small[8];
+    memset(small, 'x', sizeof small);
+    tu_expect_status("short why", lstmae_check_config(&c, small, sizeof small),
+                     LSTMAE_ERR_INVALID_ARG);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    assert_int_equal(strncmp(small, "hidden_", 7), 0);
+    tu_expect_status("NULL why", lstmae_check_config(&c, NULL, 0), LSTMAE_ERR_INVALID_ARG);
+
+    lstmae_fit_options o;
+    for (int k = 0; bad_options(k, &o, &what); k++) {
+        why[0] = '\0';
+        tu_expect_status(what, lstmae_check_fit_options(&o, 10, why, sizeof why),
+                         LSTMAE_ERR_INVALID_ARG);
+        if (why[0] == '\0') fail_msg("%s: no reason", what);
+        if (k > 0 && !strstr(why, field_of(what)))
+            fail_msg("%s: the reason \"%s\" does not name %s", what, why, field_of(what));
+    }
+    tu_expect_status("default options", lstmae_check_fit_options(NULL, 10, why, sizeof why),
+                     LSTMAE_OK);
+    assert_string_equal(why, "");
+    /* the batch limit depends on max_len, and the reason says both */
+    lstmae_fit_options_init(&o);
+    o.batch_size = 1073741824;
+    tu_expect_status("batch 2^30, 1 step", lstmae_check_fit_options(&o, 1, why, sizeof why),
+                     LSTMAE_OK);
+    tu_expect_status("batch 2^30, 10 steps",
+                     lstmae_check_fit_options(&o, 10, why, sizeof why),
+                     LSTMAE_ERR_INVALID_ARG);
+    if (!strstr(why, "batch_size 1073741824") || !strstr(why, "214748364"))
+        fail_msg("batch reason: %s", why);
+    o.batch_size = 64;
+    tu_expect_status("max_len above the limit",
+                     lstmae_check_fit_options(&o, (size_t)LSTMAE_MAX_STEPS + 1, why,
+                                              sizeof why),
+                     LSTMAE_ERR_INVALID_ARG);
+    if (!strstr(why, "8388608") || !strstr(why, "8388607")) fail_msg("max_len reason: %s", why);
+    tu_expect_status("max_len at the limit",
+                     lstmae_check_fit_options(&o, LSTMAE_MAX_STEPS, why, sizeof why),
+                     LSTMAE_OK);
 }
 
 static void test_fit_bad(void **state)
@@ -1473,6 +1563,7 @@ int main(void)
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_free_null),
         cmocka_unit_test(test_create_bad),
+        cmocka_unit_test(test_check_reasons),
         cmocka_unit_test(test_create_seed),
         cmocka_unit_test(test_num_threads),
         cmocka_unit_test_setup_teardown(test_get_config, fx_setup, fx_teardown),
