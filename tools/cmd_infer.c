@@ -12,6 +12,7 @@
 
 static const char encode_help[] =
 "usage: lstmae encode -m MODEL --data X [--lengths L] [--threads N] -o OUT\n"
+"                     [--header yes|no|auto]\n"
 "\n"
 "Writes the latent vector of every sequence in X: OUT is [n, Z] float32\n"
 "(.npy), or rows 'sequence_id,z1,...,zZ' (.csv; the ids of a CSV input).\n"
@@ -20,12 +21,15 @@ static const char encode_help[] =
 "  --data X             sequences: .npy [n, T, D] or [n, T], or .csv rows\n"
 "                       'sequence_id,f1,...,fD'\n"
 "  --lengths L          .npy 1-D integer array of n lengths (default: full)\n"
+"  --header yes|no|auto whether a .csv's first row is a header; auto (the\n"
+"                       default): when no value field is a number or empty\n"
 "  -o, --output OUT     .npy or .csv (written atomically)\n"
 "  --threads N          worker threads (lstmae_set_num_threads); 0, the\n"
 "                       default, or 1: one\n";
 
 static const char decode_help[] =
 "usage: lstmae decode -m MODEL --latent Z --length T [--threads N] -o OUT\n"
+"                     [--header yes|no|auto]\n"
 "\n"
 "Decodes every latent vector in Z into a sequence of T steps: OUT is\n"
 "[n, T, D] float32 (.npy), or rows 'sequence_id,f1,...,fD', T per vector\n"
@@ -34,6 +38,7 @@ static const char decode_help[] =
 "  -m, --model MODEL    a model file made by 'lstmae train'\n"
 "  --latent Z           .npy [n, Z] (or [Z]), or .csv rows\n"
 "                       'sequence_id,z1,...,zZ' (what 'lstmae encode' writes)\n"
+"  --header yes|no|auto whether a .csv's first row is a header (default auto)\n"
 "  --length T           steps to decode, >= 1\n"
 "  -o, --output OUT     .npy or .csv (written atomically)\n"
 "  --threads N          worker threads (lstmae_set_num_threads); 0, the\n"
@@ -41,7 +46,7 @@ static const char decode_help[] =
 
 static const char eval_help[] =
 "usage: lstmae eval -m MODEL --data X [--lengths L] [--threads N]\n"
-"                   [--per-sequence OUT]\n"
+"                   [--per-sequence OUT] [--header yes|no|auto]\n"
 "\n"
 "Prints the reconstruction loss of X, per valid element, as\n"
 "'loss=... accuracy=...' (accuracy only for a bce model: the share of\n"
@@ -50,6 +55,7 @@ static const char eval_help[] =
 "  -m, --model MODEL    a model file made by 'lstmae train'\n"
 "  --data X             sequences: .npy [n, T, D] or [n, T], or .csv\n"
 "  --lengths L          .npy 1-D integer array of n lengths (default: full)\n"
+"  --header yes|no|auto whether a .csv's first row is a header (default auto)\n"
 "  --per-sequence OUT   also write each sequence's reconstruction error: the\n"
 "                       model's loss (bce from the logits, or squared error)\n"
 "                       averaged over that sequence's valid elements, the\n"
@@ -62,7 +68,7 @@ static const char eval_help[] =
 /* The parts the three commands share: options, model and data. */
 typedef struct job {
     const char *cmd;        /* "encode", "decode" or "eval" */
-    const char *model_path, *data, *lengths, *output, *threads;
+    const char *model_path, *data, *lengths, *output, *threads, *header;
     lstmae_model *model;
     lstmae_config cfg;
     seqset seqs;
@@ -72,6 +78,8 @@ static int job_open(job *j, int need_data)
 {
     int threads = 0;
     int code = args_int(j->cmd, "--threads", j->threads, 0, 1024, &threads);
+    if (code == CLI_OK)
+        code = dataset_set_header(j->cmd, j->header);
     if (code != CLI_OK)
         return code;
     code = cli_load_model(j->model_path, &j->model);
@@ -116,6 +124,7 @@ int cmd_encode(int argc, char **argv)
         {"--lengths", NULL, 1, &j.lengths},
         {"--output", "-o", 1, &j.output},
         {"--threads", NULL, 1, &j.threads},
+        {"--header", NULL, 1, &j.header},
     };
     args_parsed parsed;
     int code = args_parse_help(argc, argv, opts,
@@ -163,6 +172,7 @@ int cmd_decode(int argc, char **argv)
         {"--length", NULL, 1, &length},
         {"--output", "-o", 1, &j.output},
         {"--threads", NULL, 1, &j.threads},
+        {"--header", NULL, 1, &j.header},
     };
     args_parsed parsed;
     int code = args_parse_help(argc, argv, opts,
@@ -228,6 +238,7 @@ int cmd_eval(int argc, char **argv)
         {"--lengths", NULL, 1, &j.lengths},
         {"--per-sequence", NULL, 1, &j.output},
         {"--threads", NULL, 1, &j.threads},
+        {"--header", NULL, 1, &j.header},
     };
     args_parsed parsed;
     int code = args_parse_help(argc, argv, opts,

@@ -25,6 +25,7 @@ static const char info_help[] =
 
 static const char show_help[] =
 "usage: lstmae show FILE [--lengths L] [--index I] [--count N]\n"
+"                        [--header yes|no|auto]\n"
 "\n"
 "Prints the shape and type of a .npy or .csv file, then N items from\n"
 "item I (default 0): sequences of a 3-D array or a CSV file (only the\n"
@@ -33,7 +34,8 @@ static const char show_help[] =
 "\n"
 "  --lengths L          .npy lengths of a padded 3-D array\n"
 "  --index I            first item shown (default 0)\n"
-"  --count N            items shown (default: 1 sequence, 5 rows, 10 values)\n";
+"  --count N            items shown (default: 1 sequence, 5 rows, 10 values)\n"
+"  --header yes|no|auto whether a .csv's first row is a header (default auto)\n";
 
 /* ---- info --------------------------------------------------------------- */
 
@@ -217,8 +219,9 @@ static int show_npy(const char *path, const char *lengths, size_t first,
 
 int cmd_show(int argc, char **argv)
 {
-    const char *lengths = NULL, *index = NULL, *count = NULL;
+    const char *lengths = NULL, *index = NULL, *count = NULL, *header = NULL;
     const args_option opts[] = {
+        {"--header", NULL, 1, &header},
         {"--lengths", NULL, 1, &lengths},
         {"--index", NULL, 1, &index},
         {"--count", NULL, 1, &count},
@@ -233,7 +236,8 @@ int cmd_show(int argc, char **argv)
         return args_usage_error("show", "a FILE is required");
     int first = 0, n = 1;
     if ((code = args_int("show", "--index", index, 0, INT32_MAX, &first)) ||
-        (code = args_int("show", "--count", count, 1, INT32_MAX, &n)))
+        (code = args_int("show", "--count", count, 1, INT32_MAX, &n)) ||
+        (code = dataset_set_header("show", header)))
         return code;
     const char *path = parsed.positional[0];
     cli_filetype ft;

@@ -31,7 +31,7 @@ static const char train_help[] =
 "                    [--epochs 50] [--batch 64] [--lr 0.001] [--clip 0]\n"
 "                    [--seed 1] [--threads 0] [--patience 0] [--plot loss.svg]\n"
 "                    [--optimizer adam|sgd] [--momentum 0] [--resume MODEL]\n"
-"                    [--quiet] -o MODEL\n"
+"                    [--header yes|no|auto] [--quiet] -o MODEL\n"
 "\n"
 "Trains an LSTM autoencoder on the sequences in X and saves it to MODEL.\n"
 "\n"
@@ -44,6 +44,8 @@ static const char train_help[] =
 "  --valid-lengths VL   lengths of V\n"
 "  --valid-split F      hold out the last fraction F (0 < F < 1) of X, after a\n"
 "                       shuffle seeded by --seed, as the validation set\n"
+"  --header yes|no|auto whether a .csv's first row is a header; auto (the\n"
+"                       default): when no value field is a number or empty\n"
 "model (ignored with --resume):\n"
 "  --hidden H           LSTM state size (default 64)\n"
 "  --latent Z           size of the encoding (default 16)\n"
@@ -277,7 +279,7 @@ int cmd_train(int argc, char **argv)
                *batch = NULL, *lr = NULL, *clip = NULL, *seed = NULL,
                *threads = NULL, *patience = NULL, *plot = NULL,
                *output = NULL, *optimizer = NULL, *momentum = NULL,
-               *resume = NULL, *quiet = NULL;
+               *resume = NULL, *quiet = NULL, *header = NULL;
     const args_option opts[] = {
         {"--data", NULL, 1, &data},
         {"--lengths", NULL, 1, &lengths},
@@ -301,6 +303,7 @@ int cmd_train(int argc, char **argv)
         {"--momentum", NULL, 1, &momentum},
         {"--resume", NULL, 1, &resume},
         {"--quiet", "-q", 0, &quiet},
+        {"--header", NULL, 1, &header},
     };
     args_parsed parsed;
     int code = args_parse_help(argc, argv, opts,
@@ -318,6 +321,8 @@ int cmd_train(int argc, char **argv)
            momentum_v = 0.0;
     if (data == NULL)
         return args_usage_error("train", "--data is required");
+    if ((code = dataset_set_header("train", header)) != CLI_OK)
+        return code;
     if (output == NULL)
         return args_usage_error("train", "-o MODEL is required");
     if (valid_path != NULL && split != NULL)

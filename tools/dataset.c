@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "cli.h"
 #include "npy.h"
 
@@ -113,24 +114,13 @@ static int seqset_load_npy(const char *path, const char *lengths_path,
     int code = load_float_npy(path, &buf, &a);
     if (code != CLI_OK)
         return code;
-    if (a.ndim != 2 && a.ndim != 3) {
-        cli_error("%s: %zu-D array: sequences must be [n, T, D], or [n, T] "
-                  "for one feature", path, a.ndim);
-        code = CLI_BAD;
-    } else if (a.shape[0] == 0) {
-        cli_error("%s: no sequences (the first dimension is 0)", path);
-        code = CLI_BAD;
-    } else if (a.ndim == 3 && a.shape[2] == 0) {
-        cli_error("%s: no features (the last dimension is 0)", path);
-        code = CLI_BAD;
-    } else if (a.shape[0] > INT32_MAX || a.shape[1] > INT32_MAX) {
-        cli_error("%s: too many sequences or steps", path);
-        code = CLI_BAD;
-    }
+    size_t n = 0, steps = 0, dim = 0;
+    code = npy_sequence_shape(path, &a, &n, &steps, &dim);
     if (code == CLI_OK) {
-        s->count = a.shape[0];
-        s->max_len = a.shape[1];
-        s->dim = a.ndim == 3 ? a.shape[2] : 1;
+        /* n * steps * dim == a.count >= 1: bounded by the file's size */
+        s->count = n;
+        s->max_len = steps;
+        s->dim = dim;
         s->data = cli_alloc(a.count, sizeof(float));
         s->lengths = cli_alloc(s->count, sizeof(int32_t));
         if (s->data == NULL || s->lengths == NULL)
@@ -154,91 +144,60 @@ static int seqset_load_npy(const char *path, const char *lengths_path,
 
 /* ---- reading .csv ------------------------------------------------------- */
 
-static uint64_t hash_string(const char *s)
+/* How CSV files are read: --header yes|no|auto (dataset_set_header). */
+static csv_header header_mode = CSV_HEADER_AUTO;
+
+int dataset_set_header(const char *cmd, const char *text)
 {
-    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3u;
-    return h;
+    if (text == NULL || strcmp(text, "auto") == 0)
+        header_mode = CSV_HEADER_AUTO;
+    else if (strcmp(text, "yes") == 0)
+        header_mode = CSV_HEADER_YES;
+    else if (strcmp(text, "no") == 0)
+        header_mode = CSV_HEADER_NO;
+    else
+        return args_usage_error(cmd, "--header: expected yes, no or auto, "
+                                "got '%s'", text);
+    return CLI_OK;
 }
 
-/* Sequence i of the table starts at row starts[i]; ids repeat only on
-   consecutive rows. */
+/* The table's rows grouped into sequences (csv_group: consecutive rows of
+   one id), padded to the longest within csv_group's bound. */
 static int seqset_load_csv(const char *path, seqset *s)
 {
-    int code = csv_read(path, &s->csv);
+    int code = csv_read(path, header_mode, &s->csv);
     if (code != CLI_OK)
         return code;
     const csv_table *t = &s->csv;
-    size_t *starts = cli_alloc(t->rows + 1, sizeof *starts);
-    if (starts == NULL)
-        return CLI_FAIL;
-    size_t count = 0;
-    for (size_t r = 0; r < t->rows; r++)
-        if (r == 0 || strcmp(t->ids[r], t->ids[r - 1]) != 0)
-            starts[count++] = r;
-    starts[count] = t->rows;
-
-    /* Each id once: an open-addressing set of the sequences' first rows. */
-    size_t cap = 16;
-    while (cap < 2 * count)
-        cap *= 2;
-    size_t *slots = cli_alloc(cap, sizeof *slots);
-    if (slots == NULL) {
-        free(starts);
-        return CLI_FAIL;
-    }
-    for (size_t k = 0; k < cap; k++)
-        slots[k] = SIZE_MAX;
-    size_t max_len = 0;
-    for (size_t i = 0; i < count && code == CLI_OK; i++) {
-        size_t r = starts[i], len = starts[i + 1] - r;
-        max_len = len > max_len ? len : max_len;
-        size_t k = (size_t)hash_string(t->ids[r]) & (cap - 1);
-        for (; slots[k] != SIZE_MAX; k = (k + 1) & (cap - 1)) {
-            size_t prev = slots[k];
-            if (strcmp(t->ids[prev], t->ids[r]) == 0) {
-                cli_error("%s:%zu: rows of sequence '%s' are not consecutive "
-                          "(it also has rows from line %zu; a sequence's "
-                          "rows must follow each other)", path, t->lines[r],
-                          t->ids[r], t->lines[prev]);
-                code = CLI_BAD;
-                break;
-            }
-        }
-        slots[k] = r;
-    }
-    free(slots);
-    if (code == CLI_OK && (count > INT32_MAX || max_len > INT32_MAX)) {
-        cli_error("%s: too many sequences or steps", path);
-        code = CLI_BAD;
-    }
+    csv_seqs g;
+    if ((code = csv_group(path, t, &g)) != CLI_OK)
+        return code;
     size_t total = 0;
-    if (code == CLI_OK && !cli_mul3(count, max_len, t->cols, &total)) {
-        cli_error("%s: too large", path);
+    if (!cli_mul3(g.count, g.max_len, t->cols, &total)) {
+        cli_error("%s: too large", path); /* csv_group bounds it: not here */
         code = CLI_FAIL;
     }
     if (code == CLI_OK) {
-        s->count = count;
-        s->max_len = max_len;
+        s->count = g.count;
+        s->max_len = g.max_len;
         s->dim = t->cols;
         s->data = cli_alloc(total, sizeof(float));
-        s->lengths = cli_alloc(count, sizeof(int32_t));
-        s->ids = cli_alloc(count, sizeof *s->ids);
+        s->lengths = cli_alloc(g.count, sizeof(int32_t));
+        s->ids = cli_alloc(g.count, sizeof *s->ids);
         if (s->data == NULL || s->lengths == NULL || s->ids == NULL)
             code = CLI_FAIL;
     }
     if (code == CLI_OK) {
         memset(s->data, 0, total * sizeof(float));
-        for (size_t i = 0; i < count; i++) {
-            size_t r = starts[i], len = starts[i + 1] - r;
+        for (size_t i = 0; i < g.count; i++) {
+            size_t r = g.starts[i], len = g.starts[i + 1] - r;
             s->lengths[i] = (int32_t)len;
             s->ids[i] = t->ids[r];
-            memcpy(s->data + i * max_len * s->dim, t->values + r * t->cols,
+            memcpy(s->data + i * g.max_len * s->dim, t->values + r * t->cols,
                    len * t->cols * sizeof(float));
         }
     }
-    free(starts);
+    free(g.starts);
     return code;
 }
 
@@ -338,7 +297,7 @@ int matrix_load(const char *path, matrix *out)
     if (code != CLI_OK)
         return code;
     if (ft == CLI_FT_CSV) {
-        code = csv_read(path, &out->csv);
+        code = csv_read(path, header_mode, &out->csv);
         if (code != CLI_OK)
             return code;
         out->rows = out->csv.rows;

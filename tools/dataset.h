@@ -5,7 +5,8 @@
  *   sequences  .npy  float32/float64 [n, T, D] or [n, T] (D = 1), padded
  *                    at the end; lengths from a 1-D integer .npy, or T
  *              .csv  rows "sequence_id,f1,...,fD", one per step, the rows of
- *                    a sequence consecutive; lengths are the row counts
+ *                    a sequence consecutive; lengths are the row counts;
+ *                    padded to the longest within csv_group's bound
  *   matrices   .npy  [n, Z] (or [Z]: one row)
  *              .csv  rows "sequence_id,z1,...,zZ"
  *   vectors    .npy  [n]
@@ -28,6 +29,11 @@ typedef struct seqset {
     const char **ids;    /* [count] sequence ids of a CSV file, or NULL  */
     csv_table csv;       /* owns the ids' text                           */
 } seqset;
+
+/* How the CSV files read from then on treat their first row: the text of
+   a --header option of command `cmd`, "yes", "no" or "auto" (NULL: auto;
+   see csv.h). CLI_OK, or CLI_BAD after a usage message. */
+int dataset_set_header(const char *cmd, const char *text);
 
 /* Reads sequences from `path`, with lengths from `lengths_path` (.npy; NULL
    for full length; must be NULL for CSV). Checks every valid step is

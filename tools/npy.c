@@ -313,6 +313,45 @@ int npy_parse(const char *path, const unsigned char *buf, size_t size,
     return CLI_OK;
 }
 
+int npy_sequence_shape(const char *path, const npy_array *a, size_t *n,
+                       size_t *steps, size_t *dim)
+{
+    char shape[160];
+    format_shape(a, shape, sizeof shape);
+    *n = *steps = *dim = 0;
+    if (a->ndim != 2 && a->ndim != 3) {
+        cli_error("%s: %zu-D array: sequences must be [n, T, D], or [n, T] "
+                  "for one feature", path, a->ndim);
+        return CLI_BAD;
+    }
+    /* A zero dimension would leave the others unbounded by the file's
+       size: (2147483647, 0, 3) holds no data but 2^31 sequences. */
+    if (a->shape[0] == 0) {
+        cli_error("%s: shape %s: no sequences (the first dimension is 0)",
+                  path, shape);
+        return CLI_BAD;
+    }
+    if (a->shape[1] == 0) {
+        cli_error("%s: shape %s: sequences of no steps (the second "
+                  "dimension is 0)", path, shape);
+        return CLI_BAD;
+    }
+    if (a->ndim == 3 && a->shape[2] == 0) {
+        cli_error("%s: shape %s: no features (the last dimension is 0)",
+                  path, shape);
+        return CLI_BAD;
+    }
+    if (a->shape[0] > INT32_MAX || a->shape[1] > INT32_MAX) {
+        cli_error("%s: shape %s: too many sequences or steps (at most %d "
+                  "of each)", path, shape, INT32_MAX);
+        return CLI_BAD;
+    }
+    *n = a->shape[0];
+    *steps = a->shape[1];
+    *dim = a->ndim == 3 ? a->shape[2] : 1;
+    return CLI_OK;
+}
+
 /* ---- conversions -------------------------------------------------------- */
 
 /* The unsigned integer of `size` bytes at p, in the array's byte order. */

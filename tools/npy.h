@@ -38,6 +38,14 @@ typedef struct npy_array {
 int npy_parse(const char *path, const unsigned char *buf, size_t size,
               npy_array *out);
 
+/* The [n, T, D] shape of an array of sequences ([n, T]: D = 1). CLI_OK, or
+   CLI_BAD after a message naming `path` and the shape: not 2-D or 3-D, a
+   dimension of 0, more than INT32_MAX sequences or steps. With CLI_OK,
+   n * T * D == a->count >= 1, so that every size derived from the shape is
+   bounded by the file's. */
+int npy_sequence_shape(const char *path, const npy_array *a, size_t *n,
+                       size_t *steps, size_t *dim);
+
 /* Converts a float array (kind 'f') to float32, out[a->count]. */
 void npy_to_float(const npy_array *a, float *out);
 

@@ -110,6 +110,33 @@ small_model() {
         --hidden 8 --latent 4 --epochs 3 --batch 2 --quiet -o small.lstmae
 }
 
+# lm_limited RC ARGS...: lm under `ulimit -v 3000000` (3 GB of address
+# space) and `timeout 20`: a file that makes the tool reach for gigabytes
+# must fail fast. Where the tool cannot run at all under that limit (the
+# sanitizers reserve terabytes of shadow memory), only the timeout applies.
+lm_limited() {
+    local want=$1
+    shift
+    checks=$((checks + 1))
+    local limit="ulimit -v 3000000;"
+    # shellcheck disable=SC2086
+    (ulimit -v 3000000; $wrapper "$bin" --version) >/dev/null 2>&1 ||
+        limit=""
+    # shellcheck disable=SC2086
+    (eval "$limit"; exec timeout 20 $wrapper "$bin" "$@") >out 2>err
+    local rc=$?
+    last_cmd="lstmae $* (${limit:-no ulimit;} timeout 20)"
+    if [ "$rc" != "$want" ]; then
+        fail "exit $rc, expected $want: $last_cmd"
+        return 1
+    fi
+    if grep -qE 'Sanitizer|runtime error:|^==[0-9]+==' err; then
+        fail "sanitizer or valgrind report: $last_cmd"
+        return 1
+    fi
+    return 0
+}
+
 # ---- usage ------------------------------------------------------------------
 group_usage() {
     lm 0 --version && has_out "lstmae 0."
@@ -216,6 +243,22 @@ assert (10 + head[8] + 256 * head[9]) % 64 == 0"
     lm 0 decode -m series.lstmae --latent zs.npy --length 12 -o ds.npy
     lm 0 show ds.npy && has_out "shape (8, 12, 1)"
     lm 0 info series.lstmae && has_out "input_dim:       1"
+    # Declared sizes against the file's: a 128-byte file of shape
+    # (2147483647, 0, 3) holds no data but 2^31 sequences; it is refused
+    # before anything is allocated, by every command that reads data.
+    local h
+    h=$(printf "%-117s" \
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2147483647, 0, 3), }")
+    { printf '\223NUMPY\001\000\166\000'; printf '%s\n' "$h"; } >zero_t.npy
+    check "zero_t.npy is 128 bytes" test "$(wc -c <zero_t.npy)" = 128
+    lm_limited 2 show zero_t.npy
+    has_err "zero_t.npy: shape (2147483647, 0, 3)" "second dimension is 0"
+    lm_limited 2 encode -m small.lstmae --data zero_t.npy -o zt.npy
+    has_err "second dimension is 0" && absent zt.npy
+    lm_limited 2 eval -m small.lstmae --data zero_t.npy
+    has_err "second dimension is 0"
+    lm_limited 2 train --data zero_t.npy --epochs 1 --quiet -o zt.lstmae
+    has_err "second dimension is 0" && absent zt.lstmae
     no_temp
 }
 
@@ -268,6 +311,72 @@ assert (e > 0).all()"
     # a CSV of sequences from make-moving-ones
     lm 0 make-moving-ones -o mo.csv --count 20 --max-len 6 --width 4
     lm 0 show mo.csv --count 2 && has_out "4 values per row"
+    # A first row is a header only when each value field is a name: neither
+    # a number (nan, inf, 1e39 and 0x1p3 count as numbers) nor empty.
+    # Otherwise it is data, and checked as such: nothing is dropped.
+    printf 's,nan,nan,nan\n1,0,0,1\n' >h_nan.csv
+    lm 2 show h_nan.csv
+    has_err "h_nan.csv:1: field 2 ('nan') is not a finite number"
+    printf 's,1e39,1e39,1e39\n1,0,0,1\n' >h_big.csv
+    lm 2 encode -m small.lstmae --data h_big.csv -o zb.npy
+    has_err "h_big.csv:1: field 2 ('1e39') is outside the float32 range"
+    absent zb.npy
+    printf 's,,,\n1,0,0,1\n' >h_empty.csv
+    lm 2 eval -m small.lstmae --data h_empty.csv
+    has_err "h_empty.csv:1: field 2 is empty"
+    printf 'id,a,,c\n1,0,0,1\n' >h_mixed.csv
+    lm 2 show h_mixed.csv
+    has_err "h_mixed.csv:1: field 2 ('a') is not a number" \
+        "as field 3 is empty" "--header yes"
+    # --header yes|no|auto says which, on every command that reads data
+    lm 0 show --header yes h_mixed.csv && has_out "1 rows after a header"
+    lm 0 show --header=auto "$data/small_header.csv" && has_out "20 rows after a header"
+    lm 2 show --header no "$data/small_header.csv"
+    has_err "small_header.csv:1: field 2 ('a') is not a number"
+    lm 0 show --header yes "$data/small_noheader.csv" && has_out "19 rows after a header"
+    lm 2 show --header maybe "$data/small_header.csv"
+    has_err "--header: expected yes, no or auto, got 'maybe'"
+    lm 0 encode -m small.lstmae --data h_mixed.csv --header yes -o zm.npy
+    lm 0 eval -m small.lstmae --data h_nan.csv --header yes && has_out "loss="
+    lm 0 decode -m small.lstmae --latent zh.csv --header yes --length 2 -o dd.npy
+    lm 2 decode -m small.lstmae --latent zh.csv --header no --length 2 -o dd.npy
+    has_err "zh.csv:1: field 2 ('z1') is not a number"
+    lm 0 train --data "$data/small_noheader.csv" --header no --hidden 4 \
+        --latent 2 --epochs 1 --quiet -o th.lstmae
+    lm 2 train --data h_nan.csv --epochs 1 --quiet -o th2.lstmae
+    has_err "h_nan.csv:1:" && absent th2.lstmae
+    # hexadecimal floats are refused, with the line and the field
+    printf '1,0,0,1\n1,0x1p3,0,1\n' >hex.csv
+    lm 2 show hex.csv
+    has_err "hex.csv:2: field 2 ('0x1p3') is a hexadecimal float"
+    printf '1,0,-0X.8P1,1\n' >hex2.csv
+    lm 2 show hex2.csv && has_err "hex2.csv:1: field 3" "hexadecimal"
+    # CR-only line ends (old Mac), like LF and CRLF
+    tr '\n' '\r' <"$data/small_noheader.csv" >cr.csv
+    lm 0 encode -m small.lstmae --data cr.csv -o zcr.npy && same zn.npy zcr.npy
+    sed 's/$/\r/' "$data/small_noheader.csv" >crlf.csv
+    lm 0 encode -m small.lstmae --data crlf.csv -o zcrlf.npy
+    same zn.npy zcrlf.npy
+    printf '1,0,0,1\r1,0,x,1\r' >cr_bad.csv
+    lm 2 show cr_bad.csv && has_err "cr_bad.csv:2: field 3 ('x') is not a number"
+    # an id with blanks at its end is written quoted, read back the same
+    printf '"a\t ",0,0,1\n' >blank_id.csv
+    lm 0 encode -m small.lstmae --data blank_id.csv -o zbid.csv
+    check "id with blanks quoted" grep -q '^"a	 ",' zbid.csv
+    # Padding bound: 60000 rows of one sequence and 32000 of one row each
+    # (495 KB) would pad to 7.7 GB; refused at once, naming the lengths.
+    awk 'BEGIN { for (i = 0; i < 60000; i++) print "a,0"
+                 for (i = 0; i < 32000; i++) printf "b%d,1\n", i }' >pad.csv
+    lm_limited 2 show pad.csv
+    has_err "pad.csv: the sequences' lengths differ too much" \
+        "'a' (line 1) has 60000 rows, the mean is 2.9" "16 x the values"
+    lm_limited 2 train --data pad.csv --loss mse --epochs 1 --quiet -o pad.lstmae
+    has_err "differ too much" && absent pad.lstmae
+    # ... while ragged lengths within the bound are fine
+    awk 'BEGIN { for (i = 0; i < 16; i++) print "a,0,0,1"
+                 for (i = 0; i < 8; i++) printf "b%d,1,0,1\n", i }' >ragged_ok.csv
+    lm 0 show ragged_ok.csv && has_out "9 sequences of 1 to 16 steps"
+    lm 0 eval -m small.lstmae --data ragged_ok.csv && has_out "loss="
     no_temp
 }
 
