@@ -8,10 +8,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -304,6 +307,9 @@ static int read_body(cursor *c, lstmae_model *m, unsigned flags)
     if (flags & IO_FLAG_TRAINING) {
         m->adam_steps = get_u64(c);
         m->epochs_done = get_u64(c);
+        /* counters no run can reach: the next step must not wrap */
+        if (m->adam_steps > IO_MAX_COUNTER || m->epochs_done > IO_MAX_COUNTER)
+            return LSTMAE_ERR_FORMAT;
         uint32_t ready = get_u32(c);
         if (ready > 1 || get_u32(c) != 0) return LSTMAE_ERR_FORMAT;
         m->sgd_buf_ready = (int)ready;
@@ -356,6 +362,10 @@ int io_read(const unsigned char *buf, size_t size, const lstmae_allocator *a,
 
 /* ---- files ----------------------------------------------------------------- */
 
+enum { PATH_CAP = 4096 }; /* paths, on the stack: saves allocate nothing */
+
+static const char TMP_SUFFIX[] = ".tmp-XXXXXX";
+
 static int write_all(int fd, const unsigned char *buf, size_t size)
 {
     while (size > 0) {
@@ -370,26 +380,197 @@ static int write_all(int fd, const unsigned char *buf, size_t size)
     return 1;
 }
 
+/* Reads exactly n bytes; 0 with errno set otherwise (EIO when the file
+   ends early: it shrank while being read). */
+static int read_all(int fd, unsigned char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t r = read(fd, buf, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return 0;
+        if (r == 0) {
+            errno = EIO;
+            return 0;
+        }
+        buf += r;
+        n -= (size_t)r;
+    }
+    return 1;
+}
+
+/* Follows path's last component through symbolic links (at most 40 of
+   them) into out[PATH_CAP], using scratch[PATH_CAP]: the name a save must
+   replace, so that the link itself survives. 1, or 0 with errno set. */
+static int resolve_links(const char *path, char *out, char *scratch)
+{
+    size_t len = strlen(path);
+    if (len >= PATH_CAP) {
+        errno = ENAMETOOLONG;
+        return 0;
+    }
+    memcpy(out, path, len + 1);
+    for (int hops = 0;; hops++) {
+        struct stat sb;
+        if (lstat(out, &sb) != 0) return errno == ENOENT; /* a new file */
+        if (!S_ISLNK(sb.st_mode)) return 1;
+        if (hops == 40) {
+            errno = ELOOP;
+            return 0;
+        }
+        ssize_t n = readlink(out, scratch, PATH_CAP);
+        if (n < 0) return 0;
+        if ((size_t)n >= PATH_CAP) {
+            errno = ENAMETOOLONG;
+            return 0;
+        }
+        size_t dir = 0; /* a relative link is relative to its directory */
+        const char *slash = strrchr(out, '/');
+        if (scratch[0] != '/' && slash != NULL) dir = (size_t)(slash - out) + 1;
+        if (dir + (size_t)n >= PATH_CAP) {
+            errno = ENAMETOOLONG;
+            return 0;
+        }
+        memcpy(out + dir, scratch, (size_t)n);
+        out[dir + (size_t)n] = '\0';
+    }
+}
+
+/* Writes into what is at path (a device, a FIFO): no temporary file, no
+   rename, so the node stays what it is. The open does not block: a FIFO
+   with no reader fails at once with ENXIO (as does a socket). A reader
+   that goes away gives EPIPE, not a SIGPIPE to the process. */
+static int write_in_place(const char *path, const struct stat *was,
+                          const unsigned char *buf, size_t size)
+{
+    int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return LSTMAE_ERR_IO;
+    struct stat sb;
+    int ok = fstat(fd, &sb) == 0;
+    if (ok && (sb.st_dev != was->st_dev || sb.st_ino != was->st_ino ||
+               S_ISREG(sb.st_mode))) {
+        errno = EAGAIN; /* replaced since we looked: try again */
+        ok = 0;
+    }
+    int fl = ok ? fcntl(fd, F_GETFL) : -1;
+    ok = ok && fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0;
+
+    /* SIGPIPE held back for this thread, and taken if this write raised it */
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    int masked = pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0;
+    int was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+    ok = ok && write_all(fd, buf, size);
+    int err = errno;
+    if (masked) {
+        if (!ok && err == EPIPE && !was_pending) {
+            const struct timespec zero = { 0, 0 };
+            while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    if (close(fd) != 0 && ok && errno != EINTR) {
+        ok = 0;
+        err = errno;
+    }
+    errno = err;
+    return ok ? LSTMAE_OK : LSTMAE_ERR_IO;
+}
+
+/* Six characters of [A-Za-z0-9] from *state (splitmix64). */
+static void random_name(char *x, uint64_t *state)
+{
+    static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    uint64_t z = (*state += 0x9E3779B97F4A7C15u);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+    z ^= z >> 31;
+    for (int i = 0; i < 6; i++, z /= 62) x[i] = chars[z % 62];
+}
+
 int io_write_file_atomic(const char *path, const unsigned char *buf, size_t size)
 {
-    static const char suffix[] = ".tmp-XXXXXX";
-    char tmp[4096]; /* no allocation: fit checkpoints must not fail for memory */
-    size_t len = strlen(path);
-    if (len + sizeof suffix > sizeof tmp) return LSTMAE_ERR_IO;
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, suffix, sizeof suffix);
-    int fd = mkstemp(tmp); /* same directory as path, so rename is atomic */
-    if (fd < 0) return LSTMAE_ERR_IO;
-    int ok = write_all(fd, buf, size) && fsync(fd) == 0;
-    if (close(fd) != 0) ok = 0;
-    if (ok) {
-        /* mkstemp made it 0600; give it the permissions a new file gets */
-        mode_t mask = umask(0);
-        umask(mask);
-        ok = chmod(tmp, 0666 & ~mask) == 0 && rename(tmp, path) == 0;
+    char target[PATH_CAP], tmp[PATH_CAP]; /* no allocation: fit checkpoints
+                                             must not fail for memory */
+    /* What the path names, through links (magic ones such as /dev/stdout
+       included): a device or a FIFO is written in place. */
+    struct stat sb;
+    int exists = stat(path, &sb) == 0;
+    if (!exists && errno != ENOENT) return LSTMAE_ERR_IO;
+    if (exists && S_ISDIR(sb.st_mode)) {
+        errno = EISDIR;
+        return LSTMAE_ERR_IO;
     }
-    if (!ok) unlink(tmp);
+    if (exists && !S_ISREG(sb.st_mode)) return write_in_place(path, &sb, buf, size);
+    /* A regular file, or none (a new file, or a dangling link's target):
+       replace the file the links lead to, not the links. */
+    if (!resolve_links(path, target, tmp)) return LSTMAE_ERR_IO;
+    if (exists) {
+        struct stat at;
+        if (lstat(target, &at) != 0 || at.st_dev != sb.st_dev || at.st_ino != sb.st_ino) {
+            errno = EAGAIN; /* changed since we looked, or a link we cannot follow */
+            return LSTMAE_ERR_IO;
+        }
+    }
+
+    /* A new name beside the target (rename is atomic within a directory),
+       created by this call alone (O_EXCL). Mode 0666: the kernel applies
+       the umask, which is never touched (it is process-wide). */
+    size_t len = strlen(target);
+    if (len + sizeof TMP_SUFFIX > sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return LSTMAE_ERR_IO;
+    }
+    memcpy(tmp, target, len);
+    memcpy(tmp + len, TMP_SUFFIX, sizeof TMP_SUFFIX);
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) ts.tv_sec = ts.tv_nsec = 0;
+    uint64_t seed = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^
+                    (uint64_t)getpid() << 42 ^ (uint64_t)(uintptr_t)&seed;
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        random_name(tmp + len + sizeof TMP_SUFFIX - 7, &seed);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) return LSTMAE_ERR_IO;
+    }
+    if (fd < 0) return LSTMAE_ERR_IO; /* EEXIST, 100 times */
+
+    int ok = 1;
+    if (exists) {
+        /* the old file's owner (where permitted) and permission bits */
+        if ((sb.st_uid != geteuid() || sb.st_gid != getegid()) &&
+            fchown(fd, sb.st_uid, sb.st_gid) != 0) {
+            /* not permitted: the file becomes ours, as any new file */
+        }
+        ok = fchmod(fd, sb.st_mode & 0777) == 0;
+    }
+    ok = ok && write_all(fd, buf, size) && fsync(fd) == 0;
+    int err = errno;
+    if (close(fd) != 0 && ok && errno != EINTR) {
+        ok = 0;
+        err = errno;
+    }
+    if (ok && rename(tmp, target) != 0) {
+        ok = 0;
+        err = errno;
+    }
+    if (!ok) {
+        unlink(tmp);
+        errno = err; /* the reason, not unlink's */
+    }
     return ok ? LSTMAE_OK : LSTMAE_ERR_IO;
+}
+
+/* The first bytes of a model file: the magic, and a file-size field equal
+   to the file's size. Checked before the rest is read or memory taken. */
+static int head_fits(const unsigned char *head, size_t n, uint64_t file_size)
+{
+    if (n < HEADER_BYTES || memcmp(head, MAGIC, sizeof MAGIC) != 0) return 0;
+    cursor c = { NULL, head, sizeof MAGIC, n, 0 };
+    uint32_t version = get_u32(&c), flags = get_u32(&c);
+    return version == IO_FORMAT_VERSION && (flags & ~IO_FLAG_TRAINING) == 0 &&
+           get_u64(&c) == file_size;
 }
 
 int io_read_file(const char *path, const lstmae_allocator *a, unsigned char **buf,
@@ -397,32 +578,47 @@ int io_read_file(const char *path, const lstmae_allocator *a, unsigned char **bu
 {
     *buf = NULL;
     *size = 0;
-    int fd = open(path, O_RDONLY);
+    /* Non-blocking, so that a FIFO with no writer cannot hang the open;
+       fstat then refuses anything but a regular file. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) return LSTMAE_ERR_IO;
+    int st = LSTMAE_ERR_IO;
+    unsigned char *b = NULL;
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0 ||
-        (uint64_t)sb.st_size > (uint64_t)SIZE_MAX) {
-        close(fd);
-        return LSTMAE_ERR_IO;
+    unsigned char head[HEADER_BYTES];
+    if (fstat(fd, &sb) != 0) goto fail;
+    if (!S_ISREG(sb.st_mode)) {
+        errno = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+        goto fail;
     }
-    size_t n = (size_t)sb.st_size, got = 0;
-    unsigned char *b = mem_alloc(a, n);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) goto fail;
+    if (sb.st_size < 0 || (uint64_t)sb.st_size > (uint64_t)SIZE_MAX) {
+        st = LSTMAE_ERR_FORMAT; /* no model is that large */
+        goto fail;
+    }
+    size_t n = (size_t)sb.st_size;
+    size_t hn = n < HEADER_BYTES ? n : HEADER_BYTES;
+    if (!read_all(fd, head, hn)) goto fail;
+    if (!head_fits(head, hn, (uint64_t)n)) {
+        st = LSTMAE_ERR_FORMAT;
+        goto fail;
+    }
+    b = mem_alloc(a, n);
     if (!b) {
-        close(fd);
-        return LSTMAE_ERR_NOMEM;
+        st = LSTMAE_ERR_NOMEM;
+        goto fail;
     }
-    while (got < n) {
-        ssize_t r = read(fd, b + got, n - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break; /* error, or the file shrank */
-        got += (size_t)r;
-    }
+    memcpy(b, head, HEADER_BYTES);
+    if (!read_all(fd, b + HEADER_BYTES, n - HEADER_BYTES)) goto fail;
     close(fd);
-    if (got != n) {
-        mem_free(a, b);
-        return LSTMAE_ERR_IO;
-    }
     *buf = b;
     *size = n;
     return LSTMAE_OK;
+fail:;
+    int err = errno;
+    close(fd);
+    if (b) mem_free(a, b);
+    errno = err;
+    return st;
 }

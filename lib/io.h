@@ -19,14 +19,28 @@ void io_write(const lstmae_model *m, unsigned flags, unsigned char *buf, size_t 
    LSTMAE_ERR_NOMEM; *out is NULL on failure. */
 int io_read(const unsigned char *buf, size_t size, const lstmae_allocator *a,
             lstmae_model **out);
-/* Writes bytes to path atomically (temporary file in the same directory,
-   fsync, rename), allocating nothing. LSTMAE_OK or LSTMAE_ERR_IO (also for
-   a path over 4080 bytes); on failure
-   the old file at path is intact and no temporary file is left. */
+/* The largest Adam step or epoch counter a file may hold (2^53, exact in
+   a double): a larger one is LSTMAE_ERR_FORMAT, so that the next step can
+   never wrap. No real run comes near it. */
+#define IO_MAX_COUNTER ((uint64_t)1 << 53)
+
+/* Writes bytes to path, allocating nothing (docs/file-format.md, "Writing
+   a file"). A symbolic link is followed (the link stays); an existing
+   regular file, or a new one, is replaced atomically: a temporary file
+   beside it (created O_EXCL with mode 0666, so the kernel applies the
+   umask, which is never changed; an existing file's owner and permission
+   bits are kept), fsync, rename. An existing device or FIFO is written in
+   place, without blocking on a FIFO that has no reader (ENXIO). LSTMAE_OK
+   or LSTMAE_ERR_IO with errno set to the reason (also ENAMETOOLONG when the
+   path, links followed, has 4085 bytes or more; EISDIR for a directory); on failure the old file
+   at path is intact and no temporary file is left. */
 int io_write_file_atomic(const char *path, const unsigned char *buf, size_t size);
-/* Reads a whole regular file into a buffer from a: LSTMAE_OK,
-   LSTMAE_ERR_IO (missing, unreadable, not a regular file),
-   LSTMAE_ERR_NOMEM. */
+/* Reads a whole model file into a buffer from a. Opens without blocking
+   and refuses what is not a regular file (a FIFO, a device: errno EINVAL;
+   a directory: EISDIR) before reading a byte; checks the magic, the version,
+   the flags and the file-size field against the file's size before allocating. LSTMAE_OK,
+   LSTMAE_ERR_IO (errno says why), LSTMAE_ERR_FORMAT (not a model file)
+   or LSTMAE_ERR_NOMEM. */
 int io_read_file(const char *path, const lstmae_allocator *a, unsigned char **buf,
                  size_t *size);
 /* CRC-32C (Castagnoli) of buf[n]. */

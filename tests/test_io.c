@@ -1,23 +1,32 @@
 /* test_io.c - model files: round trips through file and buffer, every
    single-byte change and every truncation rejected, foreign files, I/O
-   failures that leave the old file intact, resume equal to uninterrupted
-   training, early stopping, checkpoints, and the golden version-1 file. */
-#define _POSIX_C_SOURCE 200809L
+   failures that leave the old file intact, what a save does to devices,
+   FIFOs, links and modes (and the umask under concurrent saves), loads
+   that must not block or read a large foreign file, counters that would
+   wrap, resume equal to uninterrupted training, early stopping,
+   checkpoints, and the golden version-1 file. */
+#define _XOPEN_SOURCE 700 /* POSIX 2008 with mknod */
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <spawn.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h> /* makedev */
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <lstmae.h>
 
+#include "io.h"
 #include "testutil.h"
 
 static char tmpdir[256];
@@ -369,10 +378,13 @@ static void test_write_failure_midway(void **state)
     lim.rlim_cur = 4096; /* the big model is far larger */
     void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    errno = 0;
     int st = lstmae_save(big, path);
+    int err = errno;
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &keep), 0);
     signal(SIGXFSZ, prev);
     assert_int_equal(st, LSTMAE_ERR_IO);
+    assert_int_equal(err, EFBIG); /* the system's reason, kept through the cleanup */
     assert_int_equal(count_tmp_entries(), before);
     lstmae_model *back = NULL;
     assert_int_equal(lstmae_load(path, &back), LSTMAE_OK);
@@ -381,6 +393,448 @@ static void test_write_failure_midway(void **state)
     unlink(path);
     lstmae_free(old);
     lstmae_free(big);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- where a save writes (issue 11, items 1, 2, 4, 5, 10, 11) ------------ */
+
+/* The file type bits of what path names, not following a link. */
+static mode_t type_of(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(lstat(path, &sb), 0);
+    return sb.st_mode & S_IFMT;
+}
+
+static mode_t perms_of(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_mode & 07777;
+}
+
+/* A model the size of a few kilobytes: fits a pipe's buffer. */
+static lstmae_model *small_model(uint64_t seed)
+{
+    return tu_make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, seed);
+}
+
+/* Saving to a device writes into it, never replaces it. As root, on
+   copies made with mknod in the scratch folder (a regression must not
+   destroy the real /dev/full): the copy of /dev/full gives LSTMAE_ERR_IO
+   with errno ENOSPC and stays a character device; the copy of /dev/null
+   takes the bytes and stays. Not root: /dev/full itself, which we could
+   not replace anyway. */
+static void test_save_into_devices(void **state)
+{
+    (void)state;
+    lstmae_model *m = small_model(1);
+    char full[300], null[300];
+    path_in_tmp(full, sizeof full, "full");
+    path_in_tmp(null, sizeof null, "null");
+    if (geteuid() != 0 || mknod(full, S_IFCHR | 0666, makedev(1, 7)) != 0 ||
+        mknod(null, S_IFCHR | 0666, makedev(1, 3)) != 0) {
+        print_message("no mknod (%s): /dev/full only\n",
+                      geteuid() != 0 ? "not root" : strerror(errno));
+        unlink(full);
+        struct stat before, after;
+        if (geteuid() == 0 || stat("/dev/full", &before) != 0 || !S_ISCHR(before.st_mode)) {
+            print_message("and no /dev/full to use: skipped\n");
+        } else {
+            errno = 0;
+            assert_int_equal(lstmae_save(m, "/dev/full"), LSTMAE_ERR_IO);
+            assert_int_equal(errno, ENOSPC);
+            assert_int_equal(stat("/dev/full", &after), 0);
+            assert_true(S_ISCHR(after.st_mode) && after.st_ino == before.st_ino);
+        }
+        lstmae_free(m);
+        return;
+    }
+    errno = 0;
+    assert_int_equal(lstmae_save(m, full), LSTMAE_ERR_IO);
+    assert_int_equal(errno, ENOSPC);
+    assert_int_equal(type_of(full), S_IFCHR);
+    assert_int_equal(lstmae_save(m, null), LSTMAE_OK);
+    assert_int_equal(type_of(null), S_IFCHR);
+    assert_int_equal(lstmae_save_ex(m, null, LSTMAE_SAVE_INFERENCE_ONLY), LSTMAE_OK);
+    assert_int_equal(type_of(null), S_IFCHR);
+    assert_int_equal(count_tmp_entries(), 2); /* the two nodes, no temporary */
+    unlink(full);
+    unlink(null);
+    lstmae_free(m);
+}
+
+/* A FIFO with a reader gets the bytes and stays a FIFO; with no reader the
+   save fails at once (ENXIO) instead of blocking, and it stays too. */
+static void test_save_into_fifo(void **state)
+{
+    (void)state;
+    lstmae_model *m = small_model(2);
+    size_t size;
+    unsigned char *want = save_to_buffer(m, 0, &size);
+    assert_true(size < 4096); /* the pipe's buffer holds it all */
+    char fifo[300];
+    path_in_tmp(fifo, sizeof fifo, "model.fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+
+    alarm(20); /* a save or read that blocks fails the test, not CTest */
+    errno = 0;
+    assert_int_equal(lstmae_save(m, fifo), LSTMAE_ERR_IO);
+    assert_int_equal(errno, ENXIO);
+    assert_int_equal(type_of(fifo), S_IFIFO);
+
+    int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+    assert_true(rd >= 0);
+    assert_int_equal(lstmae_save(m, fifo), LSTMAE_OK);
+    assert_int_equal(type_of(fifo), S_IFIFO);
+    unsigned char *got = malloc(size + 1);
+    assert_non_null(got);
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(rd, got + n, size + 1 - n);
+        if (r <= 0) break; /* EOF: the writer closed */
+        n += (size_t)r;
+    }
+    alarm(0);
+    close(rd);
+    assert_int_equal(n, size);
+    assert_memory_equal(got, want, size);
+    assert_int_equal(count_tmp_entries(), 1);
+    unlink(fifo);
+    free(got);
+    free(want);
+    lstmae_free(m);
+}
+
+/* A symbolic link stays; the file it names is replaced, through a chain of
+   links, relative and absolute; a dangling link's target is created. The
+   old file's permission bits are kept. */
+static void test_save_through_links(void **state)
+{
+    (void)state;
+    lstmae_model *old = small_model(3), *neu = small_model(4);
+    char dir[300], target[340], rel[300], abs_link[300], dangling[300], made[340];
+    path_in_tmp(dir, sizeof dir, "real");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(target, sizeof target, "%s/model.lstmae", dir);
+    path_in_tmp(rel, sizeof rel, "rel.lstmae");
+    path_in_tmp(abs_link, sizeof abs_link, "abs.lstmae");
+    assert_int_equal(lstmae_save(old, target), LSTMAE_OK);
+    assert_int_equal(chmod(target, 0600), 0);
+    assert_int_equal(symlink("real/model.lstmae", rel), 0); /* relative */
+    assert_int_equal(symlink(rel, abs_link), 0);            /* a chain */
+
+    assert_int_equal(lstmae_save(neu, abs_link), LSTMAE_OK);
+    assert_int_equal(type_of(abs_link), S_IFLNK);
+    assert_int_equal(type_of(rel), S_IFLNK);
+    assert_int_equal(type_of(target), S_IFREG);
+    assert_int_equal(perms_of(target), 0600);
+    char text[300];
+    ssize_t tn = readlink(rel, text, sizeof text - 1);
+    assert_true(tn > 0);
+    text[tn] = '\0';
+    assert_string_equal(text, "real/model.lstmae");
+    lstmae_model *back = NULL;
+    assert_int_equal(lstmae_load(target, &back), LSTMAE_OK);
+    assert_same_model(neu, back);
+    lstmae_free(back);
+
+    /* a dangling link: its target is created, the link stays */
+    path_in_tmp(dangling, sizeof dangling, "dangling.lstmae");
+    assert_int_equal(symlink("real/made.lstmae", dangling), 0);
+    assert_int_equal(lstmae_save(old, dangling), LSTMAE_OK);
+    assert_int_equal(type_of(dangling), S_IFLNK);
+    snprintf(made, sizeof made, "%s/made.lstmae", dir);
+    assert_int_equal(lstmae_load(made, &back), LSTMAE_OK);
+    assert_same_model(old, back);
+    lstmae_free(back);
+
+    /* no temporary file in either directory */
+    assert_int_equal(count_tmp_entries(), 4); /* real/ and three links */
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int entries = 0;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') entries++;
+    closedir(d);
+    assert_int_equal(entries, 2);
+    unlink(made);
+    unlink(dangling);
+    unlink(abs_link);
+    unlink(rel);
+    unlink(target);
+    rmdir(dir);
+    lstmae_free(old);
+    lstmae_free(neu);
+}
+
+/* Re-saving keeps the mode (0600 stays 0600, 0640 stays 0640); a new file
+   gets 0666 less the umask. */
+static void test_save_keeps_mode(void **state)
+{
+    (void)state;
+    lstmae_model *m = small_model(5);
+    char path[300], fresh[300];
+    path_in_tmp(path, sizeof path, "mode.lstmae");
+    path_in_tmp(fresh, sizeof fresh, "fresh.lstmae");
+    mode_t keep = umask(022);
+    assert_int_equal(lstmae_save(m, path), LSTMAE_OK);
+    assert_int_equal(perms_of(path), 0644);
+    static const mode_t modes[] = { 0600, 0640, 0444, 0660 };
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        assert_int_equal(chmod(path, modes[i]), 0);
+        assert_int_equal(lstmae_save(m, path), LSTMAE_OK);
+        if (perms_of(path) != modes[i])
+            fail_msg("mode %04o became %04o", (unsigned)modes[i], (unsigned)perms_of(path));
+    }
+    umask(077);
+    assert_int_equal(lstmae_save(m, fresh), LSTMAE_OK);
+    assert_int_equal(perms_of(fresh), 0600);
+    assert_int_equal(umask(keep), 077);
+    unlink(fresh);
+    unlink(path);
+    lstmae_free(m);
+}
+
+/* Concurrent saves never touch the process's umask: 8 threads x 300 saves
+   of new files under umask 027, while another thread keeps creating files
+   of its own (mode 0666 asked). Every saved file is 0640, so is every
+   probe (a umask briefly 0 would show there), and the umask is 027
+   afterwards. */
+enum { RACE_THREADS = 8, RACE_SAVES = 300 };
+
+typedef struct race_job {
+    const lstmae_model *m;
+    int id, failed, wrong_mode;
+    mode_t bad;
+} race_job;
+
+static void *race_saver(void *arg)
+{
+    race_job *j = arg;
+    char path[320];
+    for (int i = 0; i < RACE_SAVES; i++) {
+        snprintf(path, sizeof path, "%s/race-%d-%d.lstmae", tmpdir, j->id, i);
+        if (lstmae_save_ex(j->m, path, LSTMAE_SAVE_INFERENCE_ONLY) != LSTMAE_OK) {
+            j->failed++;
+            continue;
+        }
+        struct stat sb;
+        if (stat(path, &sb) != 0 || (sb.st_mode & 0777) != 0640) {
+            j->wrong_mode++;
+            j->bad = sb.st_mode & 0777;
+        }
+        unlink(path);
+    }
+    return NULL;
+}
+
+typedef struct race_probe {
+    pthread_mutex_t lock;
+    int stop;
+    long probes, wrong;
+} race_probe;
+
+static void *race_prober(void *arg)
+{
+    race_probe *p = arg;
+    char path[320];
+    snprintf(path, sizeof path, "%s/probe", tmpdir);
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        int stop = p->stop;
+        pthread_mutex_unlock(&p->lock);
+        if (stop) break;
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        struct stat sb;
+        long wrong = fd < 0 || fstat(fd, &sb) != 0 || (sb.st_mode & 0777) != 0640;
+        if (fd >= 0) close(fd);
+        unlink(path);
+        pthread_mutex_lock(&p->lock);
+        p->probes++;
+        p->wrong += wrong;
+        pthread_mutex_unlock(&p->lock);
+    }
+    return NULL;
+}
+
+static void test_save_umask_race(void **state)
+{
+    (void)state;
+    lstmae_model *m = small_model(6);
+    mode_t keep = umask(027);
+    race_probe probe = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0 };
+    pthread_t t[RACE_THREADS], prober;
+    race_job jobs[RACE_THREADS];
+    assert_int_equal(pthread_create(&prober, NULL, race_prober, &probe), 0);
+    for (int i = 0; i < RACE_THREADS; i++) {
+        jobs[i] = (race_job){ m, i, 0, 0, 0 };
+        assert_int_equal(pthread_create(&t[i], NULL, race_saver, &jobs[i]), 0);
+    }
+    int failed = 0, wrong = 0;
+    for (int i = 0; i < RACE_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        failed += jobs[i].failed;
+        wrong += jobs[i].wrong_mode;
+        if (jobs[i].wrong_mode)
+            print_message("thread %d: %d files of mode %04o\n", i, jobs[i].wrong_mode,
+                          (unsigned)jobs[i].bad);
+    }
+    pthread_mutex_lock(&probe.lock);
+    probe.stop = 1;
+    pthread_mutex_unlock(&probe.lock);
+    assert_int_equal(pthread_join(prober, NULL), 0);
+    mode_t after = umask(keep);
+    print_message("%d saves: %d failed, %d with the wrong mode; %ld probes, %ld with the "
+                  "wrong mode; umask after: %04o\n",
+                  RACE_THREADS * RACE_SAVES, failed, wrong, probe.probes, probe.wrong,
+                  (unsigned)after);
+    assert_int_equal(failed, 0);
+    assert_int_equal(wrong, 0);
+    assert_int_equal(probe.wrong, 0);
+    assert_int_equal(after, 027);
+    assert_int_equal(count_tmp_entries(), 0);
+    lstmae_free(m);
+}
+
+/* Loading what is not a regular file fails at once: a FIFO with no writer
+   (the alarm turns a hang into a failure), a device, a directory. */
+static void test_load_not_regular(void **state)
+{
+    (void)state;
+    char fifo[300];
+    path_in_tmp(fifo, sizeof fifo, "load.fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    lstmae_model *out = (lstmae_model *)fifo;
+    alarm(20);
+    errno = 0;
+    assert_int_equal(lstmae_load(fifo, &out), LSTMAE_ERR_IO);
+    alarm(0);
+    assert_null(out);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(type_of(fifo), S_IFIFO);
+    errno = 0;
+    assert_int_equal(lstmae_load("/dev/zero", &out), LSTMAE_ERR_IO);
+    assert_int_equal(errno, EINVAL);
+    errno = 0;
+    assert_int_equal(lstmae_load(tmpdir, &out), LSTMAE_ERR_IO);
+    assert_int_equal(errno, EISDIR);
+    errno = 0;
+    assert_int_equal(lstmae_load("/nonexistent-dir/model.lstmae", &out), LSTMAE_ERR_IO);
+    assert_int_equal(errno, ENOENT);
+    unlink(fifo);
+}
+
+/* An allocator that refuses, and records, any request over 1 MiB. */
+static size_t biggest_request;
+
+static void *capped_alloc(void *user, size_t bytes)
+{
+    (void)user;
+    if (bytes > biggest_request) biggest_request = bytes;
+    return bytes > ((size_t)1 << 20) ? NULL : malloc(bytes ? bytes : 1);
+}
+
+static void capped_free(void *user, void *p)
+{
+    (void)user;
+    free(p);
+}
+
+/* A 6 GB file that is not a model (sparse: a few bytes of junk, then a
+   hole) is refused from its header: LSTMAE_ERR_FORMAT, no large request
+   for memory, in well under a second. So is a model with a gigabyte
+   appended (its size field no longer matches). */
+static void test_load_large_foreign(void **state)
+{
+    (void)state;
+    char path[300];
+    path_in_tmp(path, sizeof path, "big.bin");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "junk, not a model", 17), 17);
+    if (ftruncate(fd, (off_t)6 << 30) != 0) {
+        print_message("cannot make a 6 GB sparse file (%s): skipped\n", strerror(errno));
+        close(fd);
+        unlink(path);
+        return;
+    }
+    close(fd);
+    lstmae_allocator a = { capped_alloc, capped_free, NULL };
+    lstmae_model *out = NULL;
+    biggest_request = 0;
+    double t0 = now_s();
+    assert_int_equal(lstmae_load_advanced(path, &a, &out), LSTMAE_ERR_FORMAT);
+    double took = now_s() - t0;
+    assert_null(out);
+    print_message("6 GB foreign file: refused in %.4f s, largest request %zu bytes\n", took,
+                  biggest_request);
+    assert_true(biggest_request <= ((size_t)1 << 20));
+    assert_true(took < 1.0);
+
+    /* a real model, then a gigabyte of zeros */
+    lstmae_model *m = small_model(7);
+    assert_int_equal(lstmae_save(m, path), LSTMAE_OK);
+    assert_int_equal(truncate(path, (off_t)1 << 30), 0);
+    biggest_request = 0;
+    assert_int_equal(lstmae_load_advanced(path, &a, &out), LSTMAE_ERR_FORMAT);
+    assert_true(biggest_request <= ((size_t)1 << 20));
+    /* the same model, unharmed, still loads through the capped allocator */
+    assert_int_equal(lstmae_save(m, path), LSTMAE_OK);
+    assert_int_equal(lstmae_load_advanced(path, &a, &out), LSTMAE_OK);
+    assert_same_model(m, out);
+    lstmae_free(out);
+    lstmae_free(m);
+    unlink(path);
+}
+
+/* Training-state counters that the next step would wrap are refused:
+   Adam's step count or the epochs over 2^53 (IO_MAX_COUNTER). */
+static void test_counters_bounded(void **state)
+{
+    (void)state;
+    lstmae_model *m = small_model(8);
+    size_t size, P = 0;
+    unsigned char *buf = save_to_buffer(m, 0, &size);
+    for (size_t i = 0; i < lstmae_param_count(m); i++)
+        P += lstmae_param_size(m, lstmae_param_name(m, i));
+    size_t at = size - 4 - (8 + 8 + 4 + 4 + 32) - 12 * P; /* the training state */
+    static const struct { int which; uint64_t value; int want; } cases[] = {
+        { 0, UINT64_MAX, LSTMAE_ERR_FORMAT },   { 1, UINT64_MAX, LSTMAE_ERR_FORMAT },
+        { 0, IO_MAX_COUNTER + 1, LSTMAE_ERR_FORMAT },
+        { 1, IO_MAX_COUNTER + 1, LSTMAE_ERR_FORMAT },
+        { 0, (uint64_t)1 << 63, LSTMAE_ERR_FORMAT },
+        { 0, IO_MAX_COUNTER, LSTMAE_OK },       { 1, IO_MAX_COUNTER, LSTMAE_OK },
+        { 0, 12345, LSTMAE_OK },
+    };
+    unsigned char *copy = malloc(size);
+    assert_non_null(copy);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(copy, buf, size);
+        for (int i = 0; i < 8; i++)
+            copy[at + 8 * (size_t)cases[k].which + (size_t)i] =
+                (unsigned char)(cases[k].value >> (8 * i));
+        uint32_t crc = io_crc32c(copy, size - 4);
+        for (int i = 0; i < 4; i++) copy[size - 4 + (size_t)i] = (unsigned char)(crc >> (8 * i));
+        lstmae_model *out = NULL;
+        int st = lstmae_load_buffer(copy, size, &out);
+        if (st != cases[k].want)
+            fail_msg("%s = %llu: status %d, expected %d", cases[k].which ? "epochs" : "adam steps",
+                     (unsigned long long)cases[k].value, st, cases[k].want);
+        if (st == LSTMAE_OK && cases[k].which == 1)
+            assert_int_equal(lstmae_epochs_done(out), cases[k].value);
+        lstmae_free(out);
+    }
+    free(copy);
+    free(buf);
+    lstmae_free(m);
 }
 
 /* 10 epochs == 4, save, load in a fresh model, 6 more; bit for bit. */
@@ -660,6 +1114,7 @@ int main(int argc, char **argv)
         return 1;
     }
     golden_path = argv[1];
+    if (getenv("TEST_IO_FILTER")) cmocka_set_test_filter(getenv("TEST_IO_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_every_byte_and_truncation),
@@ -667,6 +1122,14 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_newer_version),
         cmocka_unit_test(test_save_failures_keep_old_file),
         cmocka_unit_test(test_write_failure_midway),
+        cmocka_unit_test(test_save_into_devices),
+        cmocka_unit_test(test_save_into_fifo),
+        cmocka_unit_test(test_save_through_links),
+        cmocka_unit_test(test_save_keeps_mode),
+        cmocka_unit_test(test_save_umask_race),
+        cmocka_unit_test(test_load_not_regular),
+        cmocka_unit_test(test_load_large_foreign),
+        cmocka_unit_test(test_counters_bounded),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_resume_other_process),
         cmocka_unit_test(test_early_stopping),
