@@ -35,13 +35,34 @@ int args_parse_help(int argc, char **argv, const args_option *opts,
                     args_parsed *out);
 
 /* Conversions of an option's text; CLI_OK, or CLI_BAD with a message
-   naming the command and the option. A NULL text leaves *out unchanged. */
+   naming the command, the option, the text and the accepted range. A NULL
+   text leaves *out unchanged. Decimal numbers only: no leading spaces, no
+   '+', a '-' only where lo < 0 (so " -1" is not 2^64 - 1 for args_u64),
+   no hex floats, no inf or nan. */
 int args_int(const char *cmd, const char *opt, const char *text, long lo,
              long hi, int *out);
 int args_u64(const char *cmd, const char *opt, const char *text,
              uint64_t *out);
 int args_double(const char *cmd, const char *opt, const char *text,
                 double lo, double hi, int lo_open, int hi_open, double *out);
+/* args_double for a float32 field: also refuses a value beyond the
+   float32 range, and a non-zero one that rounds to 0 (--lr 1e-50). */
+int args_float(const char *cmd, const char *opt, const char *text, double lo,
+               double hi, int lo_open, int hi_open, float *out);
+
+/* A file named on the command line: its option ("-o"), path (NULL: not
+   given) and whether the command writes it. */
+typedef struct args_file {
+    const char *option;
+    const char *path;
+    int output;
+} args_file;
+
+/* CLI_OK, or CLI_BAD with a message when an output is the same file as an
+   input (the same regular file, through any name or link) or as another
+   output (for names that do not exist yet: the same name in the same
+   directory). */
+int args_check_files(const char *cmd, const args_file *files, size_t n);
 
 /* "lstmae CMD: <message> (see 'lstmae CMD --help')" and CLI_BAD. */
 int args_usage_error(const char *cmd, const char *fmt, ...)

@@ -20,6 +20,7 @@
 #define CLI_FAIL 1 /* anything else: out of memory, cannot write... */
 #define CLI_BAD  2 /* bad usage or bad input                        */
 #define CLI_INTERRUPTED 130 /* train stopped by SIGINT/SIGTERM, saved */
+#define CLI_NOT_SAVED 3 /* train quit by a second signal, nothing saved */
 
 #if defined(__GNUC__)
 #  define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))

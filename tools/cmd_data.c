@@ -73,6 +73,10 @@ int cmd_make_moving_ones(int argc, char **argv)
     if (lengths_out != NULL && cli_filetype_of(lengths_out) != CLI_FT_NPY)
         return args_usage_error(cmd, "--lengths-out: lengths are written as "
                                 ".npy only");
+    const args_file files[] = {{"-o", output, 1},
+                               {"--lengths-out", lengths_out, 1}};
+    if ((code = args_check_files(cmd, files, 2)) != CLI_OK)
+        return code;
     if (lengths_out != NULL &&
         (code = cli_check_writable(lengths_out)) != CLI_OK)
         return code;

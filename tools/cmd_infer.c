@@ -39,7 +39,7 @@ static const char decode_help[] =
 "  --latent Z           .npy [n, Z] (or [Z]), or .csv rows\n"
 "                       'sequence_id,z1,...,zZ' (what 'lstmae encode' writes)\n"
 "  --header yes|no|auto whether a .csv's first row is a header (default auto)\n"
-"  --length T           steps to decode, >= 1\n"
+"  --length T           steps to decode, 1 to 8388607\n"
 "  -o, --output OUT     .npy or .csv (written atomically)\n"
 "  --threads N          worker threads (lstmae_set_num_threads); 0, the\n"
 "                       default, or 1: one\n";
@@ -90,9 +90,27 @@ static int job_open(job *j, int need_data)
     }
     if (code == CLI_OK && need_data)
         code = seqset_load(j->data, j->lengths, &j->seqs);
+    if (code == CLI_OK && need_data && j->seqs.max_len > LSTMAE_MAX_STEPS) {
+        cli_error("%s: sequences of %zu steps; at most %d (LSTMAE_MAX_STEPS) "
+                  "are supported", j->data, j->seqs.max_len,
+                  LSTMAE_MAX_STEPS);
+        code = CLI_BAD;
+    }
     if (code == CLI_OK && need_data)
         code = seqset_check_dim(&j->seqs, j->data, j->model, j->model_path);
     return code;
+}
+
+/* Refuses an output that is one of the inputs (or the latent file). */
+static int job_check_files(const job *j, const char *output_option,
+                           const char *latent)
+{
+    const args_file files[] = {
+        {output_option, j->output, 1}, {"-m", j->model_path, 0},
+        {"--data", j->data, 0},        {"--lengths", j->lengths, 0},
+        {"--latent", latent, 0},
+    };
+    return args_check_files(j->cmd, files, sizeof files / sizeof files[0]);
 }
 
 static void job_close(job *j)
@@ -136,7 +154,8 @@ int cmd_encode(int argc, char **argv)
         return args_usage_error("encode", "-m MODEL, --data X and -o OUT are "
                                 "required");
     cli_filetype ft;
-    if ((code = cli_need_filetype(j.output, "output", &ft)) != CLI_OK)
+    if ((code = cli_need_filetype(j.output, "output", &ft)) != CLI_OK ||
+        (code = job_check_files(&j, "-o", NULL)) != CLI_OK)
         return code;
 
     code = job_open(&j, 1);
@@ -186,9 +205,10 @@ int cmd_decode(int argc, char **argv)
                                 "and -o OUT are required");
     int steps = 0;
     cli_filetype ft;
-    if ((code = args_int("decode", "--length", length, 1, 100000000,
+    if ((code = args_int("decode", "--length", length, 1, LSTMAE_MAX_STEPS,
                          &steps)) != CLI_OK ||
-        (code = cli_need_filetype(j.output, "output", &ft)) != CLI_OK)
+        (code = cli_need_filetype(j.output, "output", &ft)) != CLI_OK ||
+        (code = job_check_files(&j, "-o", latent)) != CLI_OK)
         return code;
 
     code = job_open(&j, 0);
@@ -249,8 +269,9 @@ int cmd_eval(int argc, char **argv)
     if (j.model_path == NULL || j.data == NULL)
         return args_usage_error("eval", "-m MODEL and --data X are required");
     cli_filetype ft;
-    if (j.output != NULL &&
-        (code = cli_need_filetype(j.output, "output", &ft)) != CLI_OK)
+    if ((j.output != NULL &&
+         (code = cli_need_filetype(j.output, "output", &ft)) != CLI_OK) ||
+        (code = job_check_files(&j, "--per-sequence", NULL)) != CLI_OK)
         return code;
 
     code = job_open(&j, 1);

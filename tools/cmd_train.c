@@ -7,8 +7,9 @@
  * validation set the snapshot of the epoch with the lowest validation
  * loss; without one, or before any epoch completed, the model as the last
  * batch left it (the most trained one; the unfinished epoch is not counted
- * in its epochs done). The exit status is 130. A second signal quits at
- * once, writing nothing.
+ * in its epochs done). The exit status is 130. A second signal, or one
+ * before training started, quits at once with status 3 (CLI_NOT_SAVED),
+ * writing nothing.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -73,29 +74,39 @@ static const char train_help[] =
 "model so far (exit status 130): with a validation set the epoch with the\n"
 "lowest validation loss; without one (or before any epoch completed) the\n"
 "model as the last batch left it, its unfinished epoch not counted in its\n"
-"epochs done. A second Ctrl-C quits without saving.\n";
+"epochs done. A second Ctrl-C quits without saving (exit status 3).\n";
 
 /* ---- signals ------------------------------------------------------------ */
 
 static volatile sig_atomic_t stop_requested = 0;
+static volatile sig_atomic_t training = 0;   /* lstmae_fit has started  */
+static const char *volatile stop_output;     /* -o, for the message     */
+static volatile sig_atomic_t output_existed; /* -o was there at start   */
 
+static void say(const char *s)
+{
+    ssize_t r = write(STDERR_FILENO, s, strlen(s));
+    (void)r;
+}
+
+/* A first signal during training asks on_batch to stop. A second one, or
+   one before training started, quits at once with CLI_NOT_SAVED: no file
+   is being written then (saves happen with the signals held back), so an
+   existing output stays as it was and no temporary file is left. */
 static void on_stop_signal(int sig)
 {
     (void)sig;
-    ssize_t r;
-    if (stop_requested) {
-        static const char msg[] =
-            "\nlstmae: interrupted again: quitting without saving\n";
-        r = write(STDERR_FILENO, msg, sizeof msg - 1);
-        (void)r;
-        _exit(CLI_INTERRUPTED);
+    if (stop_requested || !training) {
+        say(stop_requested ? "\nlstmae: interrupted again: quitting; "
+                           : "\nlstmae: interrupted: quitting; ");
+        say(stop_output);
+        say(output_existed ? " not saved (the existing file is unchanged)\n"
+                           : " not saved\n");
+        _exit(CLI_NOT_SAVED);
     }
     stop_requested = 1;
-    static const char msg[] =
-        "\nlstmae: interrupted: stopping after the current batch (again to "
-        "quit without saving)\n";
-    r = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)r;
+    say("\nlstmae: interrupted: stopping after the current batch (again to "
+        "quit without saving)\n");
 }
 
 /* Catches SIGINT and SIGTERM, unless they were ignored when we started
@@ -269,6 +280,45 @@ static void check_bce_range(const seqset *s, const char *path)
     }
 }
 
+/* CLI_BAD when a set's sequences are longer than the library takes. */
+static int seqset_check_steps(const seqset *s, const char *path)
+{
+    if (s->max_len <= LSTMAE_MAX_STEPS)
+        return CLI_OK;
+    cli_error("%s: sequences of %zu steps; at most %d (LSTMAE_MAX_STEPS) are "
+              "supported", path, s->max_len, LSTMAE_MAX_STEPS);
+    return CLI_BAD;
+}
+
+/* A reason from lstmae_check_config or lstmae_check_fit_options ("field
+   value is ..."), told with the option's name; CLI_BAD. */
+static int library_rejects(const char *why, const char *data,
+                           size_t max_len)
+{
+    static const struct {
+        const char *field, *option;
+    } names[] = {
+        {"epochs", "--epochs"},         {"batch_size", "--batch"},
+        {"num_threads", "--threads"},   {"optimizer", "--optimizer"},
+        {"learning_rate", "--lr"},      {"clip_norm", "--clip"},
+        {"momentum", "--momentum"},     {"patience", "--patience"},
+        {"hidden_dim", "--hidden"},     {"latent_dim", "--latent"},
+        {"num_layers", "--layers"},     {"loss", "--loss"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i].field);
+        if (strncmp(why, names[i].field, n) != 0 || why[n] != ' ')
+            continue;
+        if (strcmp(names[i].field, "batch_size") == 0)
+            return args_usage_error("train", "%s%s; the longest sequence of "
+                                    "%s has %zu steps", names[i].option,
+                                    why + n, data, max_len);
+        return args_usage_error("train", "%s%s", names[i].option, why + n);
+    }
+    cli_error("%s: %s", data, why);
+    return CLI_BAD;
+}
+
 /* ---- the command -------------------------------------------------------- */
 
 int cmd_train(int argc, char **argv)
@@ -317,8 +367,9 @@ int cmd_train(int argc, char **argv)
     lstmae_fit_options opt;
     lstmae_fit_options_init(&opt);
     opt.epochs = 50;
-    double lr_v = opt.learning_rate, clip_v = 0.0, split_v = 0.0,
-           momentum_v = 0.0;
+    opt.clip_norm = 0.0f;
+    opt.momentum = 0.0f;
+    double split_v = 0.0;
     if (data == NULL)
         return args_usage_error("train", "--data is required");
     if ((code = dataset_set_header("train", header)) != CLI_OK)
@@ -346,17 +397,18 @@ int cmd_train(int argc, char **argv)
                          &opt.epochs)) ||
         (code = args_int("train", "--batch", batch, 1, 1 << 30,
                          &opt.batch_size)) ||
-        (code = args_double("train", "--lr", lr, 0.0, 1e6, 1, 0, &lr_v)) ||
-        (code = args_double("train", "--clip", clip, 0.0, 1e30, 0, 0,
-                            &clip_v)) ||
+        (code = args_float("train", "--lr", lr, 0.0, 1e6, 1, 0,
+                           &opt.learning_rate)) ||
+        (code = args_float("train", "--clip", clip, 0.0, 1e30, 0, 0,
+                           &opt.clip_norm)) ||
         (code = args_int("train", "--threads", threads, 0, 4096,
                          &opt.num_threads)) ||
         (code = args_int("train", "--patience", patience, 0, 10000000,
                          &opt.patience)) ||
         (code = args_double("train", "--valid-split", split, 0.0, 1.0, 1, 1,
                             &split_v)) ||
-        (code = args_double("train", "--momentum", momentum, 0.0, 1e6, 0, 0,
-                            &momentum_v)))
+        (code = args_float("train", "--momentum", momentum, 0.0, 1e6, 0, 0,
+                           &opt.momentum)))
         return code;
     if (optimizer != NULL) {
         if (strcmp(optimizer, "adam") == 0)
@@ -372,14 +424,31 @@ int cmd_train(int argc, char **argv)
     if (opt.patience > 0 && valid_path == NULL && split == NULL)
         return args_usage_error("train", "--patience needs a validation set "
                                 "(--valid or --valid-split)");
-    opt.learning_rate = (float)lr_v;
-    opt.clip_norm = (float)clip_v;
-    opt.momentum = (float)momentum_v;
+    const args_file files[] = {
+        {"-o", output, 1},           {"--plot", plot, 1},
+        {"--data", data, 0},         {"--lengths", lengths, 0},
+        {"--valid", valid_path, 0},  {"--valid-lengths", valid_lengths, 0},
+        {"--resume", resume, 0},
+    };
+    if ((code = args_check_files("train", files,
+                                 sizeof files / sizeof files[0])) != CLI_OK)
+        return code;
 
     /* Fail on an unwritable output now, not after training. */
     if ((code = cli_check_writable(output)) != CLI_OK ||
         (plot != NULL && (code = cli_check_writable(plot)) != CLI_OK))
         return code;
+
+    /* Caught from here on: a signal while the data loads quits (status 3,
+       nothing saved); the first one during training stops it after the
+       current batch. */
+    struct sigaction old_actions[2];
+    stop_output = output;
+    output_existed = access(output, F_OK) == 0;
+    stop_requested = 0;
+    training = 0;
+    catch_stop_signals(old_actions);
+    int caught = 1;
 
     seqset all, train, valid;
     memset(&all, 0, sizeof all);
@@ -418,6 +487,21 @@ int cmd_train(int argc, char **argv)
         cli_error("%s: %zu features per step; at most %d are supported",
                   data, train.dim, LSTMAE_MAX_DIM);
         code = CLI_BAD;
+    }
+    if (code == CLI_OK)
+        code = seqset_check_steps(&train, data);
+    if (code == CLI_OK && have_valid)
+        code = seqset_check_steps(&valid, valid_name);
+    /* The library's own checks, with its reasons, before anything runs. */
+    char why[256];
+    if (code == CLI_OK &&
+        lstmae_check_fit_options(&opt, train.max_len, why, sizeof why) !=
+            LSTMAE_OK)
+        code = library_rejects(why, data, train.max_len);
+    if (code == CLI_OK && resume == NULL) {
+        cfg.input_dim = (int)train.dim;
+        if (lstmae_check_config(&cfg, why, sizeof why) != LSTMAE_OK)
+            code = library_rejects(why, data, train.max_len);
     }
 
     /* the model */
@@ -467,11 +551,9 @@ int cmd_train(int argc, char **argv)
         opt.on_batch = on_batch;
         opt.user = &run;
         run.batch_size = (size_t)opt.batch_size;
-        /* Caught before the first line, so that whoever waits for it can
+        /* Before the first line, so that whoever waits for it can
            interrupt safely. */
-        struct sigaction old[2];
-        stop_requested = 0;
-        catch_stop_signals(old);
+        training = 1;
         if (!quiet)
             fprintf(stderr, "training on %zu sequences (%zu held out) of up "
                     "to %zu steps, D %d, H %d, Z %d, K %d, %s loss; %d "
@@ -491,7 +573,8 @@ int cmd_train(int argc, char **argv)
         sigaddset(&block, SIGTERM);
         sigprocmask(SIG_BLOCK, &block, &saved_mask);
         mask_saved = 1;
-        restore_stop_signals(old);
+        restore_stop_signals(old_actions);
+        caught = 0;
 
         if (status == LSTMAE_ERR_CANCELLED) {
             interrupted = 1;
@@ -597,6 +680,8 @@ int cmd_train(int argc, char **argv)
     }
 
     fflush(stdout);
+    if (caught)
+        restore_stop_signals(old_actions);
     if (mask_saved) /* a signal that came while saving acts now */
         sigprocmask(SIG_SETMASK, &saved_mask, NULL);
     free(run.train_loss);

@@ -183,6 +183,35 @@ group_usage() {
     lm 2 make-moving-ones -o x.npy && has_err "--lengths-out"
     lm 2 make-moving-ones -o x.csv --lengths-out l.npy && has_err "drop --lengths-out"
     lm 2 make-moving-ones -o x.npy --lengths-out l.npy --count -3 && has_err "--count"
+    # Decimal numbers only: no leading space, no sign where negative means
+    # nothing (strtoull took ' -1' as 2^64-1), no hex floats.
+    lm 2 train --data x.npy -o m --seed ' -1' && has_err "--seed" "' -1'"
+    lm 2 train --data x.npy -o m --seed +5 && has_err "--seed" "'+5'"
+    lm 2 train --data x.npy -o m --epochs ' 5' && has_err "--epochs" "' 5'"
+    lm 2 train --data x.npy -o m --lr 0x1p-3 && has_err "--lr" "'0x1p-3'"
+    # float32 options: a value that rounds to 0 (--lr became 0, --clip
+    # silently turned clipping off), named with the smallest accepted value
+    lm 2 train --data x.npy -o m --lr 1e-50 && has_err "--lr: 1e-50" "1.4013e-45"
+    lm 2 train --data x.npy -o m --clip 1e-50 && has_err "--clip: 1e-50" "1.4013e-45"
+    lm 2 train --data x.npy -o m --clip 1e39 && has_err "--clip" "1e39"
+    # the library's limit on a decoded length, not the latent file's fault
+    lm 2 decode -m m --latent z.npy --length 100000000 -o d.npy
+    has_err "--length" "'100000000'" "8388607"
+    # standard output that cannot be written: exit 1, with a message
+    if [ -c /dev/full ]; then
+        local a rc
+        for a in --help --version "train --help" "info --help"; do
+            checks=$((checks + 1))
+            # shellcheck disable=SC2086
+            $wrapper "$bin" $a >/dev/full 2>err
+            rc=$?
+            last_cmd="lstmae $a >/dev/full"
+            [ "$rc" = 1 ] || fail "exit $rc, expected 1: $last_cmd"
+            has_err "cannot write to standard output"
+        done
+    else
+        echo "note: /dev/full is not a device here; not tested"
+    fi
 }
 
 # ---- npy --------------------------------------------------------------------
@@ -443,7 +472,55 @@ assert e.shape == (300,) and (np.isnan(e) == (l == 0)).all()"
     lm 0 train --data "$data/series_2d.npy" --hidden 4 --latent 2 \
         --epochs 1 --quiet -o w.lstmae
     has_err "warning" "--loss mse"
+    # train's summary to a full disk: exit 1 (the model is saved)
+    if [ -c /dev/full ]; then
+        checks=$((checks + 1))
+        # shellcheck disable=SC2086
+        $wrapper "$bin" train --data mo.npy --lengths mo_len.npy --epochs 1 \
+            --hidden 4 --latent 2 --quiet -o full.lstmae >/dev/full 2>err
+        local rc=$?
+        last_cmd="lstmae train ... >/dev/full"
+        [ "$rc" = 1 ] || fail "exit $rc, expected 1: $last_cmd"
+        has_err "cannot write to standard output"
+    fi
+    # A small address space (ulimit -v): OpenBLAS's threads, started before
+    # main, could not get their buffers; every command finished, then spun
+    # in OpenBLAS's exit (64 MiB), or died of OpenBLAS's SIGINT (48 MiB,
+    # status 130). Each must now finish in seconds with its usual status.
+    local kb probe
+    # shellcheck disable=SC2086
+    probe=$( (ulimit -v 65536; exec timeout 20 $wrapper "$bin" --help) 2>&1)
+    if [ -n "$wrapper" ] || printf '%s' "$probe" | grep -q 'Sanitizer'; then
+        echo "note: a wrapper or sanitizer here; ulimit -v is not tested"
+    else
+        for kb in 65536 49152; do
+            lm_vlimit "$kb" 0 --version && has_out "lstmae 0."
+            lm_vlimit "$kb" 0 info mo.lstmae && has_out "epochs done:"
+            lm_vlimit "$kb" 0 train --data mo.npy --lengths mo_len.npy \
+                --epochs 1 --hidden 8 --latent 4 --quiet -o v$kb.lstmae
+            lm_vlimit "$kb" 0 encode -m v$kb.lstmae --data mo.npy \
+                --lengths mo_len.npy -o v$kb.npy
+            lm_vlimit "$kb" 0 eval -m v$kb.lstmae --data mo.npy \
+                --lengths mo_len.npy && has_out "loss="
+            lm_vlimit "$kb" 2 show missing.npy && has_err "missing.npy"
+        done
+    fi
     no_temp
+}
+
+# lm_vlimit KB RC ARGS...: lm under `ulimit -v KB` and `timeout 10`.
+lm_vlimit() {
+    local kb=$1 want=$2
+    shift 2
+    checks=$((checks + 1))
+    (ulimit -v "$kb"; exec timeout 10 "$bin" "$@") >out 2>err
+    local rc=$?
+    last_cmd="lstmae $* (ulimit -v $kb)"
+    if [ "$rc" != "$want" ]; then
+        fail "exit $rc, expected $want: $last_cmd"
+        return 1
+    fi
+    return 0
 }
 
 # ---- errors -----------------------------------------------------------------
@@ -553,6 +630,49 @@ group_errors() {
         lm 2 eval -m $m --data "$f4" --lengths zeros_len.npy
         has_err "every sequence is empty"
     fi
+    # An output that is an input, under any name: refused, input intact
+    # (train -o X.npy used to overwrite the data with a model).
+    cp "$f4" f4.npy && cp "$len" len.npy
+    lm 2 train --data f4.npy --lengths len.npy -o f4.npy
+    has_err "-o f4.npy is the same file as --data f4.npy" && same f4.npy "$f4"
+    lm 2 train --data f4.npy --lengths len.npy -o ./len.npy
+    has_err "-o ./len.npy is the same file as --lengths len.npy"
+    same len.npy "$len"
+    lm 2 train --data f4.npy --lengths len.npy --plot p.svg -o p.svg
+    has_err "are the same file" && absent p.svg
+    ln -s f4.npy link.npy
+    lm 2 encode -m $m --data f4.npy --lengths len.npy -o link.npy
+    has_err "-o link.npy is the same file as --data f4.npy"
+    same f4.npy "$f4"
+    ln f4.npy hard.npy
+    lm 2 eval -m $m --data f4.npy --lengths len.npy --per-sequence hard.npy
+    has_err "--per-sequence hard.npy is the same file as --data f4.npy"
+    same f4.npy "$f4"
+    lm 0 encode -m $m --data f4.npy --lengths len.npy -o zz.npy
+    cp zz.npy zz.orig
+    lm 2 decode -m $m --latent zz.npy --length 3 -o zz.npy
+    has_err "--latent zz.npy" && same zz.npy zz.orig
+    lm 2 make-moving-ones -o mm.npy --lengths-out ./mm.npy --count 5
+    has_err "-o mm.npy and --lengths-out ./mm.npy are the same file"
+    absent mm.npy
+    # Values the library rejects, named with the option and the limit
+    # (they used to be "training failed: invalid argument").
+    lm 2 train --data "$f4" --lengths "$len" --batch 1073741824 -o b.lstmae
+    has_err "--batch 1073741824 is above 429496729" "has 5 steps"
+    absent b.lstmae
+    # T = 8388608 steps, one more than LSTMAE_MAX_STEPS (32 MiB of zeros)
+    lm 0 train --data "$data/series_2d.npy" --loss mse --hidden 4 \
+        --latent 2 --epochs 1 --quiet -o d1.lstmae
+    local h
+    h=$(printf "%-117s" \
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 8388608), }")
+    { printf '\223NUMPY\001\000\166\000'; printf '%s\n' "$h"
+      head -c 33554432 /dev/zero; } >long_t.npy
+    lm 2 encode -m d1.lstmae --data long_t.npy -o zt.npy
+    has_err "long_t.npy" "8388608 steps" "8388607" && absent zt.npy
+    lm 2 train --data long_t.npy --loss mse --epochs 1 -o t8.lstmae
+    has_err "long_t.npy" "8388608 steps" "8388607" && absent t8.lstmae
+    rm -f long_t.npy
     no_temp
 }
 
@@ -659,6 +779,45 @@ group_train() {
     else
         echo "note: no script(1) here; the terminal progress is not tested"
     fi
+    # A second signal during a long batch (8 sequences of up to 1000 steps,
+    # H 512: a second or more): exit 3, "not saved", the existing model
+    # unchanged, no temporary file (it used to exit 130, as if saved).
+    lm 0 make-moving-ones -o long.npy --lengths-out long_len.npy --count 8 \
+        --max-len 1000
+    echo "an older model" >old.lstmae
+    cp old.lstmae old.orig
+    checks=$((checks + 1))
+    set -m
+    # shellcheck disable=SC2086
+    $wrapper "$bin" train --data long.npy --lengths long_len.npy --batch 8 \
+        --hidden 512 --latent 8 --epochs 5 --threads 1 -o old.lstmae \
+        >out 2>err &
+    local pid=$! i
+    set +m
+    for i in $(seq 1 1200); do
+        grep -q "^training on" err && break
+        sleep 0.05
+    done
+    kill -"$int_signal" "$pid"
+    for i in $(seq 1 1200); do
+        grep -q "interrupted: stopping" err && break
+        sleep 0.02
+    done
+    kill -"$int_signal" "$pid"
+    for i in $(seq 1 1200); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    last_cmd="train -o old.lstmae (SIG$int_signal twice)"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid"
+        fail "still running 2 minutes after a second SIG$int_signal"
+    fi
+    wait "$pid"
+    local rc=$?
+    [ "$rc" = 3 ] || fail "exit $rc after a second SIG$int_signal, expected 3"
+    has_err "interrupted again" "old.lstmae not saved"
+    same old.lstmae old.orig
     no_temp
 }
 
