@@ -43,19 +43,26 @@ int cli_mul3(size_t a, size_t b, size_t c, size_t *out);
    *buf is malloc'ed (free it), and NUL-terminated past *size. */
 int cli_read_file(const char *path, unsigned char **buf, size_t *size);
 
-/* Writes `path` atomically: fill(f, ctx) fills a temporary file in the
-   same directory, which is flushed, fsync'ed and renamed over path.
-   SIGINT, SIGTERM and SIGHUP are held back meanwhile, so that no partial
-   file is ever left. fill returns CLI_OK, -1 for a stdio error (reported
-   here, with errno), or an exit code after printing its own message.
-   Returns CLI_OK or an exit code; on failure path is untouched and no
+/* Writes `path`: fill(f, ctx) fills the file, which is flushed (and, for
+   a regular file, fsync'ed). A regular file, or a new one, is replaced
+   atomically through a temporary file ".NAME.tmp-XXXXXX" in its directory
+   (created with mode 0666 less the umask; an existing file keeps its
+   permissions and, where permitted, its owner), renamed over it. A
+   symbolic link is followed: the link stays, its target is replaced. An
+   existing device or FIFO is written in place, never replaced; a FIFO
+   with no reader is an error at once, not a wait. SIGINT, SIGTERM and
+   SIGHUP are held back meanwhile, so that no partial file is ever left.
+   fill returns CLI_OK, -1 for a stdio error (reported here, with errno),
+   or an exit code after printing its own message. Returns CLI_OK or an
+   exit code; on failure a regular file at path is untouched and no
    temporary file is left. */
 typedef int (*cli_writer)(FILE *f, const void *ctx);
 int cli_write_atomic(const char *path, cli_writer fill, const void *ctx);
 
-/* CLI_OK when a file can be created in path's directory (a temporary one
-   is made and removed), else CLI_FAIL with a message: lets a long job fail
-   before it starts rather than when it saves. */
+/* CLI_OK when path can be written: a file can be created in the directory
+   of the file it names (a temporary one is made and removed), or it is a
+   device or FIFO we may write; else CLI_FAIL with a message. Lets a long
+   job fail before it starts rather than when it saves. */
 int cli_check_writable(const char *path);
 
 /* File types, by the name's ending (case-insensitive). */
@@ -66,9 +73,27 @@ cli_filetype cli_filetype_of(const char *path);
    `what` names the role ("data", "output") for the message. */
 int cli_need_filetype(const char *path, const char *what, cli_filetype *out);
 
-/* lstmae_load with messages: CLI_BAD for a missing, unreadable or bad
-   model file, CLI_FAIL when out of memory. */
+/* The first bytes of a model file: magic, version, flags, file size. */
+#define CLI_MODEL_HEAD 24
+
+/* Loads a model file, with messages: CLI_BAD for a missing, unreadable
+   or bad model file (anything but a regular file is refused without
+   blocking; a file whose magic or size field is wrong is refused before
+   it is read), CLI_FAIL when out of memory. */
 int cli_load_model(const char *path, lstmae_model **out);
+
+/* cli_load_model, also copying the file's first CLI_MODEL_HEAD bytes to
+   head (when not NULL) on success. */
+int cli_load_model_head(const char *path, lstmae_model **out,
+                        unsigned char *head);
+
+/* lstmae_save with a message naming the file and the system's reason
+   ("No space left on device", "File too large"): CLI_OK or CLI_FAIL. */
+int cli_save_model(const lstmae_model *model, const char *path);
+
+/* Process-wide settings, once at start-up: SIGXFSZ ignored, so that a file
+   size limit is a write error (EFBIG) that is reported and cleaned up. */
+void cli_init_process(void);
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);

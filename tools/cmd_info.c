@@ -58,21 +58,11 @@ int cmd_info(int argc, char **argv)
     const char *path = parsed.positional[0];
 
     lstmae_model *model = NULL;
-    if ((code = cli_load_model(path, &model)) != CLI_OK)
-        return code;
-    /* The model loaded, so the header is sound: magic, version (u32 at 8),
+    /* The model loaded, so its header is sound: magic, version (u32 at 8),
        flags (u32 at 12, bit 0: training state), file size (u64 at 16). */
-    unsigned char head[24];
-    FILE *f = fopen(path, "rb");
-    size_t got = f ? fread(head, 1, sizeof head, f) : 0;
-    if (f)
-        fclose(f);
-    if (got != sizeof head) {
-        cli_error("%s: cannot read the header: %s", path,
-                  f ? "file shrank" : strerror(errno));
-        lstmae_free(model);
-        return CLI_FAIL;
-    }
+    unsigned char head[CLI_MODEL_HEAD];
+    if ((code = cli_load_model_head(path, &model, head)) != CLI_OK)
+        return code;
     uint64_t size = (uint64_t)le32(head + 16) |
                     (uint64_t)le32(head + 20) << 32;
     int state = (le32(head + 12) & 1u) != 0;

@@ -617,12 +617,7 @@ int cmd_train(int argc, char **argv)
         code = plot_write_svg(plot, &pd);
     }
     if (code == CLI_OK) {
-        int st = lstmae_save(final, output);
-        if (st != LSTMAE_OK) {
-            cli_error("%s: cannot save the model: %s", output,
-                      lstmae_strerror(st));
-            code = CLI_FAIL;
-        }
+        code = cli_save_model(final, output);
     }
     if (code == CLI_OK) {
         lstmae_metrics tm, vm;

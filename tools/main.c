@@ -237,6 +237,7 @@ static const command *find_command(const char *name)
 
 static int run(int argc, char **argv)
 {
+    cli_init_process();
     if (argc < 2) {
         usage(stderr);
         return CLI_BAD;

@@ -3,8 +3,8 @@
 #
 #   run.sh GROUP LSTMAE DATA_DIR WORK_DIR
 #
-# GROUP: usage, npy, csv, commands, errors, train or tutorial (CTest runs
-# each as its own test; "all" runs every group). LSTMAE: the tool. DATA_DIR: this
+# GROUP: usage, npy, csv, commands, errors, train, tutorial or files (CTest
+# runs each as its own test; "all" runs every group). LSTMAE: the tool. DATA_DIR: this
 # directory's data/. WORK_DIR: scratch space, emptied first.
 # LSTMAE_CLI_WRAPPER, if set, prefixes every run of the tool, e.g.
 #   LSTMAE_CLI_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full"
@@ -857,8 +857,153 @@ group_tutorial() {
     no_temp
 }
 
+# ---- files: what writing and reading do to the paths (issue 11) -------------
+# lm_ulimit "LIMITS" RC ARGS...: lm with `ulimit LIMITS`, in a subshell.
+lm_ulimit() {
+    local lim=$1 want=$2
+    shift 2
+    checks=$((checks + 1))
+    # shellcheck disable=SC2086
+    (ulimit $lim && exec $wrapper "$bin" "$@") >out 2>err
+    local rc=$?
+    last_cmd="(ulimit $lim; lstmae $*)"
+    [ "$rc" = "$want" ] || { fail "exit $rc, expected $want: $last_cmd"; return 1; }
+}
+
+mode_is() { # mode_is FILE MODE: the file's permission bits, in octal
+    checks=$((checks + 1))
+    local got
+    got=$(stat -c %a "$1")
+    [ "$got" = "$2" ] || fail "$1 has mode $got, expected $2 ($last_cmd)"
+}
+
+group_files() {
+    small_model
+    local m=small.lstmae f4=$data/small_f4.npy len=$data/small_len.npy
+    local d="--data $f4 --lengths $len --epochs 3 --batch 2 --quiet"
+    local t="$d --hidden 8 --latent 4" n
+    # shellcheck disable=SC2086
+    lm 0 train $t -o ref.lstmae && same $m ref.lstmae # the same bytes each run
+    lm 0 encode -m $m --data "$f4" --lengths "$len" -o ref.npy
+    # Devices are written in place, never replaced. As root, on copies made
+    # with mknod here (a regression must not destroy the real /dev/full).
+    if [ "$(id -u)" = 0 ] && mknod null.lstmae c 1 3 2>/dev/null &&
+        mknod full.lstmae c 1 7 && mknod null.npy c 1 3 && mknod full.npy c 1 7; then
+        # shellcheck disable=SC2086
+        lm 0 train $t -o null.lstmae
+        # shellcheck disable=SC2086
+        lm 1 train $t -o full.lstmae
+        has_err "cannot save the model to full.lstmae: No space left on device"
+        lm 0 encode -m $m --data "$f4" --lengths "$len" -o null.npy
+        lm 1 encode -m $m --data "$f4" --lengths "$len" -o full.npy
+        has_err "full.npy: cannot write: No space left on device"
+        for n in null.lstmae full.lstmae null.npy full.npy; do
+            check "$n is still a character device" test -c $n
+        done
+    else
+        echo "cli files: not root or no mknod: /dev/full only"
+        # shellcheck disable=SC2086
+        lm 1 train $t -o /dev/full && has_err "/dev/full" "No space left on device"
+        check "/dev/full is still a character device" test -c /dev/full
+    fi
+    # A FIFO with a reader gets the bytes and stays a FIFO (the shell holds
+    # it open for reading; a timeout keeps a regression from hanging).
+    mkfifo pipe.lstmae pipe.npy lonely.lstmae lonely.npy nowriter.lstmae
+    exec 3<>pipe.lstmae
+    # shellcheck disable=SC2086
+    lm 0 train $t -o pipe.lstmae
+    timeout 10 head -c "$(wc -c <ref.lstmae)" <&3 >got.lstmae
+    exec 3<&-
+    same ref.lstmae got.lstmae
+    exec 3<>pipe.npy
+    lm 0 encode -m $m --data "$f4" --lengths "$len" -o pipe.npy
+    timeout 10 head -c "$(wc -c <ref.npy)" <&3 >got.npy
+    exec 3<&-
+    same ref.npy got.npy
+    # with no reader: an error at once, not a wait, and still a FIFO
+    # shellcheck disable=SC2086
+    lm 1 train $t -o lonely.lstmae
+    has_err "cannot save the model to lonely.lstmae: a FIFO with no reader"
+    lm 1 encode -m $m --data "$f4" --lengths "$len" -o lonely.npy
+    has_err "lonely.npy: cannot write: a FIFO with no reader"
+    for n in pipe.lstmae pipe.npy lonely.lstmae lonely.npy; do
+        check "$n is still a FIFO" test -p $n
+    done
+    # A model that is a FIFO with no writer (or a device) is refused at
+    # once by info, -m and --resume: the timeout turns a hang into exit 124.
+    local keep_wrapper=$wrapper
+    wrapper="timeout 20 $keep_wrapper"
+    lm 2 info nowriter.lstmae
+    has_err "nowriter.lstmae: cannot read model: not a regular file"
+    lm 2 encode -m nowriter.lstmae --data "$f4" --lengths "$len" -o z.npy
+    has_err "nowriter.lstmae" "not a regular file" && absent z.npy
+    # shellcheck disable=SC2086
+    lm 2 train --resume nowriter.lstmae $d -o r.lstmae
+    has_err "nowriter.lstmae" "not a regular file" && absent r.lstmae
+    lm 2 info /dev/zero && has_err "/dev/zero" "not a regular file"
+    wrapper=$keep_wrapper
+    # A symbolic link stays a link; the file it names is replaced, and
+    # keeps its mode.
+    mkdir real
+    echo old >real/z.npy
+    cp $m real/m.lstmae
+    chmod 600 real/z.npy real/m.lstmae
+    ln -s real/z.npy zlink.npy
+    ln -s real/m.lstmae mlink.lstmae
+    lm 0 encode -m $m --data "$f4" --lengths "$len" -o zlink.npy
+    # shellcheck disable=SC2086
+    lm 0 train $t -o mlink.lstmae
+    check "zlink.npy is still a link" test -L zlink.npy
+    check "mlink.lstmae is still a link" test -L mlink.lstmae
+    same ref.npy real/z.npy
+    same ref.lstmae real/m.lstmae
+    mode_is real/z.npy 600
+    mode_is real/m.lstmae 600
+    # modes: a re-saved file keeps its own, a new one gets 0666 less umask
+    chmod 640 $m
+    # shellcheck disable=SC2086
+    lm 0 train $t -o $m && mode_is $m 640
+    local old_umask
+    old_umask=$(umask)
+    umask 077
+    # shellcheck disable=SC2086
+    lm 0 train $t -o new.lstmae && mode_is new.lstmae 600
+    lm 0 encode -m $m --data "$f4" --lengths "$len" -o new.npy
+    mode_is new.npy 600
+    umask "$old_umask"
+    # A file size limit: the write fails with EFBIG (SIGXFSZ is ignored),
+    # the message says so, the old file is intact, no temporary is left.
+    cp $m keep.lstmae
+    # shellcheck disable=SC2086
+    lm_ulimit "-f 8" 1 train $d --hidden 64 --latent 4 -o keep.lstmae
+    has_err "cannot save the model to keep.lstmae: File too large"
+    same $m keep.lstmae
+    # (lstmae_save's temporary files are not hidden: MODEL.tmp-XXXXXX)
+    check "no temporary model file" test -z "$(find . -name '*.tmp-*')"
+    echo "keep me" >big.npy
+    lm_ulimit "-f 8" 1 make-moving-ones -o big.npy --lengths-out big_len.npy
+    has_err "big.npy: cannot write: File too large"
+    check "big.npy kept" grep -qx "keep me" big.npy
+    no_temp
+    # A 6 GB file that is not a model (sparse) is refused from its header,
+    # with exit 2, within seconds, under `ulimit -v 3000000` (not under a
+    # sanitizer or valgrind, which need the address space).
+    truncate -s 6G huge.lstmae
+    printf 'junk' | dd of=huge.lstmae conv=notrunc status=none
+    local lim="-t 20"
+    if [ -z "$wrapper" ] && ! grep -qaE '__(a|t|m)san_init' "$bin"; then
+        lim="-t 20 -v 3000000"
+    fi
+    lm_ulimit "$lim" 2 info huge.lstmae
+    has_err "huge.lstmae: not a usable lstmae model file"
+    lm_ulimit "$lim" 2 encode -m huge.lstmae --data "$f4" --lengths "$len" -o z.npy
+    has_err "huge.lstmae: not a usable lstmae model file" && absent z.npy
+    rm -f huge.lstmae
+    no_temp
+}
+
 if [ "$group" = all ]; then
-    for g in usage npy csv commands errors train tutorial; do
+    for g in usage npy csv commands errors train tutorial files; do
         mkdir -p "$work/$g" && cd "$work/$g" || exit 1
         "group_$g"
     done
