@@ -800,7 +800,11 @@ LSTMAE_API int lstmae_check_fit_options(const lstmae_fit_options *opt, size_t ma
  * Writes the model to path atomically, with its training state.
  *
  * The file is written to a temporary file in the same directory, flushed,
- * fsync'ed and renamed over path.
+ * fsync'ed and renamed over path. A symbolic link is followed (the link
+ * stays, the file it names is replaced); a replaced file keeps its mode, a
+ * new one gets 0666 less the umask (which is never changed); an existing
+ * device or FIFO is written in place, never replaced (a FIFO with no
+ * reader fails at once, errno ENXIO). See docs/file-format.md.
  *
  * @par Thread safety
  *      A const call: may run alongside other const calls on the model.
@@ -811,7 +815,9 @@ LSTMAE_API int lstmae_check_fit_options(const lstmae_fit_options *opt, size_t ma
  * @retval LSTMAE_ERR_INVALID_ARG  NULL, or an empty path.
  * @retval LSTMAE_ERR_IO           cannot write (bad path, no permission,
  *                                 disk full): the previous file at path is
- *                                 intact and no temporary file is left.
+ *                                 intact and no temporary file is left;
+ *                                 errno holds the system's reason (ENOSPC,
+ *                                 EFBIG, EACCES, ...).
  * @retval LSTMAE_ERR_NOMEM        an allocation failed; nothing written.
  */
 LSTMAE_API int lstmae_save(const lstmae_model *model, const char *path);
@@ -843,9 +849,14 @@ LSTMAE_API int lstmae_save_ex(const lstmae_model *model, const char *path,
  *                   release it with lstmae_free().
  * @retval LSTMAE_OK               *out is the model.
  * @retval LSTMAE_ERR_INVALID_ARG  NULL.
- * @retval LSTMAE_ERR_IO           cannot open or read.
+ * @retval LSTMAE_ERR_IO           cannot open or read, or not a regular
+ *                                 file (refused without blocking: errno
+ *                                 EINVAL, EISDIR for a directory); errno
+ *                                 holds the system's reason.
  * @retval LSTMAE_ERR_FORMAT       not a model file, damaged, truncated, or
- *                                 from a newer format version.
+ *                                 from a newer format version (a file whose
+ *                                 header does not match its size is refused
+ *                                 before the rest is read).
  * @retval LSTMAE_ERR_NOMEM        an allocation failed.
  *
  * *out is NULL on failure (when out is not NULL).
