@@ -1,6 +1,7 @@
 /* api.c - every exported entry point: validate, copy options, call the
    modules, map statuses. Nothing here prints, aborts or keeps a caller's
    buffer; on failure outputs and models are left as they were. */
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -447,7 +448,9 @@ int lstmae_save_ex(const lstmae_model *model, const char *path, unsigned flags)
     if (!buf) return LSTMAE_ERR_NOMEM;
     io_write(model, file_flags(flags), buf, size);
     int st = io_write_file_atomic(path, buf, size);
+    int err = errno; /* the system's reason, whatever the allocator's free does */
     mem_free(&model->alloc, buf);
+    errno = err;
     return st;
 }
 

@@ -795,6 +795,42 @@ static void test_load_large_foreign(void **state)
     unlink(path);
 }
 
+/* An allocator whose free clobbers errno, as a custom one may. */
+static void *plain_alloc(void *user, size_t bytes)
+{
+    (void)user;
+    return malloc(bytes ? bytes : 1);
+}
+
+static void clobbering_free(void *user, void *p)
+{
+    (void)user;
+    free(p);
+    errno = 0;
+}
+
+/* errno after LSTMAE_ERR_IO is the system's reason, even when the model's
+   allocator's free (called after the write) clobbers errno. */
+static void test_save_errno_kept(void **state)
+{
+    (void)state;
+    lstmae_allocator a = { plain_alloc, clobbering_free, NULL };
+    lstmae_config cfg;
+    lstmae_config_init(&cfg);
+    cfg.input_dim = 2;
+    cfg.hidden_dim = 3;
+    cfg.latent_dim = 2;
+    lstmae_model *m = NULL;
+    assert_int_equal(lstmae_create_advanced(&cfg, &a, &m), LSTMAE_OK);
+    errno = 0;
+    assert_int_equal(lstmae_save(m, "/nonexistent-dir/model.lstmae"), LSTMAE_ERR_IO);
+    assert_int_equal(errno, ENOENT);
+    errno = 0;
+    assert_int_equal(lstmae_save(m, tmpdir), LSTMAE_ERR_IO); /* a directory */
+    assert_int_equal(errno, EISDIR);
+    lstmae_free(m);
+}
+
 /* Training-state counters that the next step would wrap are refused:
    Adam's step count or the epochs over 2^53 (IO_MAX_COUNTER). */
 static void test_counters_bounded(void **state)
@@ -1130,6 +1166,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_load_not_regular),
         cmocka_unit_test(test_load_large_foreign),
         cmocka_unit_test(test_counters_bounded),
+        cmocka_unit_test(test_save_errno_kept),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_resume_other_process),
         cmocka_unit_test(test_early_stopping),
