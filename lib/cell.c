@@ -121,62 +121,17 @@ void cell_backward_generic(float *restrict dg, float *restrict dc, const float *
 }
 
 /* ---- AVX-512 intrinsics ----------------------------------------------------
-   The same formulas as fastmath.h, one 16-lane vector at a time with a
-   masked tail, but faster: the polynomial in fused multiply-adds, and the
-   divisions of sigmoid and tanh as a 14-bit reciprocal estimate refined by
-   one Newton step (a division's throughput is 16 cycles a vector here,
-   and there are five per element). The results agree with the portable
-   kernels to a few float ulps (tests/test_cell.c), not bit for bit. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(LSTMAE_NO_AVX512)
+   The same functions (fastmath.h's fm_v_*), one 16-lane vector at a time
+   with a masked tail, but faster: the polynomials in fused multiply-adds,
+   and the divisions of sigmoid and tanh as a 14-bit reciprocal estimate
+   refined by one Newton step (a division's throughput is 16 cycles a
+   vector here, and there are five per element). The results agree with
+   the portable kernels to a few float ulps (tests/test_cell.c,
+   tests/test_fastmath.c), not bit for bit. */
+#if defined(FM_HAVE_AVX512)
 #define CELL_AVX512 1
-#include <immintrin.h>
 
-#define AVX512 __attribute__((target("avx512f")))
-
-AVX512 static inline __m512 v_exp(__m512 x)
-{
-    /* max/min return the second operand for a NaN first one: NaN -> -87 */
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-    x = _mm512_min_ps(x, _mm512_set1_ps(88.0f));
-    const __m512 magic = _mm512_set1_ps(12582912.0f);
-    /* n = round(x / ln2); r = x - n ln2 in two parts (exact products) */
-    __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic),
-                             magic);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860682030941723212e-6f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    __m512i e = _mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127));
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(e, 23)));
-}
-
-/* 1 / d for d >= 1 (all callers): the estimate (relative error < 2^-14)
-   and one Newton step r + r (1 - d r), which squares the error. */
-AVX512 static inline __m512 v_recip(__m512 d)
-{
-    __m512 r = _mm512_rcp14_ps(d);
-    return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r);
-}
-
-AVX512 static inline __m512 v_sigmoid(__m512 x)
-{
-    const __m512 one = _mm512_set1_ps(1.0f);
-    return v_recip(_mm512_add_ps(one, v_exp(_mm512_sub_ps(_mm512_setzero_ps(), x))));
-}
-
-AVX512 static inline __m512 v_tanh(__m512 x)
-{
-    /* 2 / (1 + e^(-2x)) - 1 */
-    const __m512 one = _mm512_set1_ps(1.0f);
-    __m512 e = v_exp(_mm512_mul_ps(_mm512_set1_ps(-2.0f), x));
-    return _mm512_fmsub_ps(_mm512_set1_ps(2.0f), v_recip(_mm512_add_ps(one, e)), one);
-}
+#define AVX512 FM_AVX512
 
 /* lanes j .. j+15 of a row of H: all, or the tail's */
 AVX512 static inline __mmask16 lanes(size_t j, size_t H)
@@ -195,15 +150,15 @@ AVX512 static void forward_rows(float *restrict g, float *restrict c, float *res
         float *cr = c + r * H, *hr = h + r * H;
         for (size_t j = 0; j < H; j += 16) {
             __mmask16 m = lanes(j, H);
-            __m512 i = v_sigmoid(_mm512_maskz_loadu_ps(m, ai + j));
-            __m512 f = v_sigmoid(_mm512_maskz_loadu_ps(m, af + j));
-            __m512 gg = v_tanh(_mm512_maskz_loadu_ps(m, ag + j));
-            __m512 o = v_sigmoid(_mm512_maskz_loadu_ps(m, ao + j));
+            __m512 i = fm_v_sigmoid(_mm512_maskz_loadu_ps(m, ai + j));
+            __m512 f = fm_v_sigmoid(_mm512_maskz_loadu_ps(m, af + j));
+            __m512 gg = fm_v_tanh(_mm512_maskz_loadu_ps(m, ag + j));
+            __m512 o = fm_v_sigmoid(_mm512_maskz_loadu_ps(m, ao + j));
             __m512 ig = _mm512_mul_ps(i, gg);
             __m512 cc = c_prev ? _mm512_fmadd_ps(f, _mm512_maskz_loadu_ps(m, c_prev + r * H + j), ig)
                                : ig;
             _mm512_mask_storeu_ps(cr + j, m, cc);
-            _mm512_mask_storeu_ps(hr + j, m, _mm512_mul_ps(o, v_tanh(cc)));
+            _mm512_mask_storeu_ps(hr + j, m, _mm512_mul_ps(o, fm_v_tanh(cc)));
             _mm512_mask_storeu_ps(ai + j, m, i);
             _mm512_mask_storeu_ps(af + j, m, f);
             _mm512_mask_storeu_ps(ag + j, m, gg);
@@ -214,19 +169,18 @@ AVX512 static void forward_rows(float *restrict g, float *restrict c, float *res
 
 /* forward_rows in two passes, for H not a multiple of 16 (the seed's 20):
    first the four gates of each row as one run of G = 4H values, with
-   sigmoid(x) on the i, f, o lanes and tanh(x) = 2 sigmoid(2x) - 1 on the
-   g lanes (the same operations as v_sigmoid and v_tanh, so the same
-   bits), which wastes no lanes on H's tail; then c and h, per row. One
-   pass evaluated 5 exponentials on ceil(H / 16) * 16 lanes; this one 4 on
-   about G lanes and 1 on ceil(H / 16) * 16: for H = 20, 112 lanes instead
-   of 160. */
+   sigmoid(x) on the i, f, o lanes and tanh(x) on the g lanes
+   (fm_v_sigmoid_tanh: one exp and one division a lane, the same bits as
+   fm_v_sigmoid and fm_v_tanh give), which wastes no lanes on H's tail;
+   then c and h, per row. One pass evaluated 5 exponentials on
+   ceil(H / 16) * 16 lanes; this one 4 on about G lanes and 1 on
+   ceil(H / 16) * 16: for H = 20, 112 lanes instead of 160. */
 AVX512 static void forward_two_pass(float *restrict g, float *restrict c, float *restrict h,
                                     const float *restrict c_prev, size_t n, size_t H)
 {
     size_t G = 4 * H;
     const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i lo = _mm512_set1_epi32((int)(2 * H)), hi = _mm512_set1_epi32((int)(3 * H));
-    const __m512 one = _mm512_set1_ps(1.0f), two = _mm512_set1_ps(2.0f);
     for (size_t r = 0; r < n; r++) {
         float *row = g + r * G;
         for (size_t j = 0; j < G; j += 16) {
@@ -234,12 +188,7 @@ AVX512 static void forward_two_pass(float *restrict g, float *restrict c, float 
             __m512i col = _mm512_add_epi32(iota, _mm512_set1_epi32((int)j));
             __mmask16 is_g = _mm512_cmpge_epi32_mask(col, lo) & _mm512_cmplt_epi32_mask(col, hi);
             __m512 x = _mm512_maskz_loadu_ps(m, row + j);
-            /* -x on sigmoid lanes, -2x on tanh lanes */
-            __m512 t = _mm512_mask_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), x), is_g,
-                                          _mm512_set1_ps(-2.0f), x);
-            __m512 s = v_recip(_mm512_add_ps(one, v_exp(t)));
-            s = _mm512_mask_fmsub_ps(s, is_g, two, one); /* tanh lanes: 2 s - 1 */
-            _mm512_mask_storeu_ps(row + j, m, s);
+            _mm512_mask_storeu_ps(row + j, m, fm_v_sigmoid_tanh(x, is_g));
         }
         const float *ai = row, *af = row + H, *ag = row + 2 * H, *ao = row + 3 * H;
         float *cr = c + r * H, *hr = h + r * H;
@@ -251,7 +200,7 @@ AVX512 static void forward_two_pass(float *restrict g, float *restrict c, float 
             __m512 cc = c_prev ? _mm512_fmadd_ps(f, _mm512_maskz_loadu_ps(m, c_prev + r * H + j), ig)
                                : ig;
             _mm512_mask_storeu_ps(cr + j, m, cc);
-            _mm512_mask_storeu_ps(hr + j, m, _mm512_mul_ps(o, v_tanh(cc)));
+            _mm512_mask_storeu_ps(hr + j, m, _mm512_mul_ps(o, fm_v_tanh(cc)));
         }
     }
 }
@@ -290,7 +239,7 @@ AVX512 void cell_backward_avx512(float *restrict dg, float *restrict dc, const f
             __m512 i = _mm512_maskz_loadu_ps(m, ai + j), f = _mm512_maskz_loadu_ps(m, af + j);
             __m512 gg = _mm512_maskz_loadu_ps(m, ag + j), o = _mm512_maskz_loadu_ps(m, ao + j);
             __m512 dhv = _mm512_maskz_loadu_ps(m, dhr + j);
-            __m512 tc = v_tanh(_mm512_maskz_loadu_ps(m, cr + j));
+            __m512 tc = fm_v_tanh(_mm512_maskz_loadu_ps(m, cr + j));
             /* dc = dc_carry + dh * o * (1 - tanh(c)^2) */
             __m512 dcv = _mm512_add_ps(_mm512_maskz_loadu_ps(m, dcr + j),
                                        _mm512_mul_ps(_mm512_mul_ps(dhv, o),

@@ -1,10 +1,12 @@
 /* loss.c - bce (stable, from logits) and mse; accuracy for bce.
 
    bce works in blocks: a loop the compiler vectorises computes, per
-   element, e = exp(-|y|) (fastmath.h), p = sigmoid(y) from it, the
-   gradient, the log(1 + e) term and the hit; then a short scalar loop adds
-   the block's terms in double, in order. (libm's log1p and exp, per
-   element, were an eighth of the seed model's training time.) */
+   element, e = exp(-|y|) (fastmath.h), p = sigmoid(y) from it (1 / (1 + e)
+   or e / (1 + e): no overflow, full relative precision), the gradient,
+   the log(1 + e) term and the hit, each within a few float ulps
+   (tests/test_fastmath.c); then a short scalar loop adds the block's
+   terms in double, in order. (libm's log1p and exp, per element, were an
+   eighth of the seed model's training time.) */
 #include "loss.h"
 
 #include <math.h>
@@ -12,14 +14,6 @@
 #include "fastmath.h"
 
 #define BLOCK 256
-
-/* sigmoid(y) from e = exp(-|y|): 1 / (1 + e) for y >= 0, e / (1 + e)
-   below; no overflow for any y, and NaN stays NaN. */
-static inline float sigmoid_from(float y, float e)
-{
-    float p = (y >= 0.0f ? 1.0f : e) / (1.0f + e);
-    return y != y ? y : p;
-}
 
 /* One block of bce: dy (never NULL here), the log(1 + exp(-|y|)) terms
    and the hits (1 where (p > 0.5) == (x > 0.5)). */
@@ -30,7 +24,7 @@ static void bce_block(const float *restrict y, const float *restrict x, size_t n
 {
     for (size_t i = 0; i < n; i++) {
         float e = fm_expf(-fabsf(y[i]));
-        float p = sigmoid_from(y[i], e);
+        float p = fm_sigmoid_e(y[i], e); /* NaN stays NaN */
         soft[i] = fm_log1p_unit(e);
         hit[i] = (p > 0.5f) == (x[i] > 0.5f) ? 1.0f : 0.0f;
         dy[i] = scale * (p - x[i]);
@@ -40,7 +34,7 @@ static void bce_block(const float *restrict y, const float *restrict x, size_t n
 VECTOR_CLONES
 static void sigmoid_inplace(float *y, size_t n)
 {
-    for (size_t i = 0; i < n; i++) y[i] = sigmoid_from(y[i], fm_expf(-fabsf(y[i])));
+    for (size_t i = 0; i < n; i++) y[i] = fm_sigmoid(y[i]);
 }
 
 void loss_forward_backward(lstmae_loss kind, const float *y, const float *x,

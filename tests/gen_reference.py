@@ -27,8 +27,9 @@ Usage:
         they moved); exit 1 above --tol (default 1e-6).  --impl nn uses
         torch.nn.LSTM instead of the hand-written cell; --float32 computes
         in float32, to see float32's own spread.
-    gen_reference.py generate [--seed S] OUTDIR
-        write the case_gen_*.txt cases (deterministic for a given seed)
+    gen_reference.py generate [--seed S] OUTDIR [CASE...]
+        write the case_gen_*.txt cases (deterministic for a given seed),
+        or only the named ones
 
 Cross-check (PyTorch 1.13.1, Debian), max over all tensors and cases of
 |ours - file| / max|file tensor|:
@@ -37,6 +38,9 @@ Cross-check (PyTorch 1.13.1, Debian), max over all tensors and cases of
     (that is float32 rounding of the printed values: 9 digits)
     float32 runs vs the files: hand cell 6.6e-6, nn.LSTM 2.1e-6 (adam3
     near the noise floor dominates; forward tensors stay below 1.1e-7).
+    With the six cases of weights of scale 0.02 (22 files): torch.nn.LSTM,
+    float64, 1.4e-7; float32 runs: hand cell 6.6e-6, nn.LSTM 4.4e-6,
+    forward tensors below 2.7e-7.
 
 Needs Debian's python3-torch (PyTorch 1.13); run it with /usr/bin/python3.
 """
@@ -363,15 +367,23 @@ def f32(a):
     return np.asarray(a, dtype=np.float32).astype(np.float64)
 
 
-def init_params(rng, cfg):
+def init_params(rng, cfg, init=None):
     """Uniform(-1/sqrt(H), 1/sqrt(H)) like PyTorch's initialisation, drawn
     in float32 (so exactly representable); the bias is one vector of the
-    same range."""
+    same range.  The small initialisations that leave gates and cell
+    states near 0, where tanh and sigmoid need their full relative
+    precision: init ("uniform", s), uniform(-s, s) for every parameter;
+    ("normal", s), normal(0, s) for the weights and zero biases (BERT's
+    and GPT-2's initialiser, with s = 0.02)."""
     H = cfg["hidden_dim"]
-    bound = 1.0 / math.sqrt(H)
+    kind, scale = init if init else ("uniform", 1.0 / math.sqrt(H))
     P0 = {}
     for nm, shape in param_shapes(cfg["input_dim"], H, cfg["latent_dim"], cfg["num_layers"]):
-        P0[nm] = f32(rng.uniform(-bound, bound, size=shape).astype(np.float32))
+        if kind == "normal":
+            w = np.zeros(shape) if nm.endswith("bias") else rng.standard_normal(size=shape) * scale
+        else:
+            w = rng.uniform(-scale, scale, size=shape)
+        P0[nm] = f32(np.asarray(w).astype(np.float32))
     return P0
 
 
@@ -404,7 +416,7 @@ def make_input(rng, cfg, lengths, pad):
 
 
 CASES = [
-    # name, D, H, Z, K, loss, n, T, lengths, padding
+    # name, D, H, Z, K, loss, n, T, lengths, padding[, init (init_params)]
     ("case_gen_mse_deep3", 3, 5, 4, 3, "mse", 4, 6, [6, 2, 0, 5], "garbage"),
     ("case_gen_bce_d1", 1, 6, 3, 1, "bce", 5, 8, [8, 3, 1, 0, 6], "garbage"),
     ("case_gen_mse_d1_t1", 1, 4, 2, 2, "mse", 3, 1, [1, 0, 1], "garbage"),
@@ -417,17 +429,27 @@ CASES = [
     ("case_gen_mse_nanpad", 4, 6, 5, 1, "mse", 5, 8, [2, 8, 0, 7, 5], "mixed"),
     ("case_gen_bce_full_nolen", 3, 6, 4, 1, "bce", 3, 5, [5, 5, 5], "garbage"),
     ("case_gen_mse_wide", 10, 10, 8, 1, "mse", 4, 6, [6, 0, 3, 6], "garbage"),
+    # weights of scale 0.02: gates and cell states of 1e-5 .. 1e-2, where
+    # 2 / (1 + exp(-2x)) - 1 lost 1e-4 .. 1e-1 of tanh's relative precision
+    ("case_gen_bce_w002", 4, 8, 3, 1, "bce", 4, 7, [7, 3, 0, 5], "garbage", ("normal", 0.02)),
+    ("case_gen_bce_w002_2layer", 3, 6, 4, 2, "bce", 3, 6, [6, 2, 4], "nan", ("normal", 0.02)),
+    ("case_gen_mse_w002", 5, 8, 4, 1, "mse", 4, 6, [6, 1, 4, 6], "garbage", ("normal", 0.02)),
+    ("case_gen_mse_w002_2layer", 3, 7, 5, 2, "mse", 3, 8, [8, 5, 0], "mixed", ("normal", 0.02)),
+    ("case_gen_bce_u002_2layer", 3, 6, 4, 2, "bce", 3, 6, [6, 2, 4], "nan", ("uniform", 0.02)),
+    ("case_gen_mse_u002", 5, 8, 4, 1, "mse", 4, 10, [10, 1, 4, 9], "garbage", ("uniform", 0.02)),
 ]
 
 
-def generate(outdir, seed):
+def generate(outdir, seed, only=None):
     os.makedirs(outdir, exist_ok=True)
-    for idx, (name, D, H, Z, K, loss, n, T, lengths, pad) in enumerate(CASES):
+    for idx, (name, D, H, Z, K, loss, n, T, lengths, pad, *init) in enumerate(CASES):
+        if only and name not in only:
+            continue
         rng = np.random.default_rng(seed + 1000 * idx)
         cfg = dict(input_dim=D, hidden_dim=H, latent_dim=Z, num_layers=K,
                    loss=loss, n=n, max_len=T)
         assert len(lengths) == n and all(0 <= L <= T for L in lengths)
-        P0 = init_params(rng, cfg)
+        P0 = init_params(rng, cfg, init[0] if init else None)
         x = make_input(rng, cfg, lengths, pad)
         out = compute_case(cfg, P0, x, lengths)
         path = os.path.join(outdir, name + ".txt")
@@ -451,11 +473,13 @@ def main():
     g = sub.add_parser("generate")
     g.add_argument("outdir")
     g.add_argument("--seed", type=int, default=20240601)
+    g.add_argument("cases", nargs="*",
+                   help="the names of the cases to write (default: all)")
     a = ap.parse_args()
     if a.cmd == "check":
         return check(a.files, a.tol, a.impl,
                      torch.float32 if a.float32 else torch.float64)
-    generate(a.outdir, a.seed)
+    generate(a.outdir, a.seed, set(a.cases))
     return 0
 
 
