@@ -151,8 +151,10 @@ static inline float fm_log1p_unit(float e)
 /* fm_exp_reduce for x in [-104, 89] (or NaN, which stays NaN) */
 FM_AVX512 static inline __m512 fm_v_exp_reduce(__m512 x, __m512 *n)
 {
-    *n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    /* n = round(x / ln2), by the 1.5 * 2^23 trick (_mm512_roundscale_ps
+       is a macro that GCC's -O0 headers make -Wsign-conversion flag) */
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    *n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic), magic);
     __m512 r = _mm512_fnmadd_ps(*n, _mm512_set1_ps(0.693145751953125f), x);
     r = _mm512_fnmadd_ps(*n, _mm512_set1_ps(1.42860682030941723212e-6f), r);
     __m512 q = _mm512_set1_ps(FM_EXP_Q4);
