@@ -118,10 +118,12 @@ lm_limited() {
     local want=$1
     shift
     checks=$((checks + 1))
-    local limit="ulimit -v 3000000;"
-    # shellcheck disable=SC2086
-    (ulimit -v 3000000; $wrapper "$bin" --version) >/dev/null 2>&1 ||
-        limit=""
+    if [ -z "${limit+set}" ]; then
+        limit="ulimit -v 3000000;"
+        # shellcheck disable=SC2086
+        { (ulimit -v 3000000; exec $wrapper "$bin" --version); } \
+            >/dev/null 2>&1 || limit=""
+    fi
     # shellcheck disable=SC2086
     (eval "$limit"; exec timeout 20 $wrapper "$bin" "$@") >out 2>err
     local rc=$?
