@@ -3,13 +3,19 @@
 # .ci/hardening.sh - the hardening checks of lstmae (issue 7), each one
 # failing the script on any report:
 #
-#   asan      Debug build with -DLSTMAE_SANITIZE=address,undefined (gcc, or
-#             $CC), every test but the long moving_ones example; leaks are
-#             caught by LeakSanitizer at each test's exit.
+#   asan      Debug build with -DLSTMAE_SANITIZE=address,undefined ($ASAN_CC,
+#             default $CC, default gcc), every test but the long moving_ones
+#             example; leaks are caught by LeakSanitizer at each test's exit.
 #   valgrind  RelWithDebInfo build, test_api, test_io, test_alloc and
 #             test_reference under valgrind memcheck (errors and definite,
 #             indirect or possible leaks give exit status 1).
-#   tsan      clang -fsanitize=thread build, test_concurrency and test_fit.
+#   tsan      -fsanitize=thread builds with clang and with gcc ($TSAN_CCS),
+#             each running the multi-threaded tests (test_concurrency,
+#             test_fit, test_invariance) and a few cheap ones (test_api,
+#             test_cell, test_reference), and sanitizer_no_ifunc:
+#             sanitizer builds have no target_clones, whose instrumented
+#             ifunc resolvers crashed the gcc TSan build at load (issue 11,
+#             item 12).
 #   static    clang-tidy (the checked-in .clang-tidy) on lib/*.c, and
 #             cppcheck on lib/: no findings allowed.
 #
@@ -21,10 +27,12 @@
 #   HARDENING_STAGES  the stages to run, in order (default: all four)
 #   JOBS              parallel build and test jobs (default: nproc)
 #   CC                the compiler of the asan and valgrind builds (gcc)
+#   ASAN_CC           the compiler of the asan build (default: $CC)
+#   TSAN_CCS          the compilers of the tsan stage (default: "clang gcc")
 #
 # Needs: cmake, gcc, clang, libclang-rt-14-dev (clang's sanitizer runtimes),
 # valgrind, clang-tidy, cppcheck, libopenblas-dev, libcmocka-dev.
-# About 6 minutes on 2 cores.
+# About 7 minutes on 2 cores (the gcc TSan build adds about one).
 set -euo pipefail
 
 src="$(cd "${1:-$(dirname "$0")/..}" && pwd)"
@@ -32,6 +40,8 @@ root="${2:-$src/build-hardening}"
 jobs="${JOBS:-$(nproc)}"
 stages="${HARDENING_STAGES:-asan valgrind tsan static}"
 cc="${CC:-gcc}"
+asan_cc="${ASAN_CC:-$cc}"
+tsan_ccs="${TSAN_CCS:-clang gcc}"
 mkdir -p "$root"
 root="$(cd "$root" && pwd)"
 
@@ -68,9 +78,9 @@ stage_done() { summary+=("$(printf '%-9s %s (%ds)' "$1" "$2" "$3")"); }
 # ---- (a) AddressSanitizer + UndefinedBehaviorSanitizer -------------------
 
 stage_asan() {
-    local b="$root/asan"
-    step "asan: address,undefined, Debug, $cc ($b)"
-    CC="$cc" cmake -S "$src" -B "$b" -DCMAKE_BUILD_TYPE=Debug -DLSTMAE_WERROR=ON \
+    local b="$root/asan-$asan_cc"
+    step "asan: address,undefined, Debug, $asan_cc ($b)"
+    CC="$asan_cc" cmake -S "$src" -B "$b" -DCMAKE_BUILD_TYPE=Debug -DLSTMAE_WERROR=ON \
         -DLSTMAE_SANITIZE=address,undefined
     cmake --build "$b" -j"$jobs"
     require_tests "$b" test_alloc test_concurrency
@@ -116,18 +126,28 @@ stage_valgrind() {
 
 # ---- (c) ThreadSanitizer -----------------------------------------------------
 
+TSAN_TESTS="test_concurrency test_fit test_invariance test_api test_cell test_reference"
+
 stage_tsan() {
-    local b="$root/tsan"
-    step "tsan: clang -fsanitize=thread ($b)"
-    CC=clang cmake -S "$src" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLSTMAE_WERROR=ON \
-        -DLSTMAE_SANITIZE=thread -DLSTMAE_BUILD_EXAMPLES=OFF -DLSTMAE_BUILD_TOOLS=OFF
-    cmake --build "$b" -j"$jobs" --target test_concurrency test_fit
-    require_tests "$b" test_concurrency test_fit
-    # OpenBLAS is not instrumented: one BLAS thread, so that it starts no
-    # threads of its own whose synchronisation TSan cannot see.
-    OPENBLAS_NUM_THREADS=1 \
-    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:exitcode=66" \
-        ctest --test-dir "$b" -R '^(test_concurrency|test_fit)$' --output-on-failure
+    local c b
+    for c in $tsan_ccs; do
+        b="$root/tsan-$c"
+        step "tsan: $c -fsanitize=thread ($b)"
+        CC="$c" cmake -S "$src" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLSTMAE_WERROR=ON \
+            -DLSTMAE_SANITIZE=thread -DLSTMAE_BUILD_EXAMPLES=OFF -DLSTMAE_BUILD_TOOLS=OFF
+        # lstmae_shared: for sanitizer_no_ifunc
+        # shellcheck disable=SC2086
+        cmake --build "$b" -j"$jobs" --target $TSAN_TESTS lstmae_shared
+        # shellcheck disable=SC2086
+        require_tests "$b" $TSAN_TESTS sanitizer_no_ifunc
+        # OpenBLAS is not instrumented: one BLAS thread, so that it starts no
+        # threads of its own whose synchronisation TSan cannot see.
+        OPENBLAS_NUM_THREADS=1 \
+        TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:exitcode=66" \
+            ctest --test-dir "$b" \
+            -R "^($(printf '%s' "$TSAN_TESTS sanitizer_no_ifunc" | tr ' ' '|'))\$" \
+            --output-on-failure
+    done
 }
 
 # ---- (d) clang-tidy and cppcheck ---------------------------------------------

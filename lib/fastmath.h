@@ -39,7 +39,11 @@
 /* The loops that call these functions are compiled for AVX-512F, AVX2 and
    baseline x86-64, picked at load time (GCC's target_clones); elsewhere,
    once. Put it on static functions only: a cloned function with external
-   linkage would export its ifunc resolver. */
+   linkage would export its ifunc resolver. Sanitizer builds go without
+   (LSTMAE_SANITIZE defines LSTMAE_NO_CLONES): the ifunc resolvers run
+   while the dynamic loader relocates, before any sanitizer runtime is
+   initialised, and instrumented they crashed GCC's -fsanitize=thread
+   build at load. cell.c still picks its AVX-512 kernels at run time. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
     defined(__linux__) && !defined(LSTMAE_NO_CLONES)
 #define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
