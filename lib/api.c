@@ -120,7 +120,8 @@ static int check_sequences(const lstmae_model *m, const lstmae_sequences *s,
     CHECK_ARG(!need_elements || total > 0);
     for (size_t i = 0; i < s->count; i++) {
         size_t L = s->lengths ? (size_t)s->lengths[i] : T;
-        if (!tensor_all_finite(s->data + i * T * D, L * D)) {
+        /* data may be NULL when T is 0: no pointer arithmetic on it then */
+        if (L > 0 && !tensor_all_finite(s->data + i * T * D, L * D)) {
             *bad = i;
             return LSTMAE_ERR_NUMERIC;
         }

@@ -121,7 +121,9 @@ static void canonical_order(const infer_plan *p, const float *data, const int32_
 {
     for (size_t i = 0; i < count; i++) {
         size_t L = lengths ? (size_t)lengths[i] : T;
-        p->keys[i] = (seq_key){ L, hash_floats(data + i * T * D, L * D), i };
+        /* data may be NULL when T is 0: no pointer arithmetic on it then */
+        const float *x = L > 0 ? data + i * T * D : data;
+        p->keys[i] = (seq_key){ L, hash_floats(x, L * D), i };
     }
     qsort(p->keys, count, sizeof *p->keys, key_cmp);
 }
