@@ -80,7 +80,9 @@ has_err() { # has_err TEXT...: ./err contains every TEXT
 no_temp() { # no temporary files left in the work directory
     checks=$((checks + 1))
     local left
-    left=$(find . -name '.*.tmp-*' -o -name '.lstmae-check-*' | head -5)
+    # the tool's .NAME.tmp-XXXXXX, the library's NAME.tmp-XXXXXX (model
+    # saves), the writability probe's .lstmae-check-*
+    left=$(find . -name '*.tmp-*' -o -name '.lstmae-check-*' | head -5)
     [ -z "$left" ] || fail "temporary files left: $left ($last_cmd)"
 }
 
