@@ -56,7 +56,7 @@ int main(void)
         double t0 = now();
         for (int r = 0; kernel && r < reps; r++) kernel(C, N, A, K, P, M, N, K);
         double t1 = now();
-        for (int r = 0; r < reps; r++) tensor_matmul_nn(C, A, B, M, N, K, 1.0f);
+        for (int r = 0; r < reps; r++) tensor_matmul_nn(C, A, B, M, N, K, 1.0f, NULL);
         double t2 = now();
         printf("%-30s M=%4zu N=%5zu K=%5zu  packed %6.1f GFLOP/s %8.2f us  cblas %6.1f GFLOP/s %8.2f us\n",
                shapes[s].what, M, N, K, kernel ? flop * reps / (t1 - t0) * 1e-9 : 0.0,

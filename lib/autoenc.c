@@ -75,9 +75,10 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
 
     /* output: dW_o += dy^T h_dec; db_o += sum dy; dh_dec = dy W_o */
     const float *h_top = ws->h[2 * K - 1];
-    tensor_matmul_tn(DW(net, grad, PARAM_OUT_W(K)), ws->dy, h_top, D, H, rows, 1.0f);
+    tensor_matmul_tn(DW(net, grad, PARAM_OUT_W(K)), ws->dy, h_top, D, H, rows, 1.0f,
+                     ws->wpack);
     tensor_add_colsum(DW(net, grad, PARAM_OUT_B(K)), ws->dy, rows, D);
-    tensor_matmul_nn(dh, ws->dy, W(net, PARAM_OUT_W(K)), rows, H, D, 0.0f);
+    tensor_matmul_nn(dh, ws->dy, W(net, PARAM_OUT_W(K)), rows, H, D, 0.0f, ws->wpack);
 
     /* decoder, top to bottom; layer 0's input gradient is dz, summed over
        the steps inside lstm_backward (the repeated input) */
@@ -95,9 +96,11 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
     }
 
     /* latent: dW_z += dz^T h_enc; db_z += sum dz; dh_enc = dz W_z */
-    tensor_matmul_tn(DW(net, grad, PARAM_LAT_W(K)), ws->dz, ws->h_enc, Z, H, B, 1.0f);
+    tensor_matmul_tn(DW(net, grad, PARAM_LAT_W(K)), ws->dz, ws->h_enc, Z, H, B, 1.0f,
+                     ws->wpack);
     tensor_add_colsum(DW(net, grad, PARAM_LAT_B(K)), ws->dz, B, Z);
-    tensor_matmul_nn(ws->dh_enc, ws->dz, W(net, PARAM_LAT_W(K)), B, H, Z, 0.0f);
+    tensor_matmul_nn(ws->dh_enc, ws->dz, W(net, PARAM_LAT_W(K)), B, H, Z, 0.0f,
+                     ws->wpack);
 
     /* encoder top: only each sequence's last step receives a gradient */
     memset(dh, 0, rows * H * sizeof *dh);

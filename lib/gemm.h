@@ -53,6 +53,12 @@ gemm_packed_fn gemm_packed_select(void);
 void gemm_packed_avx512(float *C, size_t ldc, const float *A, size_t lda,
                         const float *packed, size_t M, size_t N, size_t K);
 
+/* The same for C[M][N] += A . B with A given transposed, At[K][M] (row
+   stride ldat): element (r, k) of A is At[k * ldat + r]. For the weight
+   gradients dW += dA^T X, with no transposed copy of dA. */
+void gemm_packed_tn_avx512(float *C, size_t ldc, const float *At, size_t ldat,
+                           const float *packed, size_t M, size_t N, size_t K);
+
 /* "avx512f-packed" or "blas": what runs the per-step products here. */
 const char *gemm_isa(void);
 

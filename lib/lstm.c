@@ -40,7 +40,7 @@ static void run_blas_nt(const step_mm *s, float *C, const float *A, size_t n)
 
 static void run_blas_nn(const step_mm *s, float *C, const float *A, size_t n)
 {
-    tensor_matmul_nn(C, A, s->w, n, s->N, s->K, 1.0f);
+    tensor_matmul_nn(C, A, s->w, n, s->N, s->K, 1.0f, NULL);
 }
 
 /* w is B[K][N], or with `transposed` W[N][K] (products x W^T). wpack:
@@ -122,7 +122,7 @@ void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
 
     /* dW_hh += sum_{t >= 1} da_t^T h_{t-1}: one product over all steps */
     size_t later = pk->rows - pk->offset[1];
-    tensor_matmul_tn(dw_hh, dgates + pk->offset[1] * G, hprev, G, H, later, 1.0f);
+    tensor_matmul_tn(dw_hh, dgates + pk->offset[1] * G, hprev, G, H, later, 1.0f, wpack);
     tensor_add_colsum(dbias, dgates, pk->rows, G);
     if (repeat) {
         /* The input of row r is the same at every step: sum its gate
@@ -132,11 +132,11 @@ void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
             const float *dg = dgates + pk->offset[t] * G;
             for (size_t k = 0; k < pk->active[t] * G; k++) rep[k] += dg[k];
         }
-        tensor_matmul_tn(dw_ih, rep, in, G, in_dim, pk->batch, 1.0f);
-        if (din) tensor_matmul_nn(din, rep, w_ih, pk->batch, in_dim, G, 0.0f);
+        tensor_matmul_tn(dw_ih, rep, in, G, in_dim, pk->batch, 1.0f, wpack);
+        if (din) tensor_matmul_nn(din, rep, w_ih, pk->batch, in_dim, G, 0.0f, wpack);
     } else {
-        tensor_matmul_tn(dw_ih, dgates, in, G, in_dim, pk->rows, 1.0f);
-        if (din) tensor_matmul_nn(din, dgates, w_ih, pk->rows, in_dim, G, 0.0f);
+        tensor_matmul_tn(dw_ih, dgates, in, G, in_dim, pk->rows, 1.0f, wpack);
+        if (din) tensor_matmul_nn(din, dgates, w_ih, pk->rows, in_dim, G, 0.0f, wpack);
     }
 }
 
@@ -148,4 +148,17 @@ size_t lstm_wpack_floats(size_t in_dim, size_t hidden)
     size_t fw = tensor_project_floats(G, hidden), bw = tensor_project_floats(hidden, G);
     if (fw > most) most = fw;
     return bw > most ? bw : most;
+}
+
+size_t lstm_backward_wpack_floats(size_t in_dim, size_t hidden)
+{
+    /* the forward's packs, then the products after the time loop:
+       dW_hh, dW_ih (tensor_matmul_tn) and d_in (tensor_matmul_nn) */
+    size_t G = 4 * hidden, most = lstm_wpack_floats(in_dim, hidden);
+    const size_t need[3] = { tensor_matmul_tn_floats(G, hidden),
+                             tensor_matmul_tn_floats(G, in_dim),
+                             tensor_matmul_nn_floats(in_dim, G) };
+    for (int i = 0; i < 3; i++)
+        if (need[i] > most) most = need[i];
+    return most;
 }

@@ -52,5 +52,9 @@ void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
 /* Floats of the wpack scratch a layer uses (for its input and recurrent
    weights, one at a time): 0 when none is small enough to pack. */
 size_t lstm_wpack_floats(size_t in_dim, size_t hidden);
+/* The same for training: lstm_backward's products after the time loop
+   use the wpack scratch too (tensor_matmul_tn / _nn), so that a fit on a
+   CPU with the packed kernel makes no BLAS call. */
+size_t lstm_backward_wpack_floats(size_t in_dim, size_t hidden);
 
 #endif

@@ -54,20 +54,71 @@ size_t tensor_project_floats(size_t N, size_t K)
     return gemm_packed_fits(N, K) ? gemm_packed_floats(N, K) : 0;
 }
 
+/* Packing costs more than the kernel saves below TENSOR_OWN_MIN_MNK, or
+   for fewer than TENSOR_OWN_MIN_N columns (a panel is 64 wide). */
+static int own_kernel_pays(size_t M, size_t N, size_t K)
+{
+    return N >= TENSOR_OWN_MIN_N &&
+           M * N >= (TENSOR_OWN_MIN_MNK + K - 1) / K; /* M N K >= the minimum */
+}
+
+/* C *= beta before a kernel adds the product in (beta 0: C = 0 exactly). */
+static void scale_c(float *C, size_t M, size_t N, float beta)
+{
+    if (beta == 1.0f) return;
+    scale_only(C, M, N, beta);
+}
+
 void tensor_matmul_nn(float *C, const float *A, const float *B,
-                      size_t M, size_t N, size_t K, float beta)
+                      size_t M, size_t N, size_t K, float beta, float *scratch)
 {
     if (M == 0 || N == 0) return;
     if (K == 0) { scale_only(C, M, N, beta); return; }
+    gemm_packed_fn kernel = scratch && gemm_packed_fits(N, K) && own_kernel_pays(M, N, K)
+                                ? gemm_packed_select()
+                                : NULL;
+    if (kernel) {
+        gemm_pack(scratch, B, N, K, 0);
+        scale_c(C, M, N, beta);
+        kernel(C, N, A, K, scratch, M, N, K);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K,
                 1.0f, A, (int)K, B, (int)N, beta, C, (int)N);
 }
 
+size_t tensor_matmul_nn_floats(size_t N, size_t K)
+{
+    return gemm_packed_fits(N, K) ? gemm_packed_floats(N, K) : 0;
+}
+
+/* The TN product runs over K in slices of TN_KC: each slice of B is packed
+   into the scratch and the kernel adds that slice's part into C, reading A
+   in place (gemm_packed_tn_avx512). Every element of C is still the sum
+   over k = 0 .. K-1 in order, whatever M and the other rows are. */
+#define TN_KC 256
+
+size_t tensor_matmul_tn_floats(size_t M, size_t N)
+{
+    if (M == 0 || !gemm_packed_fits(N, TN_KC)) return 0;
+    return gemm_packed_floats(N, TN_KC);
+}
+
 void tensor_matmul_tn(float *C, const float *A, const float *B,
-                      size_t M, size_t N, size_t K, float beta)
+                      size_t M, size_t N, size_t K, float beta, float *scratch)
 {
     if (M == 0 || N == 0) return;
     if (K == 0) { scale_only(C, M, N, beta); return; }
+    if (scratch && tensor_matmul_tn_floats(M, N) && own_kernel_pays(M, N, K) &&
+        gemm_packed_select()) {
+        scale_c(C, M, N, beta);
+        for (size_t k0 = 0; k0 < K; k0 += TN_KC) {
+            size_t kc = K - k0 < TN_KC ? K - k0 : TN_KC;
+            gemm_pack(scratch, B + k0 * N, N, kc, 0);
+            gemm_packed_tn_avx512(C, N, A + k0 * M, M, scratch, M, N, kc);
+        }
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)M, (int)N, (int)K,
                 1.0f, A, (int)M, B, (int)N, beta, C, (int)N);
 }

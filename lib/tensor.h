@@ -19,12 +19,31 @@ void tensor_project(float *C, const float *A, const float *W, size_t M, size_t N
                     size_t K, float *scratch);
 /* Floats of scratch tensor_project uses for W[N][K]; 0: it uses CBLAS. */
 size_t tensor_project_floats(size_t N, size_t K);
-/* C[M][N] = A[M][K] . B[K][N] + beta * C     (dx = dy W) */
+/* The backward products (tensor_matmul_nn, _tn) go to the packed kernel
+   when C has at least TENSOR_OWN_MIN_N columns and M N K is at least
+   TENSOR_OWN_MIN_MNK (and scratch is given, and the CPU has the kernel),
+   else to the BLAS. The choice depends on the shape only, never on the
+   data or on other threads. Below these, packing costs more than the
+   kernel saves (docs/performance.md); above, the kernel keeps the BLAS's
+   own threads, which serialise calls from several lstmae workers, out of
+   the way. */
+#define TENSOR_OWN_MIN_MNK ((size_t)1 << 18)
+#define TENSOR_OWN_MIN_N 32
+
+/* C[M][N] = A[M][K] . B[K][N] + beta * C     (dx = dy W). With scratch
+   (tensor_matmul_nn_floats(N, K) floats, 64-byte aligned) on a CPU with
+   the packed kernel, that kernel computes it, with no BLAS call; else (or
+   scratch NULL) CBLAS. */
 void tensor_matmul_nn(float *C, const float *A, const float *B,
-                      size_t M, size_t N, size_t K, float beta);
-/* C[M][N] = A[K][M]^T . B[K][N] + beta * C   (dW += dy^T x) */
+                      size_t M, size_t N, size_t K, float beta, float *scratch);
+/* Floats of scratch tensor_matmul_nn uses for B[K][N]; 0: it uses CBLAS. */
+size_t tensor_matmul_nn_floats(size_t N, size_t K);
+/* C[M][N] = A[K][M]^T . B[K][N] + beta * C   (dW += dy^T x). scratch as
+   for tensor_matmul_nn, tensor_matmul_tn_floats(M, N) floats (any K). */
 void tensor_matmul_tn(float *C, const float *A, const float *B,
-                      size_t M, size_t N, size_t K, float beta);
+                      size_t M, size_t N, size_t K, float beta, float *scratch);
+/* Floats of scratch tensor_matmul_tn uses for C[M][N]; 0: it uses CBLAS. */
+size_t tensor_matmul_tn_floats(size_t M, size_t N);
 /* Every row of C[rows][cols] = v[cols]. */
 void tensor_fill_rows(float *C, const float *v, size_t rows, size_t cols);
 /* out[cols] += sum over rows of A[rows][cols]. */

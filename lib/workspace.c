@@ -71,6 +71,19 @@ static void layout(ae_ws *ws, const ae_dims *d, size_t B, size_t T, int training
     if ((w = lstm_wpack_floats(H, H)) > wpack) wpack = w;
     if ((w = tensor_project_floats(Z, H)) > wpack) wpack = w;
     if ((w = tensor_project_floats(D, H)) > wpack) wpack = w;
+    if (training) {
+        /* backward's products: every layer's, the output layer's
+           (dW_o, dh_dec) and the latent's (dW_z, dh_enc) */
+        const size_t more[7] = { lstm_backward_wpack_floats(D, H),
+                                 lstm_backward_wpack_floats(Z, H),
+                                 lstm_backward_wpack_floats(H, H),
+                                 tensor_matmul_tn_floats(D, H),
+                                 tensor_matmul_nn_floats(H, D),
+                                 tensor_matmul_tn_floats(Z, H),
+                                 tensor_matmul_nn_floats(H, Z) };
+        for (int i = 0; i < 7; i++)
+            if (more[i] > wpack) wpack = more[i];
+    }
     if (wpack) REGION(ws->wpack, wpack, float);
     REGION(ws->h_enc, mul(B, H, &ok), float);
     REGION(ws->z, mul(B, Z, &ok), float);

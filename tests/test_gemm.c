@@ -43,7 +43,7 @@ static void check_shape(size_t M, size_t N, size_t K, uint64_t *st)
 
     /* reference: CBLAS on a dense copy of C's first N columns */
     for (size_t r = 0; r < M; r++) memcpy(want + r * N, C0 + r * ldc, N * sizeof *want);
-    tensor_matmul_nn(want, A, B, M, N, K, 1.0f);
+    tensor_matmul_nn(want, A, B, M, N, K, 1.0f, NULL);
     /* tolerance: K roundings of terms up to 1 in size, from C's |c| <= 1 */
     double tol = 4.0 * (double)(K + 1) * 1.2e-7;
 
@@ -95,6 +95,70 @@ static void test_against_cblas(void **state)
     print_message("%zu shapes, both packings, agree with CBLAS\n", shapes);
 }
 
+/* tensor_matmul_nn and _tn with scratch (the packed kernel; for TN over
+   K in slices of 256) agree with CBLAS, for beta 0, 1 and 0.5. */
+/* Returns how many of the two forms ran on the packed kernel. */
+static int check_products(size_t M, size_t N, size_t K, float beta, uint64_t *st)
+{
+    float *A = filled(M * K, st), *B = filled(K * N, st), *At = filled(K * M, st);
+    float *C0 = filled(M * N, st), *want = malloc(M * N * sizeof *want);
+    float *got = malloc(M * N * sizeof *got);
+    assert_non_null(want); assert_non_null(got);
+    /* the NN form packs all of B (K x N): for long K it is too large and
+       CBLAS runs it; the TN form packs slices of 256 rows */
+    size_t nn = tensor_matmul_nn_floats(N, K), tn = tensor_matmul_tn_floats(M, N);
+    assert_true(tn > 0);
+    float *scratch = aligned_alloc(64, ((nn > tn ? nn : tn) * sizeof(float) + 63) / 64 * 64);
+    assert_non_null(scratch);
+    /* K roundings of terms up to 1 in size, on each side */
+    double tol = 4.0 * (double)(K + 1) * 1.2e-7;
+    for (int tn_form = 0; tn_form <= 1; tn_form++) {
+        memcpy(want, C0, M * N * sizeof *want);
+        memcpy(got, C0, M * N * sizeof *got);
+        if (tn_form) {
+            tensor_matmul_tn(want, At, B, M, N, K, beta, NULL);
+            tensor_matmul_tn(got, At, B, M, N, K, beta, scratch);
+        } else {
+            tensor_matmul_nn(want, A, B, M, N, K, beta, NULL);
+            tensor_matmul_nn(got, A, B, M, N, K, beta, scratch);
+        }
+        for (size_t i = 0; i < M * N; i++)
+            if (fabs((double)got[i] - (double)want[i]) > tol)
+                fail_msg("%s M=%zu N=%zu K=%zu beta=%g: C[%zu] = %.9g, CBLAS %.9g",
+                         tn_form ? "tn" : "nn", M, N, K, (double)beta, i, (double)got[i],
+                         (double)want[i]);
+    }
+    free(A); free(B); free(At); free(C0); free(want); free(got); free(scratch);
+    return 1 + (nn > 0);
+}
+
+static void test_products_against_cblas(void **state)
+{
+    (void)state;
+    if (!gemm_packed_select()) {
+        print_message("no AVX-512F on this CPU: the backward products use CBLAS\n");
+        skip();
+    }
+    /* K from the smallest that reaches the packed kernel on, in slices of
+       256 for TN: a multiple of 256 and not */
+    static const size_t Ms[] = { 1, 5, 7, 64, 130 };
+    static const size_t Ns[] = { TENSOR_OWN_MIN_N, 33, 48, 64, 130 };
+    static const size_t extra[] = { 0, 1, 256, 300 };
+    static const float betas[] = { 0.0f, 1.0f, 0.5f };
+    uint64_t st = 11;
+    size_t shapes = 0, packed = 0;
+    for (size_t a = 0; a < 5; a++)
+        for (size_t b = 0; b < 5; b++)
+            for (size_t c = 0; c < 4; c++) {
+                size_t MN = Ms[a] * Ns[b], K = (TENSOR_OWN_MIN_MNK + MN - 1) / MN + extra[c];
+                packed += (size_t)check_products(Ms[a], Ns[b], K, betas[shapes % 3], &st);
+                shapes++;
+            }
+    print_message("%zu of %zu products on the packed kernel\n", packed, 2 * shapes);
+    assert_true(packed >= shapes + shapes / 2);
+    print_message("%zu shapes of tensor_matmul_nn and _tn agree with CBLAS\n", shapes);
+}
+
 static void test_pack_layout(void **state)
 {
     (void)state;
@@ -132,6 +196,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_cblas),
+        cmocka_unit_test(test_products_against_cblas),
         cmocka_unit_test(test_pack_layout),
         cmocka_unit_test(test_fits),
     };
