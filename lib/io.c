@@ -20,6 +20,7 @@
 #include "mem.h"
 #include "model.h"
 #include "params.h"
+#include "rng.h"
 
 static const unsigned char MAGIC[8] = { 0x89, 'L', 'S', 'T', 'M', 'A', 'E', '\n' };
 
@@ -482,10 +483,7 @@ static int write_in_place(const char *path, const struct stat *was,
 static void random_name(char *x, uint64_t *state)
 {
     static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    uint64_t z = (*state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    z ^= z >> 31;
+    uint64_t z = rng_splitmix64(state);
     for (int i = 0; i < 6; i++, z /= 62) x[i] = chars[z % 62];
 }
 

@@ -9,6 +9,8 @@
 typedef struct rng { uint64_t s[4]; } rng;
 
 void rng_seed(rng *r, uint64_t seed);
+/* splitmix64: advances *x and returns the next value (seeding, names). */
+uint64_t rng_splitmix64(uint64_t *x);
 uint64_t rng_next(rng *r);
 /* Uniform float in [lo, hi). */
 float rng_uniform(rng *r, float lo, float hi);
