@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,45 +49,6 @@ static int caller_struct_ok(const void *caller)
 }
 
 /* ---- validation --------------------------------------------------------- */
-
-static int dim_ok(int v) { return v >= 1 && v <= LSTMAE_MAX_DIM; }
-
-/* Writes a one-line reason into why[size] (when there is room) and
-   returns LSTMAE_ERR_INVALID_ARG, so that a check reads
-   `if (bad) return reject(why, size, "...", ...);`. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int reject(char *why, size_t size, const char *fmt, ...);
-static int reject(char *why, size_t size, const char *fmt, ...)
-{
-    if (why && size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, size, fmt, ap);
-        va_end(ap);
-    }
-    return LSTMAE_ERR_INVALID_ARG;
-}
-
-/* The configuration's limits, each failure with the field, its value and
-   the limit. */
-static int check_config(const lstmae_config *c, char *why, size_t size)
-{
-    static const char *const names[3] = {"input_dim", "hidden_dim", "latent_dim"};
-    const int dims[3] = {c->input_dim, c->hidden_dim, c->latent_dim};
-    for (int i = 0; i < 3; i++)
-        if (!dim_ok(dims[i]))
-            return reject(why, size, "%s %d is outside 1..%d (LSTMAE_MAX_DIM)", names[i],
-                          dims[i], LSTMAE_MAX_DIM);
-    if (c->num_layers < 1 || c->num_layers > LSTMAE_MAX_LAYERS)
-        return reject(why, size, "num_layers %d is outside 1..%d (LSTMAE_MAX_LAYERS)",
-                      c->num_layers, LSTMAE_MAX_LAYERS);
-    if (c->loss != LSTMAE_LOSS_BCE && c->loss != LSTMAE_LOSS_MSE)
-        return reject(why, size, "loss %d is not LSTMAE_LOSS_BCE (0) or LSTMAE_LOSS_MSE (1)",
-                      (int)c->loss);
-    return LSTMAE_OK;
-}
 
 /* Shape, lengths and finiteness of a set for this model. With
    need_elements, a set with no valid element is invalid (its loss is
@@ -157,36 +117,7 @@ int lstmae_create_advanced(const lstmae_config *cfg, const lstmae_allocator *all
     lstmae_config c;
     lstmae_config_init(&c);
     TRY(read_struct(&c, sizeof c, cfg));
-    TRY(check_config(&c, NULL, 0));
-
-    ae_dims d = { (size_t)c.input_dim, (size_t)c.hidden_dim, (size_t)c.latent_dim,
-                  (size_t)c.num_layers };
-    lstmae_model *m = mem_calloc(a, 1, sizeof *m);
-    if (!m) return LSTMAE_ERR_NOMEM;
-    m->alloc = *a;
-    m->cfg = c;
-    m->dims = d;
-    m->ntensors = params_tensor_count(d.layers);
-    m->table = mem_calloc(a, m->ntensors, sizeof *m->table);
-    if (!m->table) {
-        mem_free(a, m);
-        return LSTMAE_ERR_NOMEM;
-    }
-    params_layout(&d, m->table, &m->nparams);
-    /* parameters, Adam m and v, SGD momentum: four blocks, one allocation */
-    m->params = m->nparams <= SIZE_MAX / 4 ? mem_calloc(a, 4 * m->nparams, sizeof(float)) : NULL;
-    if (!m->params) {
-        mem_free(a, m->table);
-        mem_free(a, m);
-        return LSTMAE_ERR_NOMEM;
-    }
-    m->adam_m = m->params + m->nparams;
-    m->adam_v = m->params + 2 * m->nparams;
-    m->sgd_buf = m->params + 3 * m->nparams;
-    rng_seed(&m->gen, c.seed);
-    params_init(m->table, m->ntensors, m->params, &m->gen);
-    *out = m;
-    return LSTMAE_OK;
+    return model_create(&c, a, out);
 }
 
 int lstmae_create(const lstmae_config *cfg, lstmae_model **out)
@@ -196,11 +127,7 @@ int lstmae_create(const lstmae_config *cfg, lstmae_model **out)
 
 void lstmae_free(lstmae_model *model)
 {
-    if (!model) return;
-    lstmae_allocator a = model->alloc;
-    mem_free(&a, model->params);
-    mem_free(&a, model->table);
-    mem_free(&a, model);
+    model_free(model);
 }
 
 int lstmae_get_config(const lstmae_model *model, lstmae_config *out)
@@ -217,54 +144,54 @@ int lstmae_get_config(const lstmae_model *model, lstmae_config *out)
 static int check_fit_options(const lstmae_fit_options *o, size_t max_len, char *why,
                              size_t size)
 {
-    if (o->epochs < 0) return reject(why, size, "epochs %d is below 0", o->epochs);
+    if (o->epochs < 0) return status_reject(why, size, "epochs %d is below 0", o->epochs);
     if (o->batch_size < 1)
-        return reject(why, size, "batch_size %d is below 1", o->batch_size);
+        return status_reject(why, size, "batch_size %d is below 1", o->batch_size);
     if (max_len > 0 && (size_t)o->batch_size > (size_t)INT_MAX / max_len)
-        return reject(why, size,
+        return status_reject(why, size,
                       "batch_size %d is above %zu (INT_MAX / max_len %zu: the rows of "
                       "one batch must fit an int)",
                       o->batch_size, (size_t)INT_MAX / max_len, max_len);
     if (o->num_threads < 0)
-        return reject(why, size, "num_threads %d is below 0", o->num_threads);
+        return status_reject(why, size, "num_threads %d is below 0", o->num_threads);
     if (o->optimizer != LSTMAE_OPT_ADAM && o->optimizer != LSTMAE_OPT_SGD)
-        return reject(why, size,
+        return status_reject(why, size,
                       "optimizer %d is not LSTMAE_OPT_ADAM (0) or LSTMAE_OPT_SGD (1)",
                       (int)o->optimizer);
     if (!(isfinite(o->learning_rate) && o->learning_rate > 0.0f))
-        return reject(why, size, "learning_rate %g is not a finite value above 0",
+        return status_reject(why, size, "learning_rate %g is not a finite value above 0",
                       (double)o->learning_rate);
     if (!(o->beta1 >= 0.0f && o->beta1 < 1.0f))
-        return reject(why, size, "beta1 %g is outside [0, 1)", (double)o->beta1);
+        return status_reject(why, size, "beta1 %g is outside [0, 1)", (double)o->beta1);
     if (!(o->beta2 >= 0.0f && o->beta2 < 1.0f))
-        return reject(why, size, "beta2 %g is outside [0, 1)", (double)o->beta2);
+        return status_reject(why, size, "beta2 %g is outside [0, 1)", (double)o->beta2);
     if (!(isfinite(o->epsilon) && o->epsilon > 0.0f))
-        return reject(why, size, "epsilon %g is not a finite value above 0",
+        return status_reject(why, size, "epsilon %g is not a finite value above 0",
                       (double)o->epsilon);
     if (isnan(o->clip_norm) || o->clip_norm >= INFINITY)
-        return reject(why, size, "clip_norm %g is NaN or +inf (<= 0 turns clipping off)",
+        return status_reject(why, size, "clip_norm %g is NaN or +inf (<= 0 turns clipping off)",
                       (double)o->clip_norm);
     if (!(isfinite(o->momentum) && o->momentum >= 0.0f))
-        return reject(why, size, "momentum %g is not a finite value >= 0",
+        return status_reject(why, size, "momentum %g is not a finite value >= 0",
                       (double)o->momentum);
-    if (o->patience < 0) return reject(why, size, "patience %d is below 0", o->patience);
+    if (o->patience < 0) return status_reject(why, size, "patience %d is below 0", o->patience);
     if (o->checkpoint_every < 1)
-        return reject(why, size, "checkpoint_every %d is below 1", o->checkpoint_every);
+        return status_reject(why, size, "checkpoint_every %d is below 1", o->checkpoint_every);
     if (o->checkpoint_path && o->checkpoint_path[0] == '\0')
-        return reject(why, size, "checkpoint_path is empty (NULL: no checkpoints)");
+        return status_reject(why, size, "checkpoint_path is empty (NULL: no checkpoints)");
     return LSTMAE_OK;
 }
 
 int lstmae_check_config(const lstmae_config *cfg, char *why, size_t why_size)
 {
     if (why && why_size > 0) why[0] = '\0';
-    if (!cfg) return reject(why, why_size, "the configuration is NULL");
+    if (!cfg) return status_reject(why, why_size, "the configuration is NULL");
     lstmae_config c;
     lstmae_config_init(&c);
     if (read_struct(&c, sizeof c, cfg) != LSTMAE_OK)
-        return reject(why, why_size,
+        return status_reject(why, why_size,
                       "struct_size is below sizeof(size_t): call lstmae_config_init first");
-    return check_config(&c, why, why_size);
+    return model_check_config(&c, why, why_size);
 }
 
 int lstmae_check_fit_options(const lstmae_fit_options *opt, size_t max_len, char *why,
@@ -274,10 +201,10 @@ int lstmae_check_fit_options(const lstmae_fit_options *opt, size_t max_len, char
     lstmae_fit_options o;
     lstmae_fit_options_init(&o);
     if (opt && read_struct(&o, sizeof o, opt) != LSTMAE_OK)
-        return reject(why, why_size,
+        return status_reject(why, why_size,
                       "struct_size is below sizeof(size_t): call lstmae_fit_options_init first");
     if (max_len > LSTMAE_MAX_STEPS)
-        return reject(why, why_size, "max_len %zu is above %d (LSTMAE_MAX_STEPS)", max_len,
+        return status_reject(why, why_size, "max_len %zu is above %d (LSTMAE_MAX_STEPS)", max_len,
                       LSTMAE_MAX_STEPS);
     return check_fit_options(&o, max_len, why, why_size);
 }

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -276,16 +277,17 @@ static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags)
     for (int i = 0; i < 6; i++) v[i] = get_u32(c);
     uint64_t seed = get_u64(c);
     if (c->bad || v[5] != 0) return LSTMAE_ERR_FORMAT;
-    for (int i = 0; i < 3; i++)
-        if (v[i] < 1 || v[i] > LSTMAE_MAX_DIM) return LSTMAE_ERR_FORMAT;
-    if (v[3] < 1 || v[3] > LSTMAE_MAX_LAYERS || v[4] > 1) return LSTMAE_ERR_FORMAT;
+    for (int i = 0; i < 5; i++)
+        if (v[i] > INT_MAX) return LSTMAE_ERR_FORMAT;
     lstmae_config_init(cfg);
     cfg->input_dim = (int)v[0];
     cfg->hidden_dim = (int)v[1];
     cfg->latent_dim = (int)v[2];
     cfg->num_layers = (int)v[3];
-    cfg->loss = v[4] == 0 ? LSTMAE_LOSS_BCE : LSTMAE_LOSS_MSE;
+    cfg->loss = (lstmae_loss)v[4]; /* the file stores the enum's value */
     cfg->seed = seed;
+    /* the one check of model.c, the same as lstmae_create's */
+    if (model_check_config(cfg, NULL, 0) != LSTMAE_OK) return LSTMAE_ERR_FORMAT;
     *flags = fl;
     return LSTMAE_OK;
 }
@@ -350,11 +352,11 @@ int io_read(const unsigned char *buf, size_t size, const lstmae_allocator *a,
     if (!fits) return LSTMAE_ERR_FORMAT;
 
     lstmae_model *m = NULL;
-    st = lstmae_create_advanced(&cfg, a, &m);
+    st = model_create(&cfg, a, &m);
     if (st != LSTMAE_OK) return st == LSTMAE_ERR_NOMEM ? st : LSTMAE_ERR_FORMAT;
     st = read_body(&c, m, flags);
     if (st != LSTMAE_OK) {
-        lstmae_free(m);
+        model_free(m);
         return st;
     }
     *out = m;

@@ -1,4 +1,7 @@
-/* model.h - the definition of the opaque lstmae_model. */
+/* model.h - the definition of the opaque lstmae_model, and its life
+   cycle: configuration check, creation (table, parameter block,
+   initialisation), free. The public API and the file reader both create
+   models here. */
 #ifndef LSTMAE_MODEL_H
 #define LSTMAE_MODEL_H
 
@@ -27,6 +30,20 @@ struct lstmae_model {
     int num_threads;        /* inference workers (lstmae_set_num_threads);
                                0 = one; not saved in model files          */
 };
+
+/* The configuration's limits: LSTMAE_OK, or LSTMAE_ERR_INVALID_ARG with
+   a one-line reason (field, value, limit) in why[size] when why is not
+   NULL. */
+int model_check_config(const lstmae_config *cfg, char *why, size_t size);
+
+/* A model for cfg (a full-size, checked here), allocated through a, with
+   PyTorch's initialisation drawn from cfg->seed. Returns LSTMAE_OK,
+   LSTMAE_ERR_INVALID_ARG or LSTMAE_ERR_NOMEM; on failure *out is NULL and
+   nothing is left allocated. */
+int model_create(const lstmae_config *cfg, const lstmae_allocator *a, lstmae_model **out);
+
+/* Frees m and everything it owns; NULL is fine. */
+void model_free(lstmae_model *m);
 
 /* The model's weights as a network view. */
 static inline ae_net model_net(const lstmae_model *m)

@@ -1,9 +1,11 @@
 /* status.c - status names, the version string, runtime information. */
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "cell.h"
 #include "gemm.h"
 #include "lstmae.h"
+#include "status.h"
 #include "tensor.h"
 
 #define LSTMAE_STR2(x) #x
@@ -37,4 +39,15 @@ size_t lstmae_runtime_info(char *buf, size_t size)
     n = snprintf(buf, size, "lstmae=%s %s kernels=%s step_gemm=%s", lstmae_version(), blas,
                  cell_isa(), gemm_isa());
     return n < 0 ? 0 : (size_t)n;
+}
+
+int status_reject(char *why, size_t size, const char *fmt, ...)
+{
+    if (why && size > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, size, fmt, ap);
+        va_end(ap);
+    }
+    return LSTMAE_ERR_INVALID_ARG;
 }

@@ -1,0 +1,73 @@
+/* model.c - a model's life cycle: the configuration check, creation (the
+   parameter table, one block for the parameters and the optimiser state,
+   PyTorch's initialisation) and free. */
+#include "model.h"
+
+#include <stdint.h>
+
+#include "mem.h"
+#include "status.h"
+
+static int dim_ok(int v) { return v >= 1 && v <= LSTMAE_MAX_DIM; }
+
+int model_check_config(const lstmae_config *c, char *why, size_t size)
+{
+    static const char *const names[3] = {"input_dim", "hidden_dim", "latent_dim"};
+    const int dims[3] = {c->input_dim, c->hidden_dim, c->latent_dim};
+    for (int i = 0; i < 3; i++)
+        if (!dim_ok(dims[i]))
+            return status_reject(why, size, "%s %d is outside 1..%d (LSTMAE_MAX_DIM)",
+                                 names[i], dims[i], LSTMAE_MAX_DIM);
+    if (c->num_layers < 1 || c->num_layers > LSTMAE_MAX_LAYERS)
+        return status_reject(why, size,
+                             "num_layers %d is outside 1..%d (LSTMAE_MAX_LAYERS)",
+                             c->num_layers, LSTMAE_MAX_LAYERS);
+    if (c->loss != LSTMAE_LOSS_BCE && c->loss != LSTMAE_LOSS_MSE)
+        return status_reject(why, size,
+                             "loss %d is not LSTMAE_LOSS_BCE (0) or LSTMAE_LOSS_MSE (1)",
+                             (int)c->loss);
+    return LSTMAE_OK;
+}
+
+int model_create(const lstmae_config *cfg, const lstmae_allocator *a, lstmae_model **out)
+{
+    *out = NULL;
+    TRY(model_check_config(cfg, NULL, 0));
+    ae_dims d = { (size_t)cfg->input_dim, (size_t)cfg->hidden_dim, (size_t)cfg->latent_dim,
+                  (size_t)cfg->num_layers };
+    lstmae_model *m = mem_calloc(a, 1, sizeof *m);
+    if (!m) return LSTMAE_ERR_NOMEM;
+    m->alloc = *a;
+    m->cfg = *cfg;
+    m->dims = d;
+    m->ntensors = params_tensor_count(d.layers);
+    m->table = mem_calloc(a, m->ntensors, sizeof *m->table);
+    if (!m->table) {
+        mem_free(a, m);
+        return LSTMAE_ERR_NOMEM;
+    }
+    params_layout(&d, m->table, &m->nparams);
+    /* parameters, Adam m and v, SGD momentum: four blocks, one allocation */
+    m->params = m->nparams <= SIZE_MAX / 4 ? mem_calloc(a, 4 * m->nparams, sizeof(float)) : NULL;
+    if (!m->params) {
+        mem_free(a, m->table);
+        mem_free(a, m);
+        return LSTMAE_ERR_NOMEM;
+    }
+    m->adam_m = m->params + m->nparams;
+    m->adam_v = m->params + 2 * m->nparams;
+    m->sgd_buf = m->params + 3 * m->nparams;
+    rng_seed(&m->gen, cfg->seed);
+    params_init(m->table, m->ntensors, m->params, &m->gen);
+    *out = m;
+    return LSTMAE_OK;
+}
+
+void model_free(lstmae_model *m)
+{
+    if (!m) return;
+    lstmae_allocator a = m->alloc;
+    mem_free(&a, m->params);
+    mem_free(&a, m->table);
+    mem_free(&a, m);
+}
