@@ -59,10 +59,10 @@ static int check_sequences(const lstmae_model *m, const lstmae_sequences *s,
 {
     *bad = SIZE_MAX;
     CHECK_ARG(s != NULL && s->count >= 1);
-    size_t D = m->dims.in_dim, T = s->max_len;
+    size_t D = m->plan.d.in_dim, T = s->max_len;
     /* Packed rows of a chunk must fit a BLAS int; the set, and the latent
        or reconstruction buffers for it, must have a byte size in size_t. */
-    size_t per_seq = (T ? T : 1) * D > m->dims.latent ? (T ? T : 1) * D : m->dims.latent;
+    size_t per_seq = (T ? T : 1) * D > m->plan.d.latent ? (T ? T : 1) * D : m->plan.d.latent;
     CHECK_ARG(T <= LSTMAE_MAX_STEPS && s->count <= SIZE_MAX / sizeof(float) / per_seq);
     CHECK_ARG(s->data != NULL || T == 0);
     size_t total = 0;
@@ -262,7 +262,7 @@ int lstmae_decode(const lstmae_model *model, const float *latent, size_t count,
 {
     CHECK_ARG(model != NULL && latent != NULL && out != NULL);
     CHECK_ARG(count >= 1 && length >= 1 && length <= LSTMAE_MAX_STEPS);
-    size_t Z = model->dims.latent, D = model->dims.in_dim;
+    size_t Z = model->plan.d.latent, D = model->plan.d.in_dim;
     CHECK_ARG(count <= SIZE_MAX / sizeof(float) / Z &&
               count <= SIZE_MAX / sizeof(float) / length / D);
     if (!tensor_all_finite(latent, count * Z)) return LSTMAE_ERR_NUMERIC;

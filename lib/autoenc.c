@@ -1,5 +1,6 @@
 /* autoenc.c - forward/backward drivers: encoder, latent, repeat, decoder,
-   output, loss. See docs/design.md for the equations. */
+   output, loss, over the layers of the plan. See docs/design.md for the
+   equations. */
 #include "autoenc.h"
 
 #include <string.h>
@@ -7,117 +8,120 @@
 #include "lstm.h"
 #include "tensor.h"
 
-#define W(net, i) ((net)->params + (net)->table[(i)].offset)
-#define DW(net, grad, i) ((grad) + (net)->table[(i)].offset)
+/* A tensor's values, and its slice of a gradient block. */
+#define W(net, t) ((net)->params + (t).offset)
+#define DW(grad, t) ((grad) + (t).offset)
 
-static size_t layer_in(const ae_dims *d, size_t k, size_t first_in)
+/* Forward of plan layer L from `in` (packed rows, or [B][in_dim] for a
+   repeated input) into ws's gates[L], c[L], h[L]. */
+static void layer_forward(const ae_net *net, ae_ws *ws, size_t L, const float *in)
 {
-    return k == 0 ? first_in : d->hidden;
+    const plan_layer *l = &net->plan->layer[L];
+    lstm_forward(ws->gates[L], ws->c[L], ws->h[L], ws->rep, ws->wpack, in, l->repeat,
+                 W(net, l->t[PLAN_W_IH]), W(net, l->t[PLAN_W_HH]), W(net, l->t[PLAN_BIAS]),
+                 &ws->pk, l->in_dim, l->hidden);
+}
+
+/* Backward of plan layer L: dh in (consumed), din out (NULL: not needed). */
+static void layer_backward(const ae_net *net, ae_ws *ws, float *grad, size_t L,
+                           const float *in, float *dh, float *din)
+{
+    const plan_layer *l = &net->plan->layer[L];
+    lstm_backward(DW(grad, l->t[PLAN_W_IH]), DW(grad, l->t[PLAN_W_HH]),
+                  DW(grad, l->t[PLAN_BIAS]), din, dh, ws->dgates, ws->dc, ws->rep, ws->hprev,
+                  ws->wpack, ws->gates[L], ws->c[L], ws->h[L], in, l->repeat,
+                  W(net, l->t[PLAN_W_IH]), W(net, l->t[PLAN_W_HH]), &ws->pk, l->in_dim,
+                  l->hidden);
 }
 
 void ae_encode(const ae_net *net, ae_ws *ws)
 {
-    const ae_dims *d = &net->d;
-    size_t K = d->layers, H = d->hidden, B = ws->pk.batch;
+    const ae_plan *p = net->plan;
+    size_t E = p->enc_layers, B = ws->pk.batch;
+    const plan_linear *lat = &p->latent;
+    size_t H = lat->in_dim;
     const float *in = ws->x;
-    for (size_t k = 0; k < K; k++) {
-        lstm_forward(ws->gates[k], ws->c[k], ws->h[k], ws->rep, ws->wpack, in, 0,
-                     W(net, PARAM_ENC(K, k, P_WIH)), W(net, PARAM_ENC(K, k, P_WHH)),
-                     W(net, PARAM_ENC(K, k, P_BIAS)), &ws->pk,
-                     layer_in(d, k, d->in_dim), H);
-        in = ws->h[k];
+    for (size_t L = 0; L < E; L++) {
+        layer_forward(net, ws, L, in);
+        in = ws->h[L];
     }
     /* h_enc: the top layer's h after each sequence's last step; the empty
        sequence keeps the zero initial state. */
-    const float *top = ws->h[K - 1];
     for (size_t r = 0; r < B; r++) {
-        size_t L = ws->len[r];
-        if (L > 0)
-            memcpy(ws->h_enc + r * H, top + (ws->offset[L - 1] + r) * H, H * sizeof(float));
+        size_t len = ws->len[r];
+        if (len > 0)
+            memcpy(ws->h_enc + r * H, in + (ws->offset[len - 1] + r) * H, H * sizeof(float));
         else
             memset(ws->h_enc + r * H, 0, H * sizeof(float));
     }
     /* z = h_enc W_z^T + b_z */
-    tensor_fill_rows(ws->z, W(net, PARAM_LAT_B(K)), B, d->latent);
-    tensor_project(ws->z, ws->h_enc, W(net, PARAM_LAT_W(K)), B, d->latent, H, ws->wpack);
+    tensor_fill_rows(ws->z, W(net, lat->bias), B, lat->out_dim);
+    tensor_project(ws->z, ws->h_enc, W(net, lat->weight), B, lat->out_dim, H, ws->wpack);
 }
 
 void ae_decode(const ae_net *net, ae_ws *ws)
 {
-    const ae_dims *d = &net->d;
-    size_t K = d->layers, H = d->hidden;
-    /* Layer 0's input is z at every step: projected once per sequence. */
+    const ae_plan *p = net->plan;
+    const plan_linear *out = &p->output;
+    /* The bottom decoder layer's input is z at every step (repeat). */
     const float *in = ws->z;
-    for (size_t k = 0; k < K; k++) {
-        lstm_forward(ws->gates[K + k], ws->c[K + k], ws->h[K + k], ws->rep, ws->wpack, in,
-                     k == 0, W(net, PARAM_DEC(K, k, P_WIH)),
-                     W(net, PARAM_DEC(K, k, P_WHH)), W(net, PARAM_DEC(K, k, P_BIAS)),
-                     &ws->pk, layer_in(d, k, d->latent), H);
-        in = ws->h[K + k];
+    for (size_t L = p->enc_layers; L < p->nlayers; L++) {
+        layer_forward(net, ws, L, in);
+        in = ws->h[L];
     }
     /* y = h_dec W_o^T + b_o, every valid step in one product */
-    tensor_fill_rows(ws->y, W(net, PARAM_OUT_B(K)), ws->pk.rows, d->in_dim);
-    tensor_project(ws->y, in, W(net, PARAM_OUT_W(K)), ws->pk.rows, d->in_dim, H, ws->wpack);
+    tensor_fill_rows(ws->y, W(net, out->bias), ws->pk.rows, out->out_dim);
+    tensor_project(ws->y, in, W(net, out->weight), ws->pk.rows, out->out_dim, out->in_dim,
+                   ws->wpack);
 }
 
 void ae_loss(const ae_net *net, ae_ws *ws, float scale, loss_sums *sums)
 {
-    loss_forward_backward(net->loss, ws->y, ws->x, ws->pk.rows * net->d.in_dim,
+    loss_forward_backward(net->loss, ws->y, ws->x, ws->pk.rows * net->plan->d.in_dim,
                           scale, ws->training ? ws->dy : NULL, sums);
 }
 
 void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
 {
-    const ae_dims *d = &net->d;
-    size_t K = d->layers, H = d->hidden, Z = d->latent, D = d->in_dim;
-    size_t B = ws->pk.batch, rows = ws->pk.rows;
+    const ae_plan *p = net->plan;
+    const plan_linear *out = &p->output, *lat = &p->latent;
+    size_t E = p->enc_layers, B = ws->pk.batch, rows = ws->pk.rows;
     float *dh = ws->dh_a, *dbelow = ws->dh_b, *swap;
 
     /* output: dW_o += dy^T h_dec; db_o += sum dy; dh_dec = dy W_o */
-    const float *h_top = ws->h[2 * K - 1];
-    tensor_matmul_tn(DW(net, grad, PARAM_OUT_W(K)), ws->dy, h_top, D, H, rows, 1.0f,
+    size_t D = out->out_dim, Hd = out->in_dim;
+    tensor_matmul_tn(DW(grad, out->weight), ws->dy, ws->h[p->nlayers - 1], D, Hd, rows, 1.0f,
                      ws->wpack);
-    tensor_add_colsum(DW(net, grad, PARAM_OUT_B(K)), ws->dy, rows, D);
-    tensor_matmul_nn(dh, ws->dy, W(net, PARAM_OUT_W(K)), rows, H, D, 0.0f, ws->wpack);
+    tensor_add_colsum(DW(grad, out->bias), ws->dy, rows, D);
+    tensor_matmul_nn(dh, ws->dy, W(net, out->weight), rows, Hd, D, 0.0f, ws->wpack);
 
-    /* decoder, top to bottom; layer 0's input gradient is dz, summed over
-       the steps inside lstm_backward (the repeated input) */
-    for (size_t k = K; k-- > 0;) {
-        size_t L = K + k;
-        const float *in = k == 0 ? ws->z : ws->h[L - 1];
-        lstm_backward(DW(net, grad, PARAM_DEC(K, k, P_WIH)),
-                      DW(net, grad, PARAM_DEC(K, k, P_WHH)),
-                      DW(net, grad, PARAM_DEC(K, k, P_BIAS)),
-                      k == 0 ? ws->dz : dbelow, dh, ws->dgates, ws->dc, ws->rep, ws->hprev,
-                      ws->wpack, ws->gates[L], ws->c[L], ws->h[L], in, k == 0,
-                      W(net, PARAM_DEC(K, k, P_WIH)), W(net, PARAM_DEC(K, k, P_WHH)),
-                      &ws->pk, layer_in(d, k, Z), H);
+    /* decoder, top to bottom; the bottom layer's input gradient is dz,
+       summed over the steps inside lstm_backward (the repeated input) */
+    for (size_t L = p->nlayers; L-- > E;) {
+        int bottom = L == E;
+        layer_backward(net, ws, grad, L, bottom ? ws->z : ws->h[L - 1], dh,
+                       bottom ? ws->dz : dbelow);
         swap = dh; dh = dbelow; dbelow = swap;
     }
 
     /* latent: dW_z += dz^T h_enc; db_z += sum dz; dh_enc = dz W_z */
-    tensor_matmul_tn(DW(net, grad, PARAM_LAT_W(K)), ws->dz, ws->h_enc, Z, H, B, 1.0f,
-                     ws->wpack);
-    tensor_add_colsum(DW(net, grad, PARAM_LAT_B(K)), ws->dz, B, Z);
-    tensor_matmul_nn(ws->dh_enc, ws->dz, W(net, PARAM_LAT_W(K)), B, H, Z, 0.0f,
-                     ws->wpack);
+    size_t Z = lat->out_dim, H = lat->in_dim;
+    tensor_matmul_tn(DW(grad, lat->weight), ws->dz, ws->h_enc, Z, H, B, 1.0f, ws->wpack);
+    tensor_add_colsum(DW(grad, lat->bias), ws->dz, B, Z);
+    tensor_matmul_nn(ws->dh_enc, ws->dz, W(net, lat->weight), B, H, Z, 0.0f, ws->wpack);
 
     /* encoder top: only each sequence's last step receives a gradient */
     memset(dh, 0, rows * H * sizeof *dh);
     for (size_t r = 0; r < B; r++) {
-        size_t L = ws->len[r];
-        if (L > 0)
-            memcpy(dh + (ws->offset[L - 1] + r) * H, ws->dh_enc + r * H, H * sizeof *dh);
+        size_t len = ws->len[r];
+        if (len > 0)
+            memcpy(dh + (ws->offset[len - 1] + r) * H, ws->dh_enc + r * H, H * sizeof *dh);
     }
-    for (size_t k = K; k-- > 0;) {
-        const float *in = k == 0 ? ws->x : ws->h[k - 1];
-        lstm_backward(DW(net, grad, PARAM_ENC(K, k, P_WIH)),
-                      DW(net, grad, PARAM_ENC(K, k, P_WHH)),
-                      DW(net, grad, PARAM_ENC(K, k, P_BIAS)),
-                      k == 0 ? NULL : dbelow, dh, ws->dgates, ws->dc, ws->rep, ws->hprev,
-                      ws->wpack, ws->gates[k], ws->c[k], ws->h[k], in, 0,
-                      W(net, PARAM_ENC(K, k, P_WIH)), W(net, PARAM_ENC(K, k, P_WHH)),
-                      &ws->pk, layer_in(d, k, D), H);
+    /* encoder, top to bottom; the bottom layer's input gradient is not
+       needed */
+    for (size_t L = E; L-- > 0;) {
+        layer_backward(net, ws, grad, L, L == 0 ? ws->x : ws->h[L - 1], dh,
+                       L == 0 ? NULL : dbelow);
         swap = dh; dh = dbelow; dbelow = swap;
     }
 }

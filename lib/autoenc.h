@@ -7,11 +7,12 @@
 #include "loss.h"
 #include "lstmae.h"
 #include "params.h"
+#include "plan.h"
 #include "workspace.h"
 
 /* A read-only view of a model's weights. */
 typedef struct ae_net {
-    ae_dims d;
+    const ae_plan *plan;
     lstmae_loss loss;
     const param_entry *table;
     const float *params;

@@ -80,7 +80,7 @@ static void shard_run(shard *sh)
     memset(&sh->sums, 0, sizeof sh->sums);
     if (sh->n == 0) return;
     workspace_load(&sh->ws, sh->data->data, sh->data->lengths, sh->data->max_len,
-                   sh->net->d.in_dim, sh->idx, sh->n);
+                   sh->net->plan->d.in_dim, sh->idx, sh->n);
     ae_encode(sh->net, &sh->ws);
     ae_decode(sh->net, &sh->ws);
     ae_loss(sh->net, &sh->ws, sh->scale, &sh->sums);
@@ -251,7 +251,7 @@ size_t fit_memory(const lstmae_model *m, const lstmae_sequences *train,
 {
     size_t nshards, per_shard, total = 0;
     shard_geometry(opt, train->count, &nshards, &per_shard);
-    size_t ws = workspace_bytes(&m->dims, per_shard, train->max_len ? train->max_len : 1, 1);
+    size_t ws = workspace_bytes(&m->plan, per_shard, train->max_len ? train->max_len : 1, 1);
     if (ws == 0) return 0;
     if (!add_bytes(&total, param_blocks(opt, nshards) * sizeof(float), m->nparams) ||
         !add_bytes(&total, train->count ? train->count : 1, sizeof(size_t)) ||
@@ -323,7 +323,7 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
     }
     tr->grad = tr->shards[0].grad;
     for (size_t s = 0; s < nshards; s++) {
-        int st = workspace_plan(&tr->shards[s].ws, &m->dims, tr->per_shard,
+        int st = workspace_plan(&tr->shards[s].ws, &m->plan, tr->per_shard,
                                 train->max_len ? train->max_len : 1, 1, a);
         if (st != LSTMAE_OK) {
             trainer_free(tr);
@@ -470,7 +470,7 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
     int st = trainer_init(&tr, m, &net, train, valid, opt);
     if (st != LSTMAE_OK) return st;
 
-    size_t P = m->nparams, D = m->dims.in_dim, n = train->count;
+    size_t P = m->nparams, D = m->plan.d.in_dim, n = train->count;
     size_t batch = (size_t)opt->batch_size;
     size_t num_batches = (n + batch - 1) / batch;
     double best_loss = INFINITY;

@@ -67,17 +67,17 @@ static size_t worker_count(size_t threads, size_t count)
 static size_t chunk_size(const lstmae_model *m, size_t count, size_t steps, size_t workers)
 {
     size_t per = (count + workers - 1) / workers;
-    size_t one = workspace_bytes(&m->dims, 1, steps ? steps : 1, 0);
-    size_t two = workspace_bytes(&m->dims, 2, steps ? steps : 1, 0);
+    size_t one = workspace_bytes(&m->plan, 1, steps ? steps : 1, 0);
+    size_t two = workspace_bytes(&m->plan, 2, steps ? steps : 1, 0);
     size_t chunk = 1;
     if (one != 0 && two > one) {
         size_t per_seq = two - one, fixed = one - per_seq, budget = BUDGET / workers;
         chunk = budget > fixed ? (budget - fixed) / per_seq : 1;
     }
-    /* one step's gates (chunk x 4H floats) within 256 KiB, so that a
-       step's product and cell pass stay in L2: M (H = 128) encoded 25%
+    /* one step's gates (chunk x G floats, G the widest layer's) within
+       256 KiB, so that a step's product and cell pass stay in L2: M (H = 128) encoded 25%
        faster in chunks of 128 than of 512; S and L did not change */
-    size_t cap = ((size_t)1 << 16) / (4 * m->dims.hidden);
+    size_t cap = ((size_t)1 << 16) / m->plan.max_width;
     if (cap < 32) cap = 32;
     if (cap > 512) cap = 512;
     if (chunk > cap) chunk = cap;
@@ -153,7 +153,7 @@ static plan_sizes plan_sizes_of(const lstmae_model *m, size_t count, size_t step
     memset(&z, 0, sizeof z);
     z.workers = worker_count(threads, count);
     z.chunk = chunk_size(m, count, steps, z.workers);
-    z.each_ws = workspace_bytes(&m->dims, z.chunk, steps ? steps : 1, 0);
+    z.each_ws = workspace_bytes(&m->plan, z.chunk, steps ? steps : 1, 0);
     if (z.each_ws == 0 || z.each_ws > SIZE_MAX / 4 || count > SIZE_MAX / sizeof(seq_key) / 2)
         return z;
     /* every region a multiple of 64 bytes, so that each starts aligned
@@ -194,7 +194,7 @@ int infer_plan_make(infer_plan *p, const lstmae_model *m, size_t count, size_t s
     for (size_t s = 0; s < z.workers; s++) {
         p->w[s].idx = (size_t *)(void *)at;
         at += z.each_idx;
-        workspace_place(&p->w[s].ws, &m->dims, z.chunk, steps ? steps : 1, 0, at);
+        workspace_place(&p->w[s].ws, &m->plan, z.chunk, steps ? steps : 1, 0, at);
         at += z.each_ws;
     }
     return LSTMAE_OK;
@@ -213,7 +213,7 @@ static void worker_run(infer_worker *w)
     const infer_plan *p = w->plan;
     const ae_net *net = &j->net;
     ae_ws *ws = &w->ws;
-    size_t S = p->workers, D = j->m->dims.in_dim, Z = j->m->dims.latent;
+    size_t S = p->workers, D = j->m->plan.d.in_dim, Z = j->m->plan.d.latent;
     memset(&w->sums, 0, sizeof w->sums);
     w->elements = 0;
     for (size_t pos = w->first; pos < j->count;) {
@@ -265,7 +265,7 @@ static void *worker_thread(void *arg)
 static void run_job(infer_plan *p, const infer_job *j)
 {
     canonical_order(p, j->data, j->lengths, j->count, j->op == OP_DECODE ? 1 : j->T,
-                    j->op == OP_DECODE ? j->m->dims.latent : j->m->dims.in_dim);
+                    j->op == OP_DECODE ? j->m->plan.d.latent : j->m->plan.d.in_dim);
     size_t started = 0;
     for (size_t s = 0; s < p->workers; s++) {
         p->w[s].plan = p;
@@ -327,7 +327,7 @@ int infer_reconstruct(const lstmae_model *m, const lstmae_sequences *in, float *
     infer_plan p;
     int st = infer_plan_make(&p, m, in->count, in->max_len, (size_t)m->num_threads);
     if (st != LSTMAE_OK) return st;
-    size_t D = m->dims.in_dim, T = in->max_len;
+    size_t D = m->plan.d.in_dim, T = in->max_len;
     memset(out, 0, in->count * T * D * sizeof *out); /* padding steps: 0 */
     infer_job j = make_job(OP_RECONSTRUCT, m, in->data, in->lengths, in->count, T, out);
     run_job(&p, &j);

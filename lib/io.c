@@ -21,6 +21,7 @@
 #include "mem.h"
 #include "model.h"
 #include "params.h"
+#include "plan.h"
 #include "rng.h"
 
 static const unsigned char MAGIC[8] = { 0x89, 'L', 'S', 'T', 'M', 'A', 'E', '\n' };
@@ -339,16 +340,19 @@ int io_read(const unsigned char *buf, size_t size, const lstmae_allocator *a,
     /* The size the config implies must be the size we were given: only
        then is anything allocated, so a forged header cannot ask for more
        memory than the bytes it came in. */
-    ae_dims d = { (size_t)cfg.input_dim, (size_t)cfg.hidden_dim, (size_t)cfg.latent_dim,
-                  (size_t)cfg.num_layers };
-    size_t nt = params_tensor_count(d.layers), np = 0;
-    param_entry *table = mem_calloc(a, nt, sizeof *table);
-    if (!table) return LSTMAE_ERR_NOMEM;
-    int fits = 1;
+    ae_plan *plan = mem_alloc(a, sizeof *plan);
+    if (!plan) return LSTMAE_ERR_NOMEM;
+    plan_build(&cfg, plan);
+    param_entry *table = mem_calloc(a, plan->ntensors, sizeof *table);
+    if (!table) {
+        mem_free(a, plan);
+        return LSTMAE_ERR_NOMEM;
+    }
     /* each tensor's size is at most 4 * MAX_DIM^2: no overflow in layout */
-    params_layout(&d, table, &np);
-    if (file_size(table, nt, np, flags) != size) fits = 0;
+    params_layout(plan, table);
+    int fits = file_size(table, plan->ntensors, plan->nparams, flags) == size;
     mem_free(a, table);
+    mem_free(a, plan);
     if (!fits) return LSTMAE_ERR_FORMAT;
 
     lstmae_model *m = NULL;

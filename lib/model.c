@@ -33,20 +33,19 @@ int model_create(const lstmae_config *cfg, const lstmae_allocator *a, lstmae_mod
 {
     *out = NULL;
     TRY(model_check_config(cfg, NULL, 0));
-    ae_dims d = { (size_t)cfg->input_dim, (size_t)cfg->hidden_dim, (size_t)cfg->latent_dim,
-                  (size_t)cfg->num_layers };
     lstmae_model *m = mem_calloc(a, 1, sizeof *m);
     if (!m) return LSTMAE_ERR_NOMEM;
     m->alloc = *a;
     m->cfg = *cfg;
-    m->dims = d;
-    m->ntensors = params_tensor_count(d.layers);
+    plan_build(cfg, &m->plan);
+    m->ntensors = m->plan.ntensors;
+    m->nparams = m->plan.nparams;
     m->table = mem_calloc(a, m->ntensors, sizeof *m->table);
     if (!m->table) {
         mem_free(a, m);
         return LSTMAE_ERR_NOMEM;
     }
-    params_layout(&d, m->table, &m->nparams);
+    params_layout(&m->plan, m->table);
     /* parameters, Adam m and v, SGD momentum: four blocks, one allocation */
     m->params = m->nparams <= SIZE_MAX / 4 ? mem_calloc(a, 4 * m->nparams, sizeof(float)) : NULL;
     if (!m->params) {

@@ -10,15 +10,21 @@
 #include "autoenc.h"
 #include "lstmae.h"
 #include "params.h"
+#include "plan.h"
 #include "rng.h"
 
 struct lstmae_model {
     lstmae_allocator alloc; /* every allocation goes through it           */
     lstmae_config cfg;      /* the full (current-size) configuration      */
-    ae_dims dims;
-    size_t ntensors;        /* 6K + 4                                     */
+    union {                 /* the network plan, built once from cfg;
+                               `dims` is its older name (plan.d holds D,
+                               H, Z, K), kept for the tests that use it */
+        ae_plan plan;
+        ae_plan dims;
+    };
+    size_t ntensors;        /* plan.ntensors                              */
     param_entry *table;     /* [ntensors]                                 */
-    size_t nparams;         /* floats in each block below                 */
+    size_t nparams;         /* floats in each block below (plan.nparams)  */
     float *params;          /* parameters, MODEL.md order                 */
     /* training state, kept between lstmae_fit calls */
     float *adam_m, *adam_v; /* Adam moments                               */
@@ -48,7 +54,7 @@ void model_free(lstmae_model *m);
 /* The model's weights as a network view. */
 static inline ae_net model_net(const lstmae_model *m)
 {
-    ae_net net = { m->dims, m->cfg.loss, m->table, m->params };
+    ae_net net = { &m->plan, m->cfg.loss, m->table, m->params };
     return net;
 }
 

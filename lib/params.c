@@ -5,45 +5,35 @@
 #include <stdio.h>
 #include <string.h>
 
-static void set_entry(param_entry *e, const char *name, size_t rows,
-                      size_t cols, int is_vector, size_t *offset)
+static void set_entry(param_entry *table, const plan_tensor *t, const char *name)
 {
+    param_entry *e = &table[t->index];
     /* Names are short and bounded (K <= LSTMAE_MAX_LAYERS): no truncation. */
     (void)snprintf(e->name, sizeof e->name, "%s", name);
-    e->rows = rows;
-    e->cols = cols;
-    e->is_vector = is_vector;
-    e->offset = *offset;
-    e->size = rows * cols;
-    *offset += e->size;
+    e->rows = t->rows;
+    e->cols = t->cols;
+    e->is_vector = t->is_vector;
+    e->offset = t->offset;
+    e->size = t->rows * t->cols;
+    e->fan = t->fan;
 }
 
-static void set_lstm(param_entry *t, const char *part, size_t k, size_t in,
-                     size_t hidden, size_t *offset)
+void params_layout(const ae_plan *p, param_entry *table)
 {
     char name[48];
-    (void)snprintf(name, sizeof name, "%s.%zu.weight_ih", part, k);
-    set_entry(&t[P_WIH], name, 4 * hidden, in, 0, offset);
-    (void)snprintf(name, sizeof name, "%s.%zu.weight_hh", part, k);
-    set_entry(&t[P_WHH], name, 4 * hidden, hidden, 0, offset);
-    (void)snprintf(name, sizeof name, "%s.%zu.bias", part, k);
-    set_entry(&t[P_BIAS], name, 4 * hidden, 1, 1, offset);
-}
-
-void params_layout(const ae_dims *d, param_entry *table, size_t *total)
-{
-    size_t K = d->layers, off = 0;
-    for (size_t k = 0; k < K; k++)
-        set_lstm(&table[PARAM_ENC(K, k, 0)], "encoder", k,
-                 k == 0 ? d->in_dim : d->hidden, d->hidden, &off);
-    set_entry(&table[PARAM_LAT_W(K)], "latent.weight", d->latent, d->hidden, 0, &off);
-    set_entry(&table[PARAM_LAT_B(K)], "latent.bias", d->latent, 1, 1, &off);
-    for (size_t k = 0; k < K; k++)
-        set_lstm(&table[PARAM_DEC(K, k, 0)], "decoder", k,
-                 k == 0 ? d->latent : d->hidden, d->hidden, &off);
-    set_entry(&table[PARAM_OUT_W(K)], "output.weight", d->in_dim, d->hidden, 0, &off);
-    set_entry(&table[PARAM_OUT_B(K)], "output.bias", d->in_dim, 1, 1, &off);
-    *total = off;
+    for (size_t i = 0; i < p->nlayers; i++) {
+        const plan_layer *l = &p->layer[i];
+        for (size_t j = 0; j < l->ntensors; j++) {
+            (void)snprintf(name, sizeof name, "%s.%zu.%s%s",
+                           l->role == PLAN_ENCODER ? "encoder" : "decoder", l->k,
+                           plan_tensor_name(l, j), l->dir == PLAN_REVERSE ? "_reverse" : "");
+            set_entry(table, &l->t[j], name);
+        }
+    }
+    set_entry(table, &p->latent.weight, "latent.weight");
+    set_entry(table, &p->latent.bias, "latent.bias");
+    set_entry(table, &p->output.weight, "output.weight");
+    set_entry(table, &p->output.bias, "output.bias");
 }
 
 long params_find(const param_entry *table, size_t count, const char *name)
@@ -55,17 +45,9 @@ long params_find(const param_entry *table, size_t count, const char *name)
 
 void params_init(const param_entry *table, size_t count, float *block, rng *r)
 {
-    size_t K = (count - 4) / 6;
     for (size_t i = 0; i < count; i++) {
         const param_entry *e = &table[i];
-        size_t fan;
-        if (i == PARAM_LAT_W(K) || i == PARAM_LAT_B(K) ||
-            i == PARAM_OUT_W(K) || i == PARAM_OUT_B(K))
-            fan = table[i == PARAM_LAT_B(K) ? PARAM_LAT_W(K)
-                        : i == PARAM_OUT_B(K) ? PARAM_OUT_W(K) : i].cols;
-        else
-            fan = table[PARAM_ENC(K, 0, P_WHH)].cols; /* hidden */
-        float bound = (float)(1.0 / sqrt((double)fan));
+        float bound = (float)(1.0 / sqrt((double)e->fan));
         for (size_t j = 0; j < e->size; j++)
             block[e->offset + j] = rng_uniform(r, -bound, bound);
     }

@@ -27,20 +27,20 @@ static size_t add(size_t a, size_t b, int *ok)
 
 /* Lays out every region of a workspace for this shape: their total size
    in *total (0 on overflow), and, when base is not NULL, the pointers. */
-static void layout(ae_ws *ws, const ae_dims *d, size_t B, size_t T, int training,
+static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training,
                    char *base, size_t *total)
 {
-    size_t K = d->layers, D = d->in_dim, H = d->hidden, Z = d->latent, G = 4 * H;
+    size_t D = p->d.in_dim, H = p->d.hidden, Z = p->d.latent, NL = p->nlayers;
     int ok = 1;
     size_t rows = mul(B, T, &ok);
     *total = 0;
     if (!ok || B == 0 || rows > INT_MAX || B > INT_MAX) return;
-    size_t rD = mul(rows, D, &ok), rH = mul(rows, H, &ok), rG = mul(rows, G, &ok);
+    size_t rD = mul(rows, D, &ok), rH = mul(rows, p->max_hidden, &ok);
 
-    region regs[6 * LSTMAE_MAX_LAYERS + 32];
+    region regs[3 * PLAN_MAX_LAYERS + 32];
     size_t nreg = 0;
-#define REGION(p, count, type) \
-    (regs[nreg].ptr = (void **)(void *)&(p), \
+#define REGION(dst, count, type) \
+    (regs[nreg].ptr = (void **)(void *)&(dst), \
      regs[nreg++].bytes = mul((count), sizeof(type), &ok))
     REGION(ws->len, B, size_t);
     REGION(ws->src, B, size_t);
@@ -49,40 +49,40 @@ static void layout(ae_ws *ws, const ae_dims *d, size_t B, size_t T, int training
     REGION(ws->x, rD, float);
     if (training) {
         /* backward needs every layer's activations */
-        for (size_t k = 0; k < 2 * K; k++) {
-            REGION(ws->gates[k], rG, float);
-            REGION(ws->c[k], rH, float);
-            REGION(ws->h[k], rH, float);
+        for (size_t L = 0; L < NL; L++) {
+            REGION(ws->gates[L], mul(rows, p->layer[L].width, &ok), float);
+            REGION(ws->c[L], mul(rows, p->layer[L].hidden, &ok), float);
+            REGION(ws->h[L], mul(rows, p->layer[L].hidden, &ok), float);
         }
     } else {
         /* inference: a layer needs only the h of the layer below, so the
            layers share one gates and one c region, and h alternates
            between two (layer L writes h[L % 2] and reads h[(L - 1) % 2]) */
-        REGION(ws->gates[0], rG, float);
-        REGION(ws->c[0], rH, float);
-        REGION(ws->h[0], rH, float);
-        if (2 * K > 1) REGION(ws->h[1], rH, float);
+        REGION(ws->gates[0], mul(rows, p->max_width, &ok), float);
+        REGION(ws->c[0], mul(rows, p->max_hidden, &ok), float);
+        REGION(ws->h[0], mul(rows, p->max_hidden, &ok), float);
+        if (NL > 1) REGION(ws->h[1], mul(rows, p->max_hidden, &ok), float);
     }
-    REGION(ws->rep, mul(B, G, &ok), float);
-    /* packed weights, one matrix at a time: the largest of every layer's
-       (input dims D, Z, H), the latent's and the output layer's */
-    size_t wpack = lstm_wpack_floats(D, H), w;
-    if ((w = lstm_wpack_floats(Z, H)) > wpack) wpack = w;
-    if ((w = lstm_wpack_floats(H, H)) > wpack) wpack = w;
-    if ((w = tensor_project_floats(Z, H)) > wpack) wpack = w;
-    if ((w = tensor_project_floats(D, H)) > wpack) wpack = w;
-    if (training) {
-        /* backward's products: every layer's, the output layer's
-           (dW_o, dh_dec) and the latent's (dW_z, dh_enc) */
-        const size_t more[7] = { lstm_backward_wpack_floats(D, H),
-                                 lstm_backward_wpack_floats(Z, H),
-                                 lstm_backward_wpack_floats(H, H),
-                                 tensor_matmul_tn_floats(D, H),
-                                 tensor_matmul_nn_floats(H, D),
-                                 tensor_matmul_tn_floats(Z, H),
-                                 tensor_matmul_nn_floats(H, Z) };
-        for (int i = 0; i < 7; i++)
-            if (more[i] > wpack) wpack = more[i];
+    REGION(ws->rep, mul(B, p->max_width, &ok), float);
+    /* packed weights, one matrix at a time: the largest of every layer's,
+       the latent's and the output layer's; in training also those of
+       every backward product */
+    size_t wpack = 0, w;
+    for (size_t L = 0; L < NL; L++) {
+        const plan_layer *l = &p->layer[L];
+        w = training ? lstm_backward_wpack_floats(l->in_dim, l->hidden)
+                     : lstm_wpack_floats(l->in_dim, l->hidden);
+        if (w > wpack) wpack = w;
+    }
+    const plan_linear *lin[2] = { &p->latent, &p->output };
+    for (int i = 0; i < 2; i++) {
+        size_t in = lin[i]->in_dim, out = lin[i]->out_dim;
+        /* y = x W^T forward; dW += dy^T x and dx = dy W backward */
+        const size_t need[3] = { tensor_project_floats(out, in),
+                                 training ? tensor_matmul_tn_floats(out, in) : 0,
+                                 training ? tensor_matmul_nn_floats(in, out) : 0 };
+        for (int j = 0; j < 3; j++)
+            if (need[j] > wpack) wpack = need[j];
     }
     if (wpack) REGION(ws->wpack, wpack, float);
     REGION(ws->h_enc, mul(B, H, &ok), float);
@@ -92,9 +92,9 @@ static void layout(ae_ws *ws, const ae_dims *d, size_t B, size_t T, int training
         REGION(ws->dy, rD, float);
         REGION(ws->dh_a, rH, float);
         REGION(ws->dh_b, rH, float);
-        REGION(ws->dgates, rG, float);
+        REGION(ws->dgates, mul(rows, p->max_width, &ok), float);
         REGION(ws->hprev, rH, float);
-        REGION(ws->dc, mul(B, H, &ok), float);
+        REGION(ws->dc, mul(B, p->max_hidden, &ok), float);
         REGION(ws->dz, mul(B, Z, &ok), float);
         REGION(ws->dh_enc, mul(B, H, &ok), float);
     }
@@ -105,7 +105,7 @@ static void layout(ae_ws *ws, const ae_dims *d, size_t B, size_t T, int training
         at = add(at, add(regs[i].bytes, ALIGN - 1, &ok) / ALIGN * ALIGN, &ok);
     }
     if (base && !training)
-        for (size_t k = 1; k < 2 * K; k++) {
+        for (size_t k = 1; k < NL; k++) {
             ws->gates[k] = ws->gates[0];
             ws->c[k] = ws->c[0];
             ws->h[k] = ws->h[k % 2];
@@ -115,35 +115,35 @@ static void layout(ae_ws *ws, const ae_dims *d, size_t B, size_t T, int training
     *total = ok ? at : 0;
 }
 
-size_t workspace_bytes(const ae_dims *d, size_t max_batch, size_t max_steps, int training)
+size_t workspace_bytes(const ae_plan *p, size_t max_batch, size_t max_steps, int training)
 {
     ae_ws scratch;
     size_t total;
-    layout(&scratch, d, max_batch, max_steps, training, NULL, &total);
+    layout(&scratch, p, max_batch, max_steps, training, NULL, &total);
     return total;
 }
 
-void workspace_place(ae_ws *ws, const ae_dims *d, size_t max_batch, size_t max_steps,
+void workspace_place(ae_ws *ws, const ae_plan *p, size_t max_batch, size_t max_steps,
                      int training, void *mem)
 {
     memset(ws, 0, sizeof *ws);
     size_t total;
     char *base = (char *)mem + (ALIGN - (uintptr_t)mem % ALIGN) % ALIGN;
-    layout(ws, d, max_batch, max_steps, training, base, &total);
+    layout(ws, p, max_batch, max_steps, training, base, &total);
     ws->max_batch = max_batch;
     ws->max_steps = max_steps;
     ws->training = training;
 }
 
-int workspace_plan(ae_ws *ws, const ae_dims *d, size_t max_batch,
+int workspace_plan(ae_ws *ws, const ae_plan *p, size_t max_batch,
                    size_t max_steps, int training, const lstmae_allocator *a)
 {
     memset(ws, 0, sizeof *ws);
-    size_t total = workspace_bytes(d, max_batch, max_steps, training);
+    size_t total = workspace_bytes(p, max_batch, max_steps, training);
     if (total == 0) return LSTMAE_ERR_INVALID_ARG;
     char *slab = mem_alloc(a, total);
     if (!slab) return LSTMAE_ERR_NOMEM;
-    workspace_place(ws, d, max_batch, max_steps, training, slab);
+    workspace_place(ws, p, max_batch, max_steps, training, slab);
     ws->slab = slab;
     ws->alloc = a;
     return LSTMAE_OK;

@@ -10,7 +10,7 @@
 
 #include "lstm.h"
 #include "lstmae.h"
-#include "params.h"
+#include "plan.h"
 
 typedef struct ae_ws {
     size_t max_batch, max_steps;  /* planned shape                      */
@@ -25,14 +25,14 @@ typedef struct ae_ws {
     size_t *offset;               /* [T + 1] packed row of step t        */
     lstm_pack pk;
 
-    /* forward: layers 0..K-1 are the encoder, K..2K-1 the decoder. In an
+    /* forward: one entry per layer of the plan (plan.h). In an
        inference workspace (training = 0) the layers share their gates
        and c, and h[L] is one of two buffers (L % 2): only the layer below
        is read. */
     float *x;                     /* [rows][D] packed input (= target)   */
-    float *gates[2 * LSTMAE_MAX_LAYERS]; /* [rows][G]                    */
-    float *c[2 * LSTMAE_MAX_LAYERS];     /* [rows][H]                    */
-    float *h[2 * LSTMAE_MAX_LAYERS];     /* [rows][H]                    */
+    float *gates[PLAN_MAX_LAYERS]; /* [rows][G] (G: the layer's width)  */
+    float *c[PLAN_MAX_LAYERS];     /* [rows][H]                          */
+    float *h[PLAN_MAX_LAYERS];     /* [rows][H]                          */
     float *rep;                   /* [B][G] repeated-input projection    */
     float *wpack;                 /* packed weights of the product running
                                      (tensor_project, the time loop), or
@@ -54,19 +54,19 @@ typedef struct ae_ws {
 
 /* Bytes workspace_plan allocates for this shape; 0 when a size overflows
    (or a matrix dimension exceeds INT_MAX). */
-size_t workspace_bytes(const ae_dims *d, size_t max_batch, size_t max_steps,
+size_t workspace_bytes(const ae_plan *p, size_t max_batch, size_t max_steps,
                        int training);
 /* Plans and allocates (through a) a workspace for up to max_batch
    sequences of up to max_steps steps. Returns LSTMAE_OK,
    LSTMAE_ERR_INVALID_ARG when workspace_bytes is 0, LSTMAE_ERR_NOMEM.
    On failure *ws owns nothing. */
-int workspace_plan(ae_ws *ws, const ae_dims *d, size_t max_batch,
+int workspace_plan(ae_ws *ws, const ae_plan *p, size_t max_batch,
                    size_t max_steps, int training, const lstmae_allocator *a);
 void workspace_free(ae_ws *ws);
 /* Lays a workspace out in mem, workspace_bytes(...) bytes that the caller
    owns (any alignment); workspace_free then frees nothing. Returns
    nothing: the caller checked workspace_bytes is not 0. */
-void workspace_place(ae_ws *ws, const ae_dims *d, size_t max_batch, size_t max_steps,
+void workspace_place(ae_ws *ws, const ae_plan *p, size_t max_batch, size_t max_steps,
                      int training, void *mem);
 
 /* Loads sequences idx[0..n-1] of data [.][T][D] (lengths NULL: all T):
