@@ -46,7 +46,7 @@ int status_reject(char *why, size_t size, const char *fmt, ...)
     if (why && size > 0) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(why, size, fmt, ap);
+        (void)vsnprintf(why, size, fmt, ap); /* truncation is fine: a reason */
         va_end(ap);
     }
     return LSTMAE_ERR_INVALID_ARG;
