@@ -12,26 +12,44 @@
 #define W(net, t) ((net)->params + (t).offset)
 #define DW(grad, t) ((grad) + (t).offset)
 
+/* The call of plan layer L over ws: its weights (and with grad their
+   gradient slices), its activations, ws's packing and scratch. */
+static layer_call layer_at(const ae_net *net, ae_ws *ws, float *grad, size_t L,
+                           const float *in)
+{
+    const plan_layer *l = &net->plan->layer[L];
+    layer_call lc;
+    memset(&lc, 0, sizeof lc);
+    lc.layer = l;
+    lc.pk = &ws->pk;
+    for (size_t i = 0; i < l->ntensors; i++) {
+        lc.w[i] = W(net, l->t[i]);
+        lc.dw[i] = grad ? DW(grad, l->t[i]) : NULL;
+    }
+    lc.in = in;
+    lc.gates = ws->gates[L];
+    lc.c = ws->c[L];
+    lc.h = ws->h[L];
+    lc.s = ws->sc;
+    return lc;
+}
+
 /* Forward of plan layer L from `in` (packed rows, or [B][in_dim] for a
    repeated input) into ws's gates[L], c[L], h[L]. */
 static void layer_forward(const ae_net *net, ae_ws *ws, size_t L, const float *in)
 {
-    const plan_layer *l = &net->plan->layer[L];
-    lstm_forward(ws->gates[L], ws->c[L], ws->h[L], ws->rep, ws->wpack, in, l->repeat,
-                 W(net, l->t[PLAN_W_IH]), W(net, l->t[PLAN_W_HH]), W(net, l->t[PLAN_BIAS]),
-                 &ws->pk, l->in_dim, l->hidden);
+    layer_call lc = layer_at(net, ws, NULL, L, in);
+    lstm_forward(&lc);
 }
 
 /* Backward of plan layer L: dh in (consumed), din out (NULL: not needed). */
 static void layer_backward(const ae_net *net, ae_ws *ws, float *grad, size_t L,
                            const float *in, float *dh, float *din)
 {
-    const plan_layer *l = &net->plan->layer[L];
-    lstm_backward(DW(grad, l->t[PLAN_W_IH]), DW(grad, l->t[PLAN_W_HH]),
-                  DW(grad, l->t[PLAN_BIAS]), din, dh, ws->dgates, ws->dc, ws->rep, ws->hprev,
-                  ws->wpack, ws->gates[L], ws->c[L], ws->h[L], in, l->repeat,
-                  W(net, l->t[PLAN_W_IH]), W(net, l->t[PLAN_W_HH]), &ws->pk, l->in_dim,
-                  l->hidden);
+    layer_call lc = layer_at(net, ws, grad, L, in);
+    lc.dh = dh;
+    lc.din = din;
+    lstm_backward(&lc);
 }
 
 void ae_encode(const ae_net *net, ae_ws *ws)
@@ -56,7 +74,7 @@ void ae_encode(const ae_net *net, ae_ws *ws)
     }
     /* z = h_enc W_z^T + b_z */
     tensor_fill_rows(ws->z, W(net, lat->bias), B, lat->out_dim);
-    tensor_project(ws->z, ws->h_enc, W(net, lat->weight), B, lat->out_dim, H, ws->wpack);
+    tensor_project(ws->z, ws->h_enc, W(net, lat->weight), B, lat->out_dim, H, ws->sc.wpack);
 }
 
 void ae_decode(const ae_net *net, ae_ws *ws)
@@ -72,7 +90,7 @@ void ae_decode(const ae_net *net, ae_ws *ws)
     /* y = h_dec W_o^T + b_o, every valid step in one product */
     tensor_fill_rows(ws->y, W(net, out->bias), ws->pk.rows, out->out_dim);
     tensor_project(ws->y, in, W(net, out->weight), ws->pk.rows, out->out_dim, out->in_dim,
-                   ws->wpack);
+                   ws->sc.wpack);
 }
 
 void ae_loss(const ae_net *net, ae_ws *ws, float scale, loss_sums *sums)
@@ -91,9 +109,9 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
     /* output: dW_o += dy^T h_dec; db_o += sum dy; dh_dec = dy W_o */
     size_t D = out->out_dim, Hd = out->in_dim;
     tensor_matmul_tn(DW(grad, out->weight), ws->dy, ws->h[p->nlayers - 1], D, Hd, rows, 1.0f,
-                     ws->wpack);
+                     ws->sc.wpack);
     tensor_add_colsum(DW(grad, out->bias), ws->dy, rows, D);
-    tensor_matmul_nn(dh, ws->dy, W(net, out->weight), rows, Hd, D, 0.0f, ws->wpack);
+    tensor_matmul_nn(dh, ws->dy, W(net, out->weight), rows, Hd, D, 0.0f, ws->sc.wpack);
 
     /* decoder, top to bottom; the bottom layer's input gradient is dz,
        summed over the steps inside lstm_backward (the repeated input) */
@@ -106,9 +124,9 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
 
     /* latent: dW_z += dz^T h_enc; db_z += sum dz; dh_enc = dz W_z */
     size_t Z = lat->out_dim, H = lat->in_dim;
-    tensor_matmul_tn(DW(grad, lat->weight), ws->dz, ws->h_enc, Z, H, B, 1.0f, ws->wpack);
+    tensor_matmul_tn(DW(grad, lat->weight), ws->dz, ws->h_enc, Z, H, B, 1.0f, ws->sc.wpack);
     tensor_add_colsum(DW(grad, lat->bias), ws->dz, B, Z);
-    tensor_matmul_nn(ws->dh_enc, ws->dz, W(net, lat->weight), B, H, Z, 0.0f, ws->wpack);
+    tensor_matmul_nn(ws->dh_enc, ws->dz, W(net, lat->weight), B, H, Z, 0.0f, ws->sc.wpack);
 
     /* encoder top: only each sequence's last step receives a gradient */
     memset(dh, 0, rows * H * sizeof *dh);

@@ -62,28 +62,29 @@ static step_mm step_mm_plan(float *wpack, const float *w, size_t N, size_t K, in
     return s;
 }
 
-void lstm_forward(float *gates, float *c, float *h, float *rep, float *wpack,
-                  const float *in, int repeat,
-                  const float *w_ih, const float *w_hh, const float *bias,
-                  const lstm_pack *pk, size_t in_dim, size_t hidden)
+void lstm_forward(const layer_call *lc)
 {
-    size_t H = hidden, G = 4 * hidden;
+    const lstm_pack *pk = lc->pk;
+    size_t H = lc->layer->hidden, G = 4 * H, in_dim = lc->layer->in_dim;
+    const float *w_ih = lc->w[PLAN_W_IH], *bias = lc->w[PLAN_BIAS];
+    float *gates = lc->gates, *c = lc->c, *h = lc->h, *rep = lc->s.rep;
+    float *wpack = lc->s.wpack;
     /* Input projections of every step at once: one GEMM (or, for a
        repeated input, one per sequence, copied to each of its steps). */
-    if (repeat) {
+    if (lc->layer->repeat) {
         tensor_fill_rows(rep, bias, pk->batch, G);
-        tensor_project(rep, in, w_ih, pk->batch, G, in_dim, wpack);
+        tensor_project(rep, lc->in, w_ih, pk->batch, G, in_dim, wpack);
         for (size_t t = 0; t < pk->steps; t++)
             memcpy(gates + pk->offset[t] * G, rep, pk->active[t] * G * sizeof *rep);
     } else {
         tensor_fill_rows(gates, bias, pk->rows, G);
-        tensor_project(gates, in, w_ih, pk->rows, G, in_dim, wpack);
+        tensor_project(gates, lc->in, w_ih, pk->rows, G, in_dim, wpack);
     }
     if (pk->steps == 0) return;
     cell_kernels cell = cell_select();
     cell.forward_first(gates, c, h, pk->active[0], H);
     if (pk->steps == 1) return;
-    step_mm rec = step_mm_plan(wpack, w_hh, G, H, 1);
+    step_mm rec = step_mm_plan(wpack, lc->w[PLAN_W_HH], G, H, 1);
     for (size_t t = 1; t < pk->steps; t++) {
         size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         float *g = gates + cur * G;
@@ -93,14 +94,16 @@ void lstm_forward(float *gates, float *c, float *h, float *rep, float *wpack,
     }
 }
 
-void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
-                   float *dh, float *dgates, float *dc, float *rep, float *hprev,
-                   float *wpack, const float *gates, const float *c, const float *h,
-                   const float *in, int repeat,
-                   const float *w_ih, const float *w_hh,
-                   const lstm_pack *pk, size_t in_dim, size_t hidden)
+void lstm_backward(const layer_call *lc)
 {
-    size_t H = hidden, G = 4 * hidden;
+    const lstm_pack *pk = lc->pk;
+    size_t H = lc->layer->hidden, G = 4 * H, in_dim = lc->layer->in_dim;
+    int repeat = lc->layer->repeat;
+    const float *gates = lc->gates, *c = lc->c, *h = lc->h, *in = lc->in;
+    float *dh = lc->dh, *din = lc->din, *dgates = lc->s.dgates, *dc = lc->s.dc;
+    float *rep = lc->s.rep, *hprev = lc->s.hprev, *wpack = lc->s.wpack;
+    const float *w_ih = lc->w[PLAN_W_IH], *w_hh = lc->w[PLAN_W_HH];
+    float *dw_ih = lc->dw[PLAN_W_IH], *dw_hh = lc->dw[PLAN_W_HH], *dbias = lc->dw[PLAN_BIAS];
     if (pk->steps == 0) { /* every sequence empty: nothing ran */
         if (repeat && din) memset(din, 0, pk->batch * in_dim * sizeof *din);
         return;

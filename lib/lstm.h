@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "plan.h"
+
 typedef struct lstm_pack {
     size_t batch;         /* B                                            */
     size_t steps;         /* steps with at least one row (longest length) */
@@ -20,34 +22,48 @@ typedef struct lstm_pack {
     size_t rows;          /* offset[steps] = sum of lengths               */
 } lstm_pack;
 
-/* Forward through all steps, from h = c = 0.
-   gates: [rows][G] out, post-activation (i, f, g, o), kept for backward
-   c, h:  [rows][H] out
-   in:    [rows][in_dim] packed input, or with `repeat` [B][in_dim], the
-          same input at every step of row r (the decoder's z)
-   rep:   [B][G] scratch, used with `repeat`
-   wpack: lstm_wpack_floats(in_dim, hidden) floats of scratch (64-byte
-          aligned) for the packed weights, or NULL (CBLAS throughout)
-   w_ih [G][in_dim], w_hh [G][H], bias [G] */
-void lstm_forward(float *gates, float *c, float *h, float *rep, float *wpack,
-                  const float *in, int repeat,
-                  const float *w_ih, const float *w_hh, const float *bias,
-                  const lstm_pack *pk, size_t in_dim, size_t hidden);
+/* Scratch that every layer call uses in turn (regions of a workspace). */
+typedef struct layer_scratch {
+    float *rep;    /* [B][G] the repeated input's projection (forward), its
+                      gate gradients summed over steps (backward)         */
+    float *wpack;  /* lstm_wpack_floats (forward) or
+                      lstm_backward_wpack_floats (backward) floats, 64-byte
+                      aligned, for packed weights; NULL: CBLAS throughout */
+    /* backward only */
+    float *dgates; /* [rows][G] dL/da                                     */
+    float *dc;     /* [B][H] the cell-state carry                         */
+    float *hprev;  /* [rows][H] h_{t-1} of every step >= 1, lined up with
+                      dgates for dW_hh                                    */
+} layer_scratch;
+
+/* One call of a layer, forward or backward.
+   w:      the layer's tensors (plan order: w_ih [G][in_dim], w_hh [G][H],
+           bias [G]); dw: their slices of a gradient block (backward)
+   in:     [rows][in_dim] packed input, or with layer->repeat [B][in_dim],
+           the same input at every step of row r (the decoder's z)
+   gates:  [rows][G] post-activation (i, f, g, o); c, h: [rows][H]. Out in
+           forward, in (as forward left them) in backward.
+   dh:     backward: [rows][H] in, dL/dh from above; it also receives the
+           recurrent terms while running (its content is consumed)
+   din:    backward: [rows][in_dim] (or [B][in_dim] with repeat) out,
+           overwritten; NULL when the input's gradient is not needed */
+typedef struct layer_call {
+    const plan_layer *layer;
+    const lstm_pack *pk;
+    const float *w[PLAN_LAYER_TENSORS];
+    float *dw[PLAN_LAYER_TENSORS];
+    const float *in;
+    float *gates, *c, *h;
+    float *dh, *din;
+    layer_scratch s;
+} layer_call;
+
+/* Forward through all steps, from h = c = 0. */
+void lstm_forward(const layer_call *lc);
 
 /* Backward through time; mirrors lstm_forward. Accumulates (+=) into
-   dw_ih, dw_hh, dbias.
-   dh:     [rows][H] in: dL/dh from above; also receives the recurrent
-           terms while running (its content is consumed)
-   din:    [rows][in_dim] (or [B][in_dim] with repeat) out, overwritten;
-           NULL when the input's gradient is not needed
-   dgates: [rows][G] scratch; dc: [B][H] scratch; rep: [B][G] scratch;
-   hprev: [rows][H] scratch; wpack: as for lstm_forward */
-void lstm_backward(float *dw_ih, float *dw_hh, float *dbias, float *din,
-                   float *dh, float *dgates, float *dc, float *rep, float *hprev,
-                   float *wpack, const float *gates, const float *c, const float *h,
-                   const float *in, int repeat,
-                   const float *w_ih, const float *w_hh,
-                   const lstm_pack *pk, size_t in_dim, size_t hidden);
+   lc->dw. */
+void lstm_backward(const layer_call *lc);
 
 /* Floats of the wpack scratch a layer uses (for its input and recurrent
    weights, one at a time): 0 when none is small enough to pack. */

@@ -63,7 +63,7 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
         REGION(ws->h[0], mul(rows, p->max_hidden, &ok), float);
         if (NL > 1) REGION(ws->h[1], mul(rows, p->max_hidden, &ok), float);
     }
-    REGION(ws->rep, mul(B, p->max_width, &ok), float);
+    REGION(ws->sc.rep, mul(B, p->max_width, &ok), float);
     /* packed weights, one matrix at a time: the largest of every layer's,
        the latent's and the output layer's; in training also those of
        every backward product */
@@ -84,7 +84,7 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
         for (int j = 0; j < 3; j++)
             if (need[j] > wpack) wpack = need[j];
     }
-    if (wpack) REGION(ws->wpack, wpack, float);
+    if (wpack) REGION(ws->sc.wpack, wpack, float);
     REGION(ws->h_enc, mul(B, H, &ok), float);
     REGION(ws->z, mul(B, Z, &ok), float);
     REGION(ws->y, rD, float);
@@ -92,9 +92,9 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
         REGION(ws->dy, rD, float);
         REGION(ws->dh_a, rH, float);
         REGION(ws->dh_b, rH, float);
-        REGION(ws->dgates, mul(rows, p->max_width, &ok), float);
-        REGION(ws->hprev, rH, float);
-        REGION(ws->dc, mul(B, p->max_hidden, &ok), float);
+        REGION(ws->sc.dgates, mul(rows, p->max_width, &ok), float);
+        REGION(ws->sc.hprev, rH, float);
+        REGION(ws->sc.dc, mul(B, p->max_hidden, &ok), float);
         REGION(ws->dz, mul(B, Z, &ok), float);
         REGION(ws->dh_enc, mul(B, H, &ok), float);
     }

@@ -33,10 +33,13 @@ typedef struct ae_ws {
     float *gates[PLAN_MAX_LAYERS]; /* [rows][G] (G: the layer's width)  */
     float *c[PLAN_MAX_LAYERS];     /* [rows][H]                          */
     float *h[PLAN_MAX_LAYERS];     /* [rows][H]                          */
-    float *rep;                   /* [B][G] repeated-input projection    */
-    float *wpack;                 /* packed weights of the product running
-                                     (tensor_project, the time loop), or
-                                     NULL when none fits (CBLAS)         */
+    layer_scratch sc;             /* what every layer call uses in turn:
+                                     rep [B][G]; wpack, the packed weights
+                                     of the product running (also for the
+                                     linear layers), or NULL when none
+                                     fits (CBLAS); in training dgates
+                                     [rows][G], dc [B][H], hprev [rows][H]
+                                     (lstm.h)                            */
     float *h_enc;                 /* [B][H] encoder's final top h        */
     float *z;                     /* [B][Z] latent                       */
     float *y;                     /* [rows][D] output pre-activations    */
@@ -44,10 +47,6 @@ typedef struct ae_ws {
     /* backward (training only) */
     float *dy;                    /* [rows][D]                           */
     float *dh_a, *dh_b;           /* [rows][H] dL/dh of a layer's output */
-    float *dgates;                /* [rows][G]                           */
-    float *hprev;                 /* [rows][H] h_{t-1} of every step >= 1,
-                                     aligned with dgates (lstm_backward) */
-    float *dc;                    /* [B][H] cell-state carry             */
     float *dz;                    /* [B][Z]                              */
     float *dh_enc;                /* [B][H]                              */
 } ae_ws;
