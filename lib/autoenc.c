@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "lstm.h"
+#include "cellkind.h"
 #include "tensor.h"
 
 /* A tensor's values, and its slice of a gradient block. */
@@ -28,7 +28,7 @@ static layer_call layer_at(const ae_net *net, ae_ws *ws, float *grad, size_t L,
     }
     lc.in = in;
     lc.gates = ws->gates[L];
-    lc.c = ws->c[L];
+    lc.state = ws->c[L];
     lc.h = ws->h[L];
     lc.s = ws->sc;
     return lc;
@@ -39,7 +39,7 @@ static layer_call layer_at(const ae_net *net, ae_ws *ws, float *grad, size_t L,
 static void layer_forward(const ae_net *net, ae_ws *ws, size_t L, const float *in)
 {
     layer_call lc = layer_at(net, ws, NULL, L, in);
-    lstm_forward(&lc);
+    net->plan->layer[L].cell->forward(&lc);
 }
 
 /* Backward of plan layer L: dh in (consumed), din out (NULL: not needed). */
@@ -49,7 +49,7 @@ static void layer_backward(const ae_net *net, ae_ws *ws, float *grad, size_t L,
     layer_call lc = layer_at(net, ws, grad, L, in);
     lc.dh = dh;
     lc.din = din;
-    lstm_backward(&lc);
+    net->plan->layer[L].cell->backward(&lc);
 }
 
 void ae_encode(const ae_net *net, ae_ws *ws)
@@ -114,7 +114,7 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
     tensor_matmul_nn(dh, ws->dy, W(net, out->weight), rows, Hd, D, 0.0f, ws->sc.wpack);
 
     /* decoder, top to bottom; the bottom layer's input gradient is dz,
-       summed over the steps inside lstm_backward (the repeated input) */
+       summed over the steps inside the layer's backward (the repeated input) */
     for (size_t L = p->nlayers; L-- > E;) {
         int bottom = L == E;
         layer_backward(net, ws, grad, L, bottom ? ws->z : ws->h[L - 1], dh,

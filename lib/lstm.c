@@ -12,62 +12,14 @@
 #include <string.h>
 
 #include "cell.h"
-#include "gemm.h"
 #include "tensor.h"
 
-/* The per-step product C[n][N] += A[n][K] B of one layer call, B a weight
-   matrix: the packed kernel of gemm.h where it pays, else CBLAS. Chosen
-   (and the weights packed) once per layer call; the time loop only calls
-   through the pointer. */
-typedef struct step_mm step_mm;
-struct step_mm {
-    void (*run)(const step_mm *s, float *C, const float *A, size_t n);
-    gemm_packed_fn kernel;
-    const float *packed; /* the pack, for the kernel                      */
-    const float *w;      /* B as given, for CBLAS                         */
-    size_t N, K;
-};
-
-static void run_packed(const step_mm *s, float *C, const float *A, size_t n)
+static void lstm_forward(const layer_call *lc)
 {
-    s->kernel(C, s->N, A, s->K, s->packed, n, s->N, s->K);
-}
-
-static void run_blas_nt(const step_mm *s, float *C, const float *A, size_t n)
-{
-    tensor_matmul_nt(C, A, s->w, n, s->N, s->K, 1.0f);
-}
-
-static void run_blas_nn(const step_mm *s, float *C, const float *A, size_t n)
-{
-    tensor_matmul_nn(C, A, s->w, n, s->N, s->K, 1.0f, NULL);
-}
-
-/* w is B[K][N], or with `transposed` W[N][K] (products x W^T). wpack:
-   gemm_packed_floats(N, K) floats of scratch, or NULL. */
-static step_mm step_mm_plan(float *wpack, const float *w, size_t N, size_t K, int transposed)
-{
-    step_mm s;
-    s.kernel = wpack && gemm_packed_fits(N, K) ? gemm_packed_select() : NULL;
-    s.packed = wpack;
-    s.w = w;
-    s.N = N;
-    s.K = K;
-    if (s.kernel) {
-        gemm_pack(wpack, w, N, K, transposed);
-        s.run = run_packed;
-    } else {
-        s.run = transposed ? run_blas_nt : run_blas_nn;
-    }
-    return s;
-}
-
-void lstm_forward(const layer_call *lc)
-{
-    const lstm_pack *pk = lc->pk;
+    const seq_pack *pk = lc->pk;
     size_t H = lc->layer->hidden, G = 4 * H, in_dim = lc->layer->in_dim;
     const float *w_ih = lc->w[PLAN_W_IH], *bias = lc->w[PLAN_BIAS];
-    float *gates = lc->gates, *c = lc->c, *h = lc->h, *rep = lc->s.rep;
+    float *gates = lc->gates, *c = lc->state, *h = lc->h, *rep = lc->s.rep;
     float *wpack = lc->s.wpack;
     /* Input projections of every step at once: one GEMM (or, for a
        repeated input, one per sequence, copied to each of its steps). */
@@ -84,7 +36,7 @@ void lstm_forward(const layer_call *lc)
     cell_kernels cell = cell_select();
     cell.forward_first(gates, c, h, pk->active[0], H);
     if (pk->steps == 1) return;
-    step_mm rec = step_mm_plan(wpack, lc->w[PLAN_W_HH], G, H, 1);
+    tensor_step rec = tensor_step_plan(wpack, lc->w[PLAN_W_HH], G, H, 1);
     for (size_t t = 1; t < pk->steps; t++) {
         size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         float *g = gates + cur * G;
@@ -94,12 +46,12 @@ void lstm_forward(const layer_call *lc)
     }
 }
 
-void lstm_backward(const layer_call *lc)
+static void lstm_backward(const layer_call *lc)
 {
-    const lstm_pack *pk = lc->pk;
+    const seq_pack *pk = lc->pk;
     size_t H = lc->layer->hidden, G = 4 * H, in_dim = lc->layer->in_dim;
     int repeat = lc->layer->repeat;
-    const float *gates = lc->gates, *c = lc->c, *h = lc->h, *in = lc->in;
+    const float *gates = lc->gates, *c = lc->state, *h = lc->h, *in = lc->in;
     float *dh = lc->dh, *din = lc->din, *dgates = lc->s.dgates, *dc = lc->s.dc;
     float *rep = lc->s.rep, *hprev = lc->s.hprev, *wpack = lc->s.wpack;
     const float *w_ih = lc->w[PLAN_W_IH], *w_hh = lc->w[PLAN_W_HH];
@@ -110,7 +62,7 @@ void lstm_backward(const layer_call *lc)
     }
     memset(dc, 0, pk->batch * H * sizeof *dc);
     cell_kernels cell = cell_select();
-    step_mm rec = step_mm_plan(pk->steps > 1 ? wpack : NULL, w_hh, H, G, 0);
+    tensor_step rec = tensor_step_plan(pk->steps > 1 ? wpack : NULL, w_hh, H, G, 0);
     for (size_t t = pk->steps - 1; t > 0; t--) {
         size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         float *dg = dgates + cur * G;
@@ -143,7 +95,7 @@ void lstm_backward(const layer_call *lc)
     }
 }
 
-size_t lstm_wpack_floats(size_t in_dim, size_t hidden)
+static size_t lstm_wpack_floats(size_t in_dim, size_t hidden)
 {
     /* the input weights, the recurrent ones forward (x W_hh^T) and
        backward (dA W_hh), one at a time */
@@ -153,7 +105,7 @@ size_t lstm_wpack_floats(size_t in_dim, size_t hidden)
     return bw > most ? bw : most;
 }
 
-size_t lstm_backward_wpack_floats(size_t in_dim, size_t hidden)
+static size_t lstm_backward_wpack_floats(size_t in_dim, size_t hidden)
 {
     /* the forward's packs, then the products after the time loop:
        dW_hh, dW_ih (tensor_matmul_tn) and d_in (tensor_matmul_nn) */
@@ -165,3 +117,21 @@ size_t lstm_backward_wpack_floats(size_t in_dim, size_t hidden)
         if (need[i] > most) most = need[i];
     return most;
 }
+
+static size_t lstm_scratch_floats(size_t in_dim, size_t hidden, int training)
+{
+    return training ? lstm_backward_wpack_floats(in_dim, hidden)
+                    : lstm_wpack_floats(in_dim, hidden);
+}
+
+const cell_kind lstm_cell = {
+    .name = "lstm",
+    .gates = 4,
+    .ntensors = 3,
+    .tensor_names = { "weight_ih", "weight_hh", "bias" },
+    .tensor_shapes = { CELL_INPUT_WEIGHT, CELL_RECURRENT_WEIGHT, CELL_BIAS },
+    .state = 1, /* c */
+    .forward = lstm_forward,
+    .backward = lstm_backward,
+    .wpack_floats = lstm_scratch_floats,
+};

@@ -25,12 +25,13 @@ enum {
     PLAN_LAYER_TENSORS = 4                   /* the most a cell kind has    */
 };
 
-/* A layer's tensors: weight_ih, weight_hh, then the cell's biases. */
+/* A layer's tensors, in its cell kind's order: weight_ih, weight_hh, then
+   the kind's biases. */
 enum { PLAN_W_IH = 0, PLAN_W_HH = 1, PLAN_BIAS = 2 };
 
 typedef enum plan_role { PLAN_ENCODER, PLAN_DECODER } plan_role;
 typedef enum plan_dir { PLAN_FORWARD, PLAN_REVERSE } plan_dir;
-typedef enum plan_cell { PLAN_CELL_LSTM } plan_cell;
+struct cell_kind; /* cellkind.h */
 
 /* One tensor of the parameter block. */
 typedef struct plan_tensor {
@@ -45,10 +46,10 @@ typedef struct plan_layer {
     plan_role role;
     size_t k;            /* index within its role: {role}.{k}.*          */
     plan_dir dir;
-    plan_cell cell;
+    const struct cell_kind *cell;
     size_t in_dim;       /* width of the input at each step              */
     size_t hidden;       /* H                                            */
-    size_t gates;        /* gate blocks of H: 4 for the LSTM             */
+    size_t gates;        /* gate blocks of H (the cell kind's)           */
     size_t width;        /* gates * hidden: a row of gate values         */
     int repeat;          /* the input is the latent vector, the same at
                             every step (projected once per sequence)     */
@@ -72,12 +73,13 @@ typedef struct ae_plan {
     size_t nparams;        /* floats in the block                         */
     size_t max_width;      /* the largest layer's gates * hidden          */
     size_t max_hidden;     /* the largest layer's hidden                  */
+    size_t max_state;      /* the largest layer's saved state, state * H  */
 } ae_plan;
 
 /* Builds the plan of a checked configuration (model_check_config). */
 void plan_build(const lstmae_config *cfg, ae_plan *p);
 
-/* The tensor names of a layer's cell, in table order ("weight_ih", ...). */
+/* The name of a layer's tensor i within the layer ("weight_ih", ...). */
 const char *plan_tensor_name(const plan_layer *l, size_t i);
 
 #endif

@@ -157,3 +157,37 @@ int tensor_blas_info(char *buf, size_t size)
     return snprintf(buf, size, "blas=CBLAS");
 #endif
 }
+
+/* ---- the per-step product of a layer call (tensor_step) ---- */
+
+static void run_packed(const tensor_step *s, float *C, const float *A, size_t n)
+{
+    s->kernel(C, s->N, A, s->K, s->packed, n, s->N, s->K);
+}
+
+static void run_blas_nt(const tensor_step *s, float *C, const float *A, size_t n)
+{
+    tensor_matmul_nt(C, A, s->w, n, s->N, s->K, 1.0f);
+}
+
+static void run_blas_nn(const tensor_step *s, float *C, const float *A, size_t n)
+{
+    tensor_matmul_nn(C, A, s->w, n, s->N, s->K, 1.0f, NULL);
+}
+
+tensor_step tensor_step_plan(float *wpack, const float *w, size_t N, size_t K, int transposed)
+{
+    tensor_step s;
+    s.kernel = wpack && gemm_packed_fits(N, K) ? gemm_packed_select() : NULL;
+    s.packed = wpack;
+    s.w = w;
+    s.N = N;
+    s.K = K;
+    if (s.kernel) {
+        gemm_pack(wpack, w, N, K, transposed);
+        s.run = run_packed;
+    } else {
+        s.run = transposed ? run_blas_nt : run_blas_nn;
+    }
+    return s;
+}

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "gemm.h"
+
 /* C[M][N] = A[M][K] . B[N][K]^T + beta * C   (y = x W^T) */
 void tensor_matmul_nt(float *C, const float *A, const float *B,
                       size_t M, size_t N, size_t K, float beta);
@@ -55,5 +57,22 @@ void tensor_add_colsum(float *out, const float *A, size_t rows, size_t cols);
 int tensor_blas_info(char *buf, size_t size);
 /* 1 if all n values are finite. */
 int tensor_all_finite(const float *x, size_t n);
+
+/* The per-step product C[n][N] += A[n][K] B of one layer call, B a weight
+   matrix: the packed kernel of gemm.h where it pays, else CBLAS. Chosen
+   (and the weights packed) once per layer call by tensor_step_plan; the
+   time loop only calls s.run(&s, C, A, n). */
+typedef struct tensor_step tensor_step;
+struct tensor_step {
+    void (*run)(const tensor_step *s, float *C, const float *A, size_t n);
+    gemm_packed_fn kernel;
+    const float *packed; /* the pack, for the kernel                      */
+    const float *w;      /* B as given, for CBLAS                         */
+    size_t N, K;
+};
+/* w is B[K][N], or with `transposed` W[N][K] (products x W^T). wpack:
+   gemm_packed_floats(N, K) floats of scratch, or NULL (CBLAS). */
+tensor_step tensor_step_plan(float *wpack, const float *w, size_t N, size_t K,
+                             int transposed);
 
 #endif

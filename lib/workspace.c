@@ -51,7 +51,8 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
         /* backward needs every layer's activations */
         for (size_t L = 0; L < NL; L++) {
             REGION(ws->gates[L], mul(rows, p->layer[L].width, &ok), float);
-            REGION(ws->c[L], mul(rows, p->layer[L].hidden, &ok), float);
+            REGION(ws->c[L], mul(rows, p->layer[L].cell->state * p->layer[L].hidden, &ok),
+                   float);
             REGION(ws->h[L], mul(rows, p->layer[L].hidden, &ok), float);
         }
     } else {
@@ -59,7 +60,7 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
            layers share one gates and one c region, and h alternates
            between two (layer L writes h[L % 2] and reads h[(L - 1) % 2]) */
         REGION(ws->gates[0], mul(rows, p->max_width, &ok), float);
-        REGION(ws->c[0], mul(rows, p->max_hidden, &ok), float);
+        REGION(ws->c[0], mul(rows, p->max_state, &ok), float);
         REGION(ws->h[0], mul(rows, p->max_hidden, &ok), float);
         if (NL > 1) REGION(ws->h[1], mul(rows, p->max_hidden, &ok), float);
     }
@@ -70,8 +71,7 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
     size_t wpack = 0, w;
     for (size_t L = 0; L < NL; L++) {
         const plan_layer *l = &p->layer[L];
-        w = training ? lstm_backward_wpack_floats(l->in_dim, l->hidden)
-                     : lstm_wpack_floats(l->in_dim, l->hidden);
+        w = l->cell->wpack_floats(l->in_dim, l->hidden, training);
         if (w > wpack) wpack = w;
     }
     const plan_linear *lin[2] = { &p->latent, &p->output };

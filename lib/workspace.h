@@ -1,14 +1,14 @@
 /* workspace.h - activation and gradient slabs for batches of one shape,
    planned once (one allocation) and reused by every batch; the time loop
    only does pointer arithmetic. Also turns a list of sequences into a
-   packed batch (see lstm.h). */
+   packed batch (see cellkind.h). */
 #ifndef LSTMAE_WORKSPACE_H
 #define LSTMAE_WORKSPACE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lstm.h"
+#include "cellkind.h"
 #include "lstmae.h"
 #include "plan.h"
 
@@ -23,7 +23,7 @@ typedef struct ae_ws {
     size_t *src;                  /* [B] caller's index of sorted row r  */
     size_t *active;               /* [T] rows running at step t          */
     size_t *offset;               /* [T + 1] packed row of step t        */
-    lstm_pack pk;
+    seq_pack pk;
 
     /* forward: one entry per layer of the plan (plan.h). In an
        inference workspace (training = 0) the layers share their gates
@@ -31,7 +31,8 @@ typedef struct ae_ws {
        is read. */
     float *x;                     /* [rows][D] packed input (= target)   */
     float *gates[PLAN_MAX_LAYERS]; /* [rows][G] (G: the layer's width)  */
-    float *c[PLAN_MAX_LAYERS];     /* [rows][H]                          */
+    float *c[PLAN_MAX_LAYERS];     /* [rows][state * H] the cell's saved
+                                      state (LSTM: c)                    */
     float *h[PLAN_MAX_LAYERS];     /* [rows][H]                          */
     layer_scratch sc;             /* what every layer call uses in turn:
                                      rep [B][G]; wpack, the packed weights
@@ -39,7 +40,7 @@ typedef struct ae_ws {
                                      linear layers), or NULL when none
                                      fits (CBLAS); in training dgates
                                      [rows][G], dc [B][H], hprev [rows][H]
-                                     (lstm.h)                            */
+                                     (cellkind.h)                        */
     float *h_enc;                 /* [B][H] encoder's final top h        */
     float *z;                     /* [B][Z] latent                       */
     float *y;                     /* [rows][D] output pre-activations    */

@@ -1,0 +1,93 @@
+/* cellkind.h - the interface every recurrent cell kind implements (one
+   file per kind: lstm.c, ...), the call it receives, and the table of
+   kinds. A layer of the plan (plan.h) names its kind; everything that
+   depends on the cell (gate count, tensors, saved state, the kernels, the
+   scratch they pack weights into) is asked of the kind, never spelled
+   out by the caller.
+
+   Packing (as PyTorch's PackedSequence): the B sequences of a batch are
+   sorted by length, longest first, so the rows still running at step t are
+   a prefix 0 .. n_t - 1 of the batch. Step t's rows are stored contiguously
+   at packed row offset[t]; a sequence's padding steps have no row at all,
+   so padding is never read and costs nothing. */
+#ifndef LSTMAE_CELLKIND_H
+#define LSTMAE_CELLKIND_H
+
+#include <stddef.h>
+
+#include "plan.h"
+
+typedef struct seq_pack {
+    size_t batch;         /* B                                            */
+    size_t steps;         /* steps with at least one row (longest length) */
+    const size_t *active; /* [steps] n_t, non-increasing                  */
+    const size_t *offset; /* [steps + 1] first packed row of step t       */
+    size_t rows;          /* offset[steps] = sum of lengths               */
+} seq_pack;
+
+/* Scratch that every layer call uses in turn (regions of a workspace);
+   G is the layer's width (gates * H). */
+typedef struct layer_scratch {
+    float *rep;    /* [B][G] the repeated input's projection (forward), its
+                      gate gradients summed over steps (backward)         */
+    float *wpack;  /* the kind's wpack_floats(in_dim, H, training) floats,
+                      64-byte aligned, for packed weights; NULL: CBLAS    */
+    /* backward only */
+    float *dgates; /* [rows][G] dL/da                                     */
+    float *dc;     /* [B][H] the carry of the recurrent state             */
+    float *hprev;  /* [rows][H] h_{t-1} of every step >= 1, lined up with
+                      dgates for dW_hh                                    */
+} layer_scratch;
+
+/* One call of a layer, forward or backward.
+   w:      the layer's tensors, in the kind's order (weight_ih
+           [G][in_dim], weight_hh [G][H], then the biases [G]); dw: their
+           slices of a gradient block (backward; accumulated, +=)
+   in:     [rows][in_dim] packed input, or with layer->repeat [B][in_dim],
+           the same input at every step of row r (the decoder's z)
+   gates:  [rows][G] what the kind keeps of its gates; state: [rows][state
+           * H] its other saved values (LSTM: c); h: [rows][H]. Out in
+           forward, in (as forward left them) in backward.
+   dh:     backward: [rows][H] in, dL/dh from above; it also receives the
+           recurrent terms while running (its content is consumed)
+   din:    backward: [rows][in_dim] (or [B][in_dim] with repeat) out,
+           overwritten; NULL when the input's gradient is not needed */
+typedef struct layer_call {
+    const plan_layer *layer;
+    const seq_pack *pk;
+    const float *w[PLAN_LAYER_TENSORS];
+    float *dw[PLAN_LAYER_TENSORS];
+    const float *in;
+    float *gates, *state, *h;
+    float *dh, *din;
+    layer_scratch s;
+} layer_call;
+
+/* The shape of a cell tensor (G = gates * H). */
+typedef enum cell_shape {
+    CELL_INPUT_WEIGHT,     /* [G][in_dim]                                  */
+    CELL_RECURRENT_WEIGHT, /* [G][H]                                       */
+    CELL_BIAS              /* [G]                                          */
+} cell_shape;
+
+typedef struct cell_kind {
+    const char *name;                              /* "lstm"               */
+    size_t gates;                                  /* G = gates * H        */
+    size_t ntensors;
+    const char *tensor_names[PLAN_LAYER_TENSORS];  /* "weight_ih", ...     */
+    cell_shape tensor_shapes[PLAN_LAYER_TENSORS];
+    size_t state;      /* saved floats per row besides gates and h, in H  */
+    /* Forward through all steps of lc->pk from the zero state. */
+    void (*forward)(const layer_call *lc);
+    /* Backward through time, mirroring forward. */
+    void (*backward)(const layer_call *lc);
+    /* Floats of layer_scratch.wpack a call uses: forward, or with
+       training forward and backward; 0 when nothing is packed. */
+    size_t (*wpack_floats)(size_t in_dim, size_t hidden, int training);
+} cell_kind;
+
+/* The kinds, by id (the index in cellkind.c's table). */
+enum { CELLKIND_LSTM = 0 };
+const cell_kind *cellkind_get(int id);
+
+#endif
