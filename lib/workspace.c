@@ -30,7 +30,8 @@ static size_t add(size_t a, size_t b, int *ok)
 static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training,
                    char *base, size_t *total)
 {
-    size_t D = p->d.in_dim, H = p->d.hidden, Z = p->d.latent, NL = p->nlayers;
+    /* Henc: the encoder's output width (the latent layer's input) */
+    size_t D = p->d.in_dim, Henc = p->latent.in_dim, Z = p->latent.out_dim, NL = p->nlayers;
     int ok = 1;
     size_t rows = mul(B, T, &ok);
     *total = 0;
@@ -85,7 +86,7 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
             if (need[j] > wpack) wpack = need[j];
     }
     if (wpack) REGION(ws->sc.wpack, wpack, float);
-    REGION(ws->h_enc, mul(B, H, &ok), float);
+    REGION(ws->h_enc, mul(B, Henc, &ok), float);
     REGION(ws->z, mul(B, Z, &ok), float);
     REGION(ws->y, rD, float);
     if (training) {
@@ -96,7 +97,7 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
         REGION(ws->sc.hprev, rH, float);
         REGION(ws->sc.dc, mul(B, p->max_hidden, &ok), float);
         REGION(ws->dz, mul(B, Z, &ok), float);
-        REGION(ws->dh_enc, mul(B, H, &ok), float);
+        REGION(ws->dh_enc, mul(B, Henc, &ok), float);
     }
 #undef REGION
     size_t at = 0;
