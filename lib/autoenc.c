@@ -42,7 +42,8 @@ static void layer_forward(const ae_net *net, ae_ws *ws, size_t L, const float *i
     net->plan->layer[L].cell->forward(&lc);
 }
 
-/* Backward of plan layer L: dh in (consumed), din out (NULL: not needed). */
+/* Backward of plan layer L: dh in (consumed), din += the input's gradient
+   (NULL: not needed). */
 static void layer_backward(const ae_net *net, ae_ws *ws, float *grad, size_t L,
                            const float *in, float *dh, float *din)
 {
@@ -117,8 +118,9 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
        summed over the steps inside the layer's backward (the repeated input) */
     for (size_t L = p->nlayers; L-- > E;) {
         int bottom = L == E;
-        layer_backward(net, ws, grad, L, bottom ? ws->z : ws->h[L - 1], dh,
-                       bottom ? ws->dz : dbelow);
+        float *din = bottom ? ws->dz : dbelow;
+        memset(din, 0, (bottom ? B : rows) * p->layer[L].in_dim * sizeof *din);
+        layer_backward(net, ws, grad, L, bottom ? ws->z : ws->h[L - 1], dh, din);
         swap = dh; dh = dbelow; dbelow = swap;
     }
 
@@ -138,6 +140,7 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
     /* encoder, top to bottom; the bottom layer's input gradient is not
        needed */
     for (size_t L = E; L-- > 0;) {
+        if (L > 0) memset(dbelow, 0, rows * p->layer[L].in_dim * sizeof *dbelow);
         layer_backward(net, ws, grad, L, L == 0 ? ws->x : ws->h[L - 1], dh,
                        L == 0 ? NULL : dbelow);
         swap = dh; dh = dbelow; dbelow = swap;

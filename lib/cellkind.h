@@ -50,8 +50,10 @@ typedef struct layer_scratch {
            forward, in (as forward left them) in backward.
    dh:     backward: [rows][H] in, dL/dh from above; it also receives the
            recurrent terms while running (its content is consumed)
-   din:    backward: [rows][in_dim] (or [B][in_dim] with repeat) out,
-           overwritten; NULL when the input's gradient is not needed */
+   din:    backward: [rows][in_dim] (or [B][in_dim] with repeat), the
+           input's gradient added in (+=), like dw, so that several
+           layers reading one input can each add their part; NULL when
+           the input's gradient is not needed */
 typedef struct layer_call {
     const plan_layer *layer;
     const seq_pack *pk;

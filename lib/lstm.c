@@ -56,10 +56,7 @@ static void lstm_backward(const layer_call *lc)
     float *rep = lc->s.rep, *hprev = lc->s.hprev, *wpack = lc->s.wpack;
     const float *w_ih = lc->w[PLAN_W_IH], *w_hh = lc->w[PLAN_W_HH];
     float *dw_ih = lc->dw[PLAN_W_IH], *dw_hh = lc->dw[PLAN_W_HH], *dbias = lc->dw[PLAN_BIAS];
-    if (pk->steps == 0) { /* every sequence empty: nothing ran */
-        if (repeat && din) memset(din, 0, pk->batch * in_dim * sizeof *din);
-        return;
-    }
+    if (pk->steps == 0) return; /* every sequence empty: nothing ran, din += 0 */
     memset(dc, 0, pk->batch * H * sizeof *dc);
     cell_kernels cell = cell_select();
     tensor_step rec = tensor_step_plan(pk->steps > 1 ? wpack : NULL, w_hh, H, G, 0);
@@ -88,10 +85,10 @@ static void lstm_backward(const layer_call *lc)
             for (size_t k = 0; k < pk->active[t] * G; k++) rep[k] += dg[k];
         }
         tensor_matmul_tn(dw_ih, rep, in, G, in_dim, pk->batch, 1.0f, wpack);
-        if (din) tensor_matmul_nn(din, rep, w_ih, pk->batch, in_dim, G, 0.0f, wpack);
+        if (din) tensor_matmul_nn(din, rep, w_ih, pk->batch, in_dim, G, 1.0f, wpack);
     } else {
         tensor_matmul_tn(dw_ih, dgates, in, G, in_dim, pk->rows, 1.0f, wpack);
-        if (din) tensor_matmul_nn(din, dgates, w_ih, pk->rows, in_dim, G, 0.0f, wpack);
+        if (din) tensor_matmul_nn(din, dgates, w_ih, pk->rows, in_dim, G, 1.0f, wpack);
     }
 }
 
