@@ -119,7 +119,7 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
     for (size_t L = p->nlayers; L-- > E;) {
         int bottom = L == E;
         float *din = bottom ? ws->dz : dbelow;
-        memset(din, 0, (bottom ? B : rows) * p->layer[L].in_dim * sizeof *din);
+        memset(din, 0, (p->layer[L].repeat ? B : rows) * p->layer[L].in_dim * sizeof *din);
         layer_backward(net, ws, grad, L, bottom ? ws->z : ws->h[L - 1], dh, din);
         swap = dh; dh = dbelow; dbelow = swap;
     }
