@@ -16,12 +16,8 @@
 struct lstmae_model {
     lstmae_allocator alloc; /* every allocation goes through it           */
     lstmae_config cfg;      /* the full (current-size) configuration      */
-    union {                 /* the network plan, built once from cfg;
-                               `dims` is its older name (plan.d holds D,
-                               H, Z, K), kept for the tests that use it */
-        ae_plan plan;
-        ae_plan dims;
-    };
+    ae_plan plan;           /* the network plan, built once from cfg
+                               (plan.d holds D, H, Z, K)                  */
     size_t ntensors;        /* plan.ntensors                              */
     param_entry *table;     /* [ntensors]                                 */
     size_t nparams;         /* floats in each block below (plan.nparams)  */

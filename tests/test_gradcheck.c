@@ -137,7 +137,7 @@ static void run_case(const gcase *c, uint64_t seed)
     /* analytic gradient through the library's drivers */
     ae_net net = model_net(m);
     ae_ws ws;
-    assert_int_equal(workspace_plan(&ws, &m->dims, n, T, 1, &m->alloc), LSTMAE_OK);
+    assert_int_equal(workspace_plan(&ws, &m->plan, n, T, 1, &m->alloc), LSTMAE_OK);
     size_t idx[8];
     for (size_t i = 0; i < n; i++) idx[i] = i;
     size_t rows = workspace_load(&ws, x, c->lengths, T, D, idx, n);
