@@ -681,6 +681,31 @@ group_errors() {
 }
 
 # ---- train: signals ---------------------------------------------------------
+# wait_err PATTERN: waits (up to a minute) for a line of err matching it.
+wait_err() {
+    local i
+    for i in $(seq 1 1200); do
+        grep -q "$1" err && break
+        sleep 0.05
+    done
+}
+
+# end_within PID WHAT: waits up to 2 minutes for PID to end, else kills it
+# and fails; then sets rc to its exit status.
+end_within() {
+    local pid=$1 what=$2 i
+    for i in $(seq 1 1200); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid"
+        fail "still running 2 minutes after $what"
+    fi
+    wait "$pid"
+    rc=$?
+}
+
 # interrupt_run SIGNAL MODEL PATTERN ARGS...: starts a long training in the
 # background, waits for a line of its standard error that matches PATTERN,
 # sends SIGNAL, and checks it stopped, saved and exited 130.
@@ -691,26 +716,12 @@ interrupt_run() {
     set -m # a job of its own, with SIGINT not ignored
     # shellcheck disable=SC2086
     $wrapper "$bin" train "$@" -o "$model" >out 2>err &
-    local pid=$!
+    local pid=$! rc
     set +m
-    local i
-    for i in $(seq 1 1200); do
-        grep -q "$pattern" err && break
-        sleep 0.05
-    done
+    wait_err "$pattern"
     kill -"$sig" "$pid"
-    # a watchdog: the run must end within 2 minutes
-    for i in $(seq 1 1200); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
     last_cmd="train $* (SIG$sig)"
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid"
-        fail "still running 2 minutes after SIG$sig"
-    fi
-    wait "$pid"
-    local rc=$?
+    end_within "$pid" "SIG$sig"
     [ "$rc" = 130 ] || fail "exit $rc after SIG$sig, expected 130"
     checks=$((checks + 1))
     if grep -qE 'Sanitizer|runtime error:|^==[0-9]+==' err; then
@@ -796,29 +807,14 @@ group_train() {
     $wrapper "$bin" train --data long.npy --lengths long_len.npy --batch 8 \
         --hidden 512 --latent 8 --epochs 5 --threads 1 -o old.lstmae \
         >out 2>err &
-    local pid=$! i
+    local pid=$! rc
     set +m
-    for i in $(seq 1 1200); do
-        grep -q "^training on" err && break
-        sleep 0.05
-    done
+    wait_err "^training on"
     kill -"$int_signal" "$pid"
-    for i in $(seq 1 1200); do
-        grep -q "interrupted: stopping" err && break
-        sleep 0.02
-    done
+    wait_err "interrupted: stopping"
     kill -"$int_signal" "$pid"
-    for i in $(seq 1 1200); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
     last_cmd="train -o old.lstmae (SIG$int_signal twice)"
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid"
-        fail "still running 2 minutes after a second SIG$int_signal"
-    fi
-    wait "$pid"
-    local rc=$?
+    end_within "$pid" "a second SIG$int_signal"
     [ "$rc" = 3 ] || fail "exit $rc after a second SIG$int_signal, expected 3"
     has_err "interrupted again" "old.lstmae not saved"
     same old.lstmae old.orig
