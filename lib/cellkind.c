@@ -2,10 +2,12 @@
    defines its cell_kind and one entry here. */
 #include "cellkind.h"
 
+#include "gru.h"
 #include "lstm.h"
 
 static const cell_kind *const kinds[] = {
     [CELLKIND_LSTM] = &lstm_cell,
+    [CELLKIND_GRU] = &gru_cell,
 };
 
 const cell_kind *cellkind_get(int id)

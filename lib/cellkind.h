@@ -1,5 +1,5 @@
 /* cellkind.h - the interface every recurrent cell kind implements (one
-   file per kind: lstm.c, ...), the call it receives, and the table of
+   file per kind: lstm.c, gru.c), the call it receives, and the table of
    kinds. A layer of the plan (plan.h) names its kind; everything that
    depends on the cell (gate count, tensors, saved state, the kernels, the
    scratch they pack weights into) is asked of the kind, never spelled
@@ -29,12 +29,15 @@ typedef struct seq_pack {
    G is the layer's width (gates * H). */
 typedef struct layer_scratch {
     float *rep;    /* [B][G] the repeated input's projection (forward), its
-                      gate gradients summed over steps (backward)         */
+                      gate gradients summed over steps (backward); a kind
+                      may use it for a step's n_t <= B rows in the time
+                      loop after that (GRU: the recurrent product)        */
     float *wpack;  /* the kind's wpack_floats(in_dim, H, training) floats,
                       64-byte aligned, for packed weights; NULL: CBLAS    */
     /* backward only */
     float *dgates; /* [rows][G] dL/da                                     */
-    float *dc;     /* [B][H] the carry of the recurrent state             */
+    float *dc;     /* [B][H] the carry of the recurrent state (LSTM: dc;
+                      GRU: the zero h_{-1} of step 0)                   */
     float *hprev;  /* [rows][H] h_{t-1} of every step >= 1, lined up with
                       dgates for dW_hh                                    */
 } layer_scratch;
@@ -89,7 +92,7 @@ typedef struct cell_kind {
 } cell_kind;
 
 /* The kinds, by id (the index in cellkind.c's table). */
-enum { CELLKIND_LSTM = 0 };
+enum { CELLKIND_LSTM = 0, CELLKIND_GRU = 1 };
 const cell_kind *cellkind_get(int id);
 
 #endif
