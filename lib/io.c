@@ -1,4 +1,6 @@
-/* io.c - the model file format, version 1 (docs/file-format.md).
+/* io.c - the model file format, versions 1 and 2 (docs/file-format.md):
+   saves write version 2 (the configuration as tagged records); version-1
+   files still load.
    Little-endian everywhere, by explicit byte conversion; IEEE-754 binary32
    values; CRC-32C over everything before the trailer. */
 #define _POSIX_C_SOURCE 200809L
@@ -28,7 +30,10 @@ static const unsigned char MAGIC[8] = { 0x89, 'L', 'S', 'T', 'M', 'A', 'E', '\n'
 
 enum {
     HEADER_BYTES = 8 + 4 + 4 + 8,         /* magic, version, flags, size   */
-    CONFIG_BYTES = 6 * 4 + 8,             /* D H Z K loss reserved, seed   */
+    CONFIG_BYTES = 6 * 4 + 8,             /* v1: D H Z K loss reserved, seed */
+    SECTION_HEAD_BYTES = 4 + 4,           /* v2: records' length, reserved */
+    RECORD_HEAD_BYTES = 2 + 2 + 4,        /* v2: tag, flags, payload length */
+    RECORDS_BYTES = 5 * (RECORD_HEAD_BYTES + 4) + RECORD_HEAD_BYTES + 8, /* v2 written */
     TABLE_HEAD_BYTES = 4 + 4,             /* tensor count, reserved        */
     STATE_HEAD_BYTES = 8 + 8 + 4 + 4 + 32 /* steps, epochs, ready, rsv, rng */
 };
@@ -185,11 +190,13 @@ static int add_size(size_t *total, size_t a, size_t b)
     return 1;
 }
 
-/* File size implied by a parameter table; 0 on overflow. */
+/* File size implied by a parameter table and config bytes (CONFIG_BYTES
+   in version 1, the record section in version 2); 0 on overflow. */
 static size_t file_size(const param_entry *t, size_t ntensors, size_t nparams,
-                        unsigned flags)
+                        unsigned flags, size_t config_bytes)
 {
-    size_t total = HEADER_BYTES + CONFIG_BYTES + TABLE_HEAD_BYTES + 4 /* crc */;
+    size_t total = HEADER_BYTES + TABLE_HEAD_BYTES + 4 /* crc */;
+    if (!add_size(&total, config_bytes, 1)) return 0;
     for (size_t i = 0; i < ntensors; i++) {
         size_t name = strlen(t[i].name);
         size_t entry = 2 + name + 2 + (size_t)4 * (t[i].is_vector ? 1u : 2u);
@@ -204,7 +211,8 @@ static size_t file_size(const param_entry *t, size_t ntensors, size_t nparams,
 
 size_t io_saved_size(const lstmae_model *m, unsigned flags)
 {
-    return file_size(m->table, m->ntensors, m->nparams, flags);
+    return file_size(m->table, m->ntensors, m->nparams, flags,
+                     SECTION_HEAD_BYTES + RECORDS_BYTES);
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -216,12 +224,24 @@ void io_write(const lstmae_model *m, unsigned flags, unsigned char *buf, size_t 
     put_u32(&c, IO_FORMAT_VERSION);
     put_u32(&c, flags);
     put_u64(&c, (uint64_t)size);
-    put_u32(&c, (uint32_t)m->cfg.input_dim);
-    put_u32(&c, (uint32_t)m->cfg.hidden_dim);
-    put_u32(&c, (uint32_t)m->cfg.latent_dim);
-    put_u32(&c, (uint32_t)m->cfg.num_layers);
-    put_u32(&c, (uint32_t)m->cfg.loss);
+    put_u32(&c, RECORDS_BYTES);
     put_u32(&c, 0);
+    const uint32_t u32s[5][2] = {
+        { IO_TAG_INPUT_DIM, (uint32_t)m->cfg.input_dim },
+        { IO_TAG_HIDDEN_DIM, (uint32_t)m->cfg.hidden_dim },
+        { IO_TAG_LATENT_DIM, (uint32_t)m->cfg.latent_dim },
+        { IO_TAG_NUM_LAYERS, (uint32_t)m->cfg.num_layers },
+        { IO_TAG_LOSS, (uint32_t)m->cfg.loss },
+    };
+    for (int i = 0; i < 5; i++) {
+        put_u16(&c, u32s[i][0]);
+        put_u16(&c, IO_RECORD_REQUIRED);
+        put_u32(&c, 4);
+        put_u32(&c, u32s[i][1]);
+    }
+    put_u16(&c, IO_TAG_SEED);
+    put_u16(&c, IO_RECORD_REQUIRED);
+    put_u32(&c, 8);
     put_u64(&c, m->cfg.seed);
     put_u32(&c, (uint32_t)m->ntensors);
     put_u32(&c, 0);
@@ -250,16 +270,64 @@ void io_write(const lstmae_model *m, unsigned flags, unsigned char *buf, size_t 
 
 /* ---- reading ------------------------------------------------------------- */
 
+/* Version 1's fixed configuration: D H Z K loss reserved seed. */
+static int read_config_v1(cursor *c, uint32_t v[5], uint64_t *seed)
+{
+    uint32_t reserved;
+    for (int i = 0; i < 5; i++) v[i] = get_u32(c);
+    reserved = get_u32(c);
+    *seed = get_u64(c);
+    /* version 1 knows bce (0) and mse (1) only, whatever later losses exist */
+    if (c->bad || reserved != 0 || v[4] > 1) return LSTMAE_ERR_FORMAT;
+    return LSTMAE_OK;
+}
+
+/* Version 2's record section: u32 length, u32 reserved, then records of
+   u16 tag, u16 flags, u32 payload length, payload, filling exactly the
+   length. Each known tag at most once, every one of tags 1-6 present, the
+   payload length the tag's; an unknown tag is skipped unless required.
+   *config_bytes: the section's size, for the file-size check. */
+static int read_config_v2(cursor *c, uint32_t v[5], uint64_t *seed, size_t *config_bytes)
+{
+    uint32_t len = get_u32(c);
+    if (get_u32(c) != 0 || c->bad) return LSTMAE_ERR_FORMAT;
+    /* the section lies before the checksum */
+    if (c->size - c->at < 4 || len > c->size - c->at - 4) return LSTMAE_ERR_FORMAT;
+    size_t end = c->at + len;
+    unsigned seen = 0;
+    while (c->at < end) {
+        if (end - c->at < RECORD_HEAD_BYTES) return LSTMAE_ERR_FORMAT;
+        uint32_t tag = get_u16(c), rflags = get_u16(c), plen = get_u32(c);
+        if ((rflags & ~IO_RECORD_REQUIRED) != 0 || plen > end - c->at || tag == 0)
+            return LSTMAE_ERR_FORMAT;
+        if (tag > IO_TAG_SEED) { /* not known to this reader */
+            if (rflags & IO_RECORD_REQUIRED) return LSTMAE_ERR_FORMAT;
+            take(c, plen);
+            continue;
+        }
+        unsigned bit = 1u << tag;
+        if ((seen & bit) || plen != (tag == IO_TAG_SEED ? 8u : 4u)) return LSTMAE_ERR_FORMAT;
+        seen |= bit;
+        if (tag == IO_TAG_SEED)
+            *seed = get_u64(c);
+        else
+            v[tag - IO_TAG_INPUT_DIM] = get_u32(c);
+    }
+    if (c->bad || seen != 0x7Eu /* tags 1-6 */) return LSTMAE_ERR_FORMAT;
+    *config_bytes = SECTION_HEAD_BYTES + (size_t)len;
+    return LSTMAE_OK;
+}
+
 /* Everything up to and including the config, checked before any
-   allocation; fills cfg. */
-static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags)
+   allocation; fills cfg and the config's size in the file. */
+static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags, size_t *config_bytes)
 {
     const unsigned char *magic = take(c, sizeof MAGIC);
     if (!magic || memcmp(magic, MAGIC, sizeof MAGIC) != 0) return LSTMAE_ERR_FORMAT;
     uint32_t version = get_u32(c);
     uint32_t fl = get_u32(c);
     uint64_t size = get_u64(c);
-    if (c->bad || version != IO_FORMAT_VERSION || (fl & ~IO_FLAG_TRAINING) != 0 ||
+    if (c->bad || version < 1 || version > IO_FORMAT_VERSION || (fl & ~IO_FLAG_TRAINING) != 0 ||
         size != (uint64_t)c->size)
         return LSTMAE_ERR_FORMAT;
     /* The checksum covers everything; checking it first means a damaged
@@ -274,10 +342,16 @@ static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags)
     (void)stored;
 #endif
 
-    uint32_t v[6];
-    for (int i = 0; i < 6; i++) v[i] = get_u32(c);
-    uint64_t seed = get_u64(c);
-    if (c->bad || v[5] != 0) return LSTMAE_ERR_FORMAT;
+    uint32_t v[5];
+    uint64_t seed = 0;
+    int st;
+    if (version == 1) {
+        st = read_config_v1(c, v, &seed);
+        *config_bytes = CONFIG_BYTES;
+    } else {
+        st = read_config_v2(c, v, &seed, config_bytes);
+    }
+    if (st != LSTMAE_OK) return st;
     for (int i = 0; i < 5; i++)
         if (v[i] > INT_MAX) return LSTMAE_ERR_FORMAT;
     lstmae_config_init(cfg);
@@ -334,7 +408,8 @@ int io_read(const unsigned char *buf, size_t size, const lstmae_allocator *a,
     cursor c = { NULL, buf, 0, size, 0 };
     lstmae_config cfg;
     unsigned flags = 0;
-    int st = read_head(&c, &cfg, &flags);
+    size_t config_bytes = 0;
+    int st = read_head(&c, &cfg, &flags, &config_bytes);
     if (st != LSTMAE_OK) return st;
 
     /* The size the config implies must be the size we were given: only
@@ -350,7 +425,7 @@ int io_read(const unsigned char *buf, size_t size, const lstmae_allocator *a,
     }
     /* each tensor's size is at most 4 * MAX_DIM^2: no overflow in layout */
     params_layout(plan, table);
-    int fits = file_size(table, plan->ntensors, plan->nparams, flags) == size;
+    int fits = file_size(table, plan->ntensors, plan->nparams, flags, config_bytes) == size;
     mem_free(a, table);
     mem_free(a, plan);
     if (!fits) return LSTMAE_ERR_FORMAT;
@@ -573,7 +648,7 @@ static int head_fits(const unsigned char *head, size_t n, uint64_t file_size)
     if (n < HEADER_BYTES || memcmp(head, MAGIC, sizeof MAGIC) != 0) return 0;
     cursor c = { NULL, head, sizeof MAGIC, n, 0 };
     uint32_t version = get_u32(&c), flags = get_u32(&c);
-    return version == IO_FORMAT_VERSION && (flags & ~IO_FLAG_TRAINING) == 0 &&
+    return version >= 1 && version <= IO_FORMAT_VERSION && (flags & ~IO_FLAG_TRAINING) == 0 &&
            get_u64(&c) == file_size;
 }
 

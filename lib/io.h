@@ -8,8 +8,31 @@
 
 #include "lstmae.h"
 
-#define IO_FORMAT_VERSION 1u
+#define IO_FORMAT_VERSION 2u /* what saves write; versions 1 and 2 load */
 #define IO_FLAG_TRAINING 1u /* the file holds the training state */
+
+/* Version 2's configuration records (docs/file-format.md, "Configuration
+   records"): u16 tag, u16 flags, u32 payload length, payload. A reader
+   rejects an unknown tag whose flags have IO_RECORD_REQUIRED and skips an
+   unknown one without it. Tags 1-6 are written today; 7-13 are reserved
+   with the payloads the format page gives (absent means the default). */
+#define IO_RECORD_REQUIRED 1u
+enum {
+    IO_TAG_INPUT_DIM = 1,        /* u32                                   */
+    IO_TAG_HIDDEN_DIM = 2,       /* u32                                   */
+    IO_TAG_LATENT_DIM = 3,       /* u32                                   */
+    IO_TAG_NUM_LAYERS = 4,       /* u32                                   */
+    IO_TAG_LOSS = 5,             /* u32, the lstmae_loss value            */
+    IO_TAG_SEED = 6,             /* u64                                   */
+    IO_TAG_CELL = 7,             /* reserved: u32 lstmae_cell             */
+    IO_TAG_BIDIRECTIONAL = 8,    /* reserved: u32 0 or 1                  */
+    IO_TAG_REVERSE_TARGET = 9,   /* reserved: u32 0 or 1                  */
+    IO_TAG_DECODER_INIT = 10,    /* reserved: u32 lstmae_decoder_init     */
+    IO_TAG_DECODER_FEEDBACK = 11, /* reserved: u32 0 or 1                 */
+    IO_TAG_SCALING = 12,         /* reserved: u32 kind, u32 0, D offsets,
+                                    D scales (binary32)                   */
+    IO_TAG_THRESHOLD = 13        /* reserved: binary64, optional          */
+};
 
 /* Bytes of the serialised model (0 if it would overflow size_t). */
 size_t io_saved_size(const lstmae_model *m, unsigned flags);
@@ -37,8 +60,9 @@ int io_read(const unsigned char *buf, size_t size, const lstmae_allocator *a,
 int io_write_file_atomic(const char *path, const unsigned char *buf, size_t size);
 /* Reads a whole model file into a buffer from a. Opens without blocking
    and refuses what is not a regular file (a FIFO, a device: errno EINVAL;
-   a directory: EISDIR) before reading a byte; checks the magic, the version,
-   the flags and the file-size field against the file's size before allocating. LSTMAE_OK,
+   a directory: EISDIR) before reading a byte; checks the magic, the version
+   (1 or 2), the flags and the file-size field against the file's size
+   before allocating. LSTMAE_OK,
    LSTMAE_ERR_IO (errno says why), LSTMAE_ERR_FORMAT (not a model file)
    or LSTMAE_ERR_NOMEM. */
 int io_read_file(const char *path, const lstmae_allocator *a, unsigned char **buf,

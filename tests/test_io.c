@@ -4,7 +4,8 @@
    FIFOs, links and modes (and the umask under concurrent saves), loads
    that must not block or read a large foreign file, counters that would
    wrap, resume equal to uninterrupted training, early stopping,
-   checkpoints, and the golden version-1 file. */
+   checkpoints, the golden version-1 file, and version 2's configuration
+   records (round trip, re-saving version 1, crafted record sections). */
 #define _XOPEN_SOURCE 700 /* POSIX 2008 with mknod */
 
 #include <dirent.h>
@@ -288,7 +289,7 @@ static void test_newer_version(void **state)
     lstmae_model *m = tu_make_model(2, 3, 2, 1, LSTMAE_LOSS_MSE, 5);
     size_t size;
     unsigned char *buf = save_to_buffer(m, 0, &size);
-    buf[8] = 2; /* version 2, little-endian u32 at offset 8 */
+    buf[8] = IO_FORMAT_VERSION + 1; /* the next version, little-endian u32 at offset 8 */
     /* recompute the CRC-32C trailer so only the version is wrong */
     uint32_t crc = 0xFFFFFFFFu;
     for (size_t i = 0; i < size - 4; i++) {
@@ -299,7 +300,7 @@ static void test_newer_version(void **state)
     for (int k = 0; k < 4; k++) buf[size - 4 + (size_t)k] = (unsigned char)(crc >> (8 * k));
     lstmae_model *out = NULL;
     assert_int_equal(lstmae_load_buffer(buf, size, &out), LSTMAE_ERR_FORMAT);
-    buf[8] = 1; /* back to 1 with the version-2 CRC: damaged */
+    buf[8] = IO_FORMAT_VERSION; /* back, with the next version's CRC: damaged */
     assert_int_equal(lstmae_load_buffer(buf, size, &out), LSTMAE_ERR_FORMAT);
     free(buf);
     lstmae_free(m);
@@ -1097,6 +1098,320 @@ static void test_golden_v1(void **state)
     lstmae_free(g);
 }
 
+/* ---- version 2: configuration records ------------------------------------ */
+
+static uint32_t le32_at(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Appends one record (u16 tag, u16 flags, u32 length, payload) to rec. */
+static void add_record(unsigned char *rec, size_t *n, uint32_t tag, uint32_t flags,
+                       uint32_t len, uint64_t value)
+{
+    put_le(rec + *n, tag, 2);
+    put_le(rec + *n + 2, flags, 2);
+    put_le(rec + *n + 4, len, 4);
+    *n += 8;
+    for (uint32_t i = 0; i < len; i++)
+        rec[*n + i] = i < 8 ? (unsigned char)(value >> (8 * i)) : 0x5A;
+    *n += len;
+}
+
+/* The six records a save writes for cfg (D H Z K loss seed), in tag order. */
+static size_t standard_records(unsigned char *rec, const uint32_t v[5], uint64_t seed)
+{
+    size_t n = 0;
+    for (uint32_t t = 0; t < 5; t++) add_record(rec, &n, IO_TAG_INPUT_DIM + t, 1, 4, v[t]);
+    add_record(rec, &n, IO_TAG_SEED, 1, 8, seed);
+    return n;
+}
+
+/* A copy of the version-2 file buf[size] with its record section replaced
+   by section_len (the u32 at 24) and rec[n], the size field and the
+   CRC-32C trailer fixed: only the records differ. */
+static unsigned char *with_records(const unsigned char *buf, size_t size, uint32_t section_len,
+                                   const unsigned char *rec, size_t n, size_t *out_size)
+{
+    size_t old = le32_at(buf + 24);
+    size_t rest = size - 32 - old; /* tensors, state, checksum */
+    *out_size = 32 + n + rest;
+    unsigned char *c = malloc(*out_size);
+    assert_non_null(c);
+    memcpy(c, buf, 32);
+    memcpy(c + 32, rec, n);
+    memcpy(c + 32 + n, buf + 32 + old, rest);
+    put_le(c + 16, *out_size, 8);
+    put_le(c + 24, section_len, 4);
+    put_le(c + *out_size - 4, io_crc32c(c, *out_size - 4), 4);
+    return c;
+}
+
+/* Saves write version 2: the header, a record section of the six records
+   in tag order, each required; loading and saving again gives the same
+   bytes, with and without the training state. */
+static void test_v2_round_trip(void **state)
+{
+    (void)state;
+    dataset d;
+    make_data(&d, 2, 40);
+    lstmae_model *m = tu_make_model(3, 5, 4, 2, LSTMAE_LOSS_MSE, 0x123456789ABCDEFull);
+    lstmae_fit_options o = fit_opts(2);
+    assert_int_equal(lstmae_fit(m, &d.s, NULL, &o, NULL), LSTMAE_OK);
+    for (unsigned flags = 0; flags <= LSTMAE_SAVE_INFERENCE_ONLY; flags++) {
+        size_t size, again_size;
+        unsigned char *buf = save_to_buffer(m, flags, &size);
+        assert_int_equal(le32_at(buf + 8), 2);
+        assert_int_equal(le32_at(buf + 12), flags ? 0u : 1u);
+        uint32_t v[5] = { 3, 5, 4, 2, LSTMAE_LOSS_MSE };
+        unsigned char rec[128];
+        size_t n = standard_records(rec, v, 0x123456789ABCDEFull);
+        assert_int_equal(le32_at(buf + 24), n);
+        assert_int_equal(le32_at(buf + 28), 0);
+        assert_memory_equal(buf + 32, rec, n);
+        lstmae_model *l = NULL;
+        assert_int_equal(lstmae_load_buffer(buf, size, &l), LSTMAE_OK);
+        assert_same_model(m, l);
+        assert_same_encoding(m, l, &d.s, 4);
+        assert_int_equal(lstmae_epochs_done(l), flags ? 0 : 2);
+        unsigned char *again = save_to_buffer(l, flags, &again_size);
+        assert_int_equal(again_size, size);
+        assert_memory_equal(again, buf, size);
+        print_message("flags %u: version 2, %zu bytes, %zu bytes of records, "
+                      "re-saved bit-identical\n", flags, size, n);
+        free(again);
+        free(buf);
+        lstmae_free(l);
+    }
+    lstmae_free(m);
+}
+
+/* The version-1 golden file loads, saves as version 2 (52 bytes longer:
+   84 bytes of records where version 1 had 32), and that loads to the same
+   configuration, parameters, training state and encoding. */
+static void test_v1_resaves_as_v2(void **state)
+{
+    (void)state;
+    lstmae_model *g = NULL, *l = NULL;
+    assert_int_equal(lstmae_load(golden_path, &g), LSTMAE_OK);
+    FILE *f = fopen(golden_path, "rb");
+    assert_non_null(f);
+    unsigned char head[24];
+    assert_int_equal(fread(head, 1, 24, f), 24);
+    fclose(f);
+    assert_int_equal(le32_at(head + 8), 1);
+    size_t v1_size = (size_t)le32_at(head + 16);
+    size_t size;
+    unsigned char *buf = save_to_buffer(g, 0, &size);
+    assert_int_equal(le32_at(buf + 8), 2);
+    assert_int_equal(size, v1_size + 52);
+    assert_int_equal(lstmae_load_buffer(buf, size, &l), LSTMAE_OK);
+    assert_same_model(g, l);
+    dataset d;
+    make_data(&d, 77, 40);
+    assert_same_encoding(g, l, &d.s, 4);
+    assert_int_equal(lstmae_epochs_done(l), 3);
+    /* the training state came through too: both train on alike */
+    lstmae_fit_options o = fit_opts(1);
+    assert_int_equal(lstmae_fit(g, &d.s, NULL, &o, NULL), LSTMAE_OK);
+    assert_int_equal(lstmae_fit(l, &d.s, NULL, &o, NULL), LSTMAE_OK);
+    assert_same_model(g, l);
+    print_message("golden v1: %zu bytes, re-saved as v2: %zu bytes, same model\n", v1_size, size);
+
+    /* version 1 knows losses 0 and 1 only */
+    unsigned char *v1 = malloc(v1_size);
+    assert_non_null(v1);
+    f = fopen(golden_path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(v1, 1, v1_size, f), v1_size);
+    fclose(f);
+    for (uint32_t loss = 0; loss < 4; loss++) {
+        put_le(v1 + 40, loss, 4);
+        put_le(v1 + v1_size - 4, io_crc32c(v1, v1_size - 4), 4);
+        lstmae_model *out = NULL;
+        int st = lstmae_load_buffer(v1, v1_size, &out);
+        assert_int_equal(st, loss <= 1 ? LSTMAE_OK : LSTMAE_ERR_FORMAT);
+        lstmae_free(out);
+    }
+    free(v1);
+    free(buf);
+    lstmae_free(l);
+    lstmae_free(g);
+}
+
+/* Crafted record sections: what loads and what is LSTMAE_ERR_FORMAT. */
+static void test_v2_records(void **state)
+{
+    (void)state;
+    lstmae_model *m = tu_make_model(2, 3, 2, 1, LSTMAE_LOSS_BCE, 99);
+    size_t size;
+    unsigned char *buf = save_to_buffer(m, 0, &size);
+    const uint32_t good[5] = { 2, 3, 2, 1, LSTMAE_LOSS_BCE };
+    enum { OK_SAME, BAD };
+    int loaded = 0, rejected = 0;
+    for (int k = 0;; k++) {
+        unsigned char rec[512];
+        size_t n = 0;
+        uint32_t v[5];
+        memcpy(v, good, sizeof v);
+        int want = OK_SAME;
+        int section_extra = 0; /* section length minus the records' bytes */
+        const char *what;
+        switch (k) {
+        case 0: what = "as saved"; n = standard_records(rec, v, 99); break;
+        case 1:
+            what = "tag order reversed";
+            add_record(rec, &n, IO_TAG_SEED, 1, 8, 99);
+            for (uint32_t t = 5; t >= 1; t--) add_record(rec, &n, t, 1, 4, v[t - 1]);
+            break;
+        case 2:
+            what = "unknown optional tags first, between and last";
+            add_record(rec, &n, 500, 0, 5, 0x1122334455ull);
+            n += standard_records(rec + n, v, 99);
+            add_record(rec, &n, 0xFFFF, 0, 0, 0);
+            add_record(rec, &n, IO_TAG_THRESHOLD, 0, 8, 0x3FF0000000000000ull);
+            add_record(rec, &n, 77, 0, 300, 0);
+            break;
+        case 3:
+            what = "unknown required tag";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            add_record(rec, &n, 500, IO_RECORD_REQUIRED, 4, 0);
+            break;
+        case 4:
+            what = "reserved tag, required (cell = gru)";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            add_record(rec, &n, IO_TAG_CELL, IO_RECORD_REQUIRED, 4, 1);
+            break;
+        case 5: case 6: case 7: case 8: case 9: case 10: {
+            static const char *names[] = { "missing input_dim", "missing hidden_dim",
+                                           "missing latent_dim", "missing num_layers",
+                                           "missing loss", "missing seed" };
+            uint32_t skip = (uint32_t)(k - 4);
+            what = names[skip - 1];
+            want = BAD;
+            for (uint32_t t = 1; t <= 5; t++)
+                if (t != skip) add_record(rec, &n, t, 1, 4, v[t - 1]);
+            if (skip != IO_TAG_SEED) add_record(rec, &n, IO_TAG_SEED, 1, 8, 99);
+            break;
+        }
+        case 11:
+            what = "hidden_dim twice, same value";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            add_record(rec, &n, IO_TAG_HIDDEN_DIM, 1, 4, 3);
+            break;
+        case 12:
+            what = "seed twice";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            add_record(rec, &n, IO_TAG_SEED, 1, 8, 99);
+            break;
+        case 13:
+            what = "last record runs past the section";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            add_record(rec, &n, 500, 0, 4, 0);
+            section_extra = -2;
+            break;
+        case 14:
+            what = "section runs past the file";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            section_extra = 1 << 20;
+            break;
+        case 15:
+            what = "3 bytes after the last record";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            rec[n++] = 1; rec[n++] = 0; rec[n++] = 0;
+            break;
+        case 16:
+            what = "input_dim with an 8-byte payload";
+            want = BAD;
+            add_record(rec, &n, IO_TAG_INPUT_DIM, 1, 8, 2);
+            for (uint32_t t = 2; t <= 5; t++) add_record(rec, &n, t, 1, 4, v[t - 1]);
+            add_record(rec, &n, IO_TAG_SEED, 1, 8, 99);
+            break;
+        case 17:
+            what = "seed with a 4-byte payload";
+            want = BAD;
+            for (uint32_t t = 1; t <= 5; t++) add_record(rec, &n, t, 1, 4, v[t - 1]);
+            add_record(rec, &n, IO_TAG_SEED, 1, 4, 99);
+            break;
+        case 18:
+            what = "unknown record flag bit";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            add_record(rec, &n, 500, 2, 0, 0);
+            break;
+        case 19:
+            what = "tag 0";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            add_record(rec, &n, 0, 0, 0, 0);
+            break;
+        case 20: case 21: case 22: case 23: case 24: case 25: case 26: case 27: case 28: {
+            static const struct { const char *what; int field; uint32_t value; } range[] = {
+                { "input_dim 0", 0, 0 },
+                { "input_dim 65537", 0, 65537 },
+                { "hidden_dim 2^31", 1, 0x80000000u },
+                { "latent_dim 0", 2, 0 },
+                { "num_layers 65", 3, 65 },
+                { "num_layers 0", 3, 0 },
+                { "loss 99", 4, 99 },
+                { "loss 2^32-1", 4, 0xFFFFFFFFu },
+                { "hidden_dim 4, in range but not the tensors'", 1, 4 },
+            };
+            what = range[k - 20].what;
+            want = BAD;
+            v[range[k - 20].field] = range[k - 20].value;
+            n = standard_records(rec, v, 99);
+            break;
+        }
+        case 29:
+            what = "empty section";
+            want = BAD;
+            break;
+        default: what = NULL; break;
+        }
+        if (!what) break;
+        size_t csize;
+        uint32_t section_len = (uint32_t)((long)n + section_extra);
+        unsigned char *c = with_records(buf, size, section_len, rec, n, &csize);
+        lstmae_model *out = (lstmae_model *)c; /* must become NULL on failure */
+        int st = lstmae_load_buffer(c, csize, &out);
+        if (want == OK_SAME) {
+            if (st != LSTMAE_OK) fail_msg("%s: status %d, expected LSTMAE_OK", what, st);
+            assert_same_model(m, out);
+            /* and it saves back to the standard records */
+            size_t again_size;
+            unsigned char *again = save_to_buffer(out, 0, &again_size);
+            assert_int_equal(again_size, size);
+            assert_memory_equal(again, buf, size);
+            free(again);
+            loaded++;
+        } else {
+            if (st != LSTMAE_ERR_FORMAT || out != NULL)
+                fail_msg("%s: status %d, expected LSTMAE_ERR_FORMAT", what, st);
+            rejected++;
+        }
+        print_message("%-48s %s\n", what, st == LSTMAE_OK ? "loads" : "LSTMAE_ERR_FORMAT");
+        lstmae_free(want == OK_SAME ? out : NULL);
+        free(c);
+    }
+    assert_int_equal(loaded, 3);
+    assert_int_equal(rejected, 27);
+    free(buf);
+    lstmae_free(m);
+}
+
 static int make_golden(const char *dir)
 {
     lstmae_model *m;
@@ -1172,6 +1487,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_early_stopping),
         cmocka_unit_test(test_checkpoints),
         cmocka_unit_test(test_golden_v1),
+        cmocka_unit_test(test_v2_round_trip),
+        cmocka_unit_test(test_v1_resaves_as_v2),
+        cmocka_unit_test(test_v2_records),
     };
     return cmocka_run_group_tests_name("io", tests, setup, teardown);
 }

@@ -444,7 +444,7 @@ group_commands() {
     py "e = np.load('err.npy'); l = np.load('mo_len.npy')
 assert e.shape == (300,) and (np.isnan(e) == (l == 0)).all()"
     lm 0 info mo.lstmae
-    has_out "format version:  1" && has_out "epochs done:     3"
+    has_out "format version:  2" && has_out "epochs done:     3"
     has_out "latent_dim:      20" && has_out "hidden_dim:      16"
     has_out "parameters:" && has_out "loss:            bce"
     has_out "training state:  present"
