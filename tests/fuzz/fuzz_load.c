@@ -1,6 +1,7 @@
 /* fuzz_load.c - libFuzzer harness: lstmae_load_buffer must never crash,
    leak or read out of bounds, whatever the bytes; a model it accepts must
-   be usable (encode one sequence, save it back to identical bytes). */
+   be usable (encode one sequence, save it back to the same bytes, as
+   version 2, and load that). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,16 +21,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         return 0;
     }
-    /* accepted: the bytes are exactly what saving the model gives back */
+    /* accepted: saving gives back the same bytes after the configuration
+       (tensors, training state), and the same configuration: the records
+       as a save writes them, whatever order, optional records or record
+       flags the input had, and version 2 for a version-1 input. */
     size_t n = lstmae_saved_size(m);
     size_t n_inf = lstmae_saved_size_ex(m, LSTMAE_SAVE_INFERENCE_ONLY);
-    if (n != size && n_inf != size) abort();
-    unsigned char *back = malloc(size);
+    uint32_t version = (uint32_t)data[8] | (uint32_t)data[9] << 8;
+    size_t in_cfg = version == 1 ? 32 : 8 + ((size_t)data[24] | (size_t)data[25] << 8 |
+                                             (size_t)data[26] << 16 | (size_t)data[27] << 24);
+    size_t out_cfg = 8 + 76;
+    if (in_cfg > size - 28) abort();
+    size_t tail = size - 24 - in_cfg; /* tensors, state, checksum */
+    unsigned flags = n == 24 + out_cfg + tail ? 0u : LSTMAE_SAVE_INFERENCE_ONLY;
+    size_t out_size = flags ? n_inf : n;
+    if (out_size != 24 + out_cfg + tail) abort();
+    unsigned char *back = malloc(out_size);
     if (!back) abort();
-    unsigned flags = n == size ? 0u : LSTMAE_SAVE_INFERENCE_ONLY;
-    if (lstmae_save_buffer_ex(m, back, size, flags) != LSTMAE_OK) abort();
-    /* all but the checksum, which the fuzzing build does not enforce */
-    if (memcmp(back, data, size - 4) != 0) abort();
+    if (lstmae_save_buffer_ex(m, back, out_size, flags) != LSTMAE_OK) abort();
+    /* the header but the version and size; the body but the checksum,
+       which the fuzzing build does not enforce */
+    if (memcmp(back, data, 8) != 0 || memcmp(back + 12, data + 12, 4) != 0) abort();
+    if (memcmp(back + 24 + out_cfg, data + 24 + in_cfg, tail - 4) != 0) abort();
+    lstmae_model *again = NULL;
+    if (lstmae_load_buffer(back, out_size, &again) != LSTMAE_OK) abort();
+    lstmae_config c1, c2;
+    lstmae_config_init(&c1);
+    lstmae_config_init(&c2);
+    if (lstmae_get_config(m, &c1) != LSTMAE_OK || lstmae_get_config(again, &c2) != LSTMAE_OK ||
+        memcmp(&c1, &c2, sizeof c1) != 0)
+        abort();
+    lstmae_free(again);
     free(back);
     /* and usable, when small enough to run quickly */
     lstmae_config cfg;
