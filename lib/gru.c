@@ -35,8 +35,9 @@
    step 0); hn: [n][H] out, gh's n block; h: [n][H] out; hp: [n][H] h_{t-1}
    or NULL (zero). */
 VECTOR_CLONES
-static void gru_forward_rows(float *g, const float *gh, size_t ghs, float *hn,
-                             float *h, const float *hp, size_t n, size_t H)
+static void gru_forward_rows(float *restrict g, const float *restrict gh, size_t ghs,
+                             float *restrict hn, float *restrict h,
+                             const float *restrict hp, size_t n, size_t H)
 {
     size_t G = 3 * H;
     for (size_t i = 0; i < n; i++) {
@@ -63,7 +64,8 @@ static void gru_forward_rows(float *g, const float *gh, size_t ghs, float *hn,
 /* dL/dh_{t-1} += z dL/dh_t for n rows (the direct path of h_t =
    ... + z h_{t-1}); g as forward left it. */
 VECTOR_CLONES
-static void gru_carry_rows(float *dhp, const float *g, const float *dh, size_t n, size_t H)
+static void gru_carry_rows(float *restrict dhp, const float *restrict g,
+                           const float *restrict dh, size_t n, size_t H)
 {
     size_t G = 3 * H;
     for (size_t i = 0; i < n; i++) {
@@ -77,8 +79,9 @@ static void gru_carry_rows(float *dhp, const float *g, const float *dh, size_t n
    from step t + 1), out dn~; dgh: [n][G] out; g, hn: as forward left
    them; hp: h_{t-1} (zeros at step 0). */
 VECTOR_CLONES
-static void gru_backward_rows(float *dgh, float *dh, const float *g, const float *hn,
-                              const float *hp, size_t n, size_t H)
+static void gru_backward_rows(float *restrict dgh, float *restrict dh,
+                              const float *restrict g, const float *restrict hn,
+                              const float *restrict hp, size_t n, size_t H)
 {
     size_t G = 3 * H;
     for (size_t i = 0; i < n; i++) {
