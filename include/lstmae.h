@@ -179,6 +179,17 @@ typedef enum {
     LSTMAE_LOSS_MSE = 1  /**< mean squared error; outputs are values */
 } lstmae_loss;
 
+/**
+ * Recurrent cell of every encoder and decoder layer (docs/model.md).
+ *
+ * The LSTM keeps one bias per layer; the GRU has PyTorch's two (bias_ih,
+ * bias_hh), both trained.
+ */
+typedef enum {
+    LSTMAE_CELL_LSTM = 0, /**< LSTM (torch.nn.LSTM with one bias), the default */
+    LSTMAE_CELL_GRU = 1   /**< GRU (torch.nn.GRU), gate blocks r, z, n */
+} lstmae_cell;
+
 /** Optimiser of lstmae_fit(), with PyTorch's semantics (docs/model.md). */
 typedef enum {
     LSTMAE_OPT_ADAM = 0, /**< Adam (torch.optim.Adam) */
@@ -194,12 +205,15 @@ typedef enum {
 typedef struct lstmae_config {
     size_t struct_size;     /**< set by lstmae_config_init                  */
     int input_dim;          /**< D, features per step; no default (0)       */
-    int hidden_dim;         /**< H, LSTM state size; default 64             */
+    int hidden_dim;         /**< H, recurrent state size; default 64        */
     int latent_dim;         /**< Z, size of the encoding; default 16        */
-    int num_layers;         /**< K, LSTM layers in encoder and decoder; 1   */
+    int num_layers;         /**< K, recurrent layers in encoder and decoder;
+                               default 1                                  */
     lstmae_loss loss;       /**< default LSTMAE_LOSS_BCE                    */
     uint64_t seed;          /**< initialisation and shuffling; default 1.
                                Same config, same seed: same model.        */
+    lstmae_cell cell;       /**< recurrent cell; default LSTMAE_CELL_LSTM
+                               (since 0.2)                                */
 } lstmae_config;
 
 /**
@@ -221,6 +235,7 @@ static inline void lstmae_config_init(lstmae_config *cfg)
     cfg->num_layers = 1;
     cfg->loss = LSTMAE_LOSS_BCE;
     cfg->seed = 1;
+    cfg->cell = LSTMAE_CELL_LSTM;
 }
 
 /**

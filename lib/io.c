@@ -33,7 +33,10 @@ enum {
     CONFIG_BYTES = 6 * 4 + 8,             /* v1: D H Z K loss reserved, seed */
     SECTION_HEAD_BYTES = 4 + 4,           /* v2: records' length, reserved */
     RECORD_HEAD_BYTES = 2 + 2 + 4,        /* v2: tag, flags, payload length */
-    RECORDS_BYTES = 5 * (RECORD_HEAD_BYTES + 4) + RECORD_HEAD_BYTES + 8, /* v2 written */
+    /* v2 written: tags 1-6 always, then a u32 record per non-default
+       variant (tag 7, cell) */
+    RECORDS_BYTES = 5 * (RECORD_HEAD_BYTES + 4) + RECORD_HEAD_BYTES + 8,
+    U32_RECORD_BYTES = RECORD_HEAD_BYTES + 4,
     TABLE_HEAD_BYTES = 4 + 4,             /* tensor count, reserved        */
     STATE_HEAD_BYTES = 8 + 8 + 4 + 4 + 32 /* steps, epochs, ready, rsv, rng */
 };
@@ -209,10 +212,17 @@ static size_t file_size(const param_entry *t, size_t ntensors, size_t nparams,
     return total;
 }
 
+/* The record section's length as io_write writes it for this config:
+   records holding a default are left out. */
+static size_t records_bytes(const lstmae_config *cfg)
+{
+    return RECORDS_BYTES + (cfg->cell != LSTMAE_CELL_LSTM ? U32_RECORD_BYTES : 0);
+}
+
 size_t io_saved_size(const lstmae_model *m, unsigned flags)
 {
     return file_size(m->table, m->ntensors, m->nparams, flags,
-                     SECTION_HEAD_BYTES + RECORDS_BYTES);
+                     SECTION_HEAD_BYTES + records_bytes(&m->cfg));
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -224,7 +234,7 @@ void io_write(const lstmae_model *m, unsigned flags, unsigned char *buf, size_t 
     put_u32(&c, IO_FORMAT_VERSION);
     put_u32(&c, flags);
     put_u64(&c, (uint64_t)size);
-    put_u32(&c, RECORDS_BYTES);
+    put_u32(&c, (uint32_t)records_bytes(&m->cfg));
     put_u32(&c, 0);
     const uint32_t u32s[5][2] = {
         { IO_TAG_INPUT_DIM, (uint32_t)m->cfg.input_dim },
@@ -243,6 +253,12 @@ void io_write(const lstmae_model *m, unsigned flags, unsigned char *buf, size_t 
     put_u16(&c, IO_RECORD_REQUIRED);
     put_u32(&c, 8);
     put_u64(&c, m->cfg.seed);
+    if (m->cfg.cell != LSTMAE_CELL_LSTM) {
+        put_u16(&c, IO_TAG_CELL);
+        put_u16(&c, IO_RECORD_REQUIRED);
+        put_u32(&c, 4);
+        put_u32(&c, (uint32_t)m->cfg.cell);
+    }
     put_u32(&c, (uint32_t)m->ntensors);
     put_u32(&c, 0);
     for (size_t i = 0; i < m->ntensors; i++) {
@@ -286,8 +302,10 @@ static int read_config_v1(cursor *c, uint32_t v[5], uint64_t *seed)
    u16 tag, u16 flags, u32 payload length, payload, filling exactly the
    length. Each known tag at most once, every one of tags 1-6 present, the
    payload length the tag's; an unknown tag is skipped unless required.
-   *config_bytes: the section's size, for the file-size check. */
-static int read_config_v2(cursor *c, uint32_t v[5], uint64_t *seed, size_t *config_bytes)
+   v[0..4]: tags 1-5; v[5]: tag 7 (cell), left as it is (the default)
+   when absent. *config_bytes: the section's size, for the file-size
+   check. */
+static int read_config_v2(cursor *c, uint32_t v[6], uint64_t *seed, size_t *config_bytes)
 {
     uint32_t len = get_u32(c);
     if (get_u32(c) != 0 || c->bad) return LSTMAE_ERR_FORMAT;
@@ -300,7 +318,7 @@ static int read_config_v2(cursor *c, uint32_t v[5], uint64_t *seed, size_t *conf
         uint32_t tag = get_u16(c), rflags = get_u16(c), plen = get_u32(c);
         if ((rflags & ~IO_RECORD_REQUIRED) != 0 || plen > end - c->at || tag == 0)
             return LSTMAE_ERR_FORMAT;
-        if (tag > IO_TAG_SEED) { /* not known to this reader */
+        if (tag > IO_TAG_CELL) { /* not known to this reader */
             if (rflags & IO_RECORD_REQUIRED) return LSTMAE_ERR_FORMAT;
             take(c, plen);
             continue;
@@ -310,10 +328,12 @@ static int read_config_v2(cursor *c, uint32_t v[5], uint64_t *seed, size_t *conf
         seen |= bit;
         if (tag == IO_TAG_SEED)
             *seed = get_u64(c);
+        else if (tag == IO_TAG_CELL)
+            v[5] = get_u32(c);
         else
             v[tag - IO_TAG_INPUT_DIM] = get_u32(c);
     }
-    if (c->bad || seen != 0x7Eu /* tags 1-6 */) return LSTMAE_ERR_FORMAT;
+    if (c->bad || (seen & 0x7Eu) != 0x7Eu /* tags 1-6 */) return LSTMAE_ERR_FORMAT;
     *config_bytes = SECTION_HEAD_BYTES + (size_t)len;
     return LSTMAE_OK;
 }
@@ -342,7 +362,7 @@ static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags, size_t *con
     (void)stored;
 #endif
 
-    uint32_t v[5];
+    uint32_t v[6] = { 0, 0, 0, 0, 0, LSTMAE_CELL_LSTM };
     uint64_t seed = 0;
     int st;
     if (version == 1) {
@@ -352,7 +372,7 @@ static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags, size_t *con
         st = read_config_v2(c, v, &seed, config_bytes);
     }
     if (st != LSTMAE_OK) return st;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         if (v[i] > INT_MAX) return LSTMAE_ERR_FORMAT;
     lstmae_config_init(cfg);
     cfg->input_dim = (int)v[0];
@@ -361,6 +381,7 @@ static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags, size_t *con
     cfg->num_layers = (int)v[3];
     cfg->loss = (lstmae_loss)v[4]; /* the file stores the enum's value */
     cfg->seed = seed;
+    cfg->cell = (lstmae_cell)v[5]; /* unknown values fail the check below */
     /* the one check of model.c, the same as lstmae_create's */
     if (model_check_config(cfg, NULL, 0) != LSTMAE_OK) return LSTMAE_ERR_FORMAT;
     *flags = fl;

@@ -14,8 +14,9 @@
 /* Version 2's configuration records (docs/file-format.md, "Configuration
    records"): u16 tag, u16 flags, u32 payload length, payload. A reader
    rejects an unknown tag whose flags have IO_RECORD_REQUIRED and skips an
-   unknown one without it. Tags 1-6 are written today; 7-13 are reserved
-   with the payloads the format page gives (absent means the default). */
+   unknown one without it. Tags 1-6 are always written, 7 (cell) only when
+   it is not the default; 8-13 are reserved with the payloads the format
+   page gives (absent means the default). */
 #define IO_RECORD_REQUIRED 1u
 enum {
     IO_TAG_INPUT_DIM = 1,        /* u32                                   */
@@ -24,7 +25,7 @@ enum {
     IO_TAG_NUM_LAYERS = 4,       /* u32                                   */
     IO_TAG_LOSS = 5,             /* u32, the lstmae_loss value            */
     IO_TAG_SEED = 6,             /* u64                                   */
-    IO_TAG_CELL = 7,             /* reserved: u32 lstmae_cell             */
+    IO_TAG_CELL = 7,             /* u32 lstmae_cell; absent: lstm         */
     IO_TAG_BIDIRECTIONAL = 8,    /* reserved: u32 0 or 1                  */
     IO_TAG_REVERSE_TARGET = 9,   /* reserved: u32 0 or 1                  */
     IO_TAG_DECODER_INIT = 10,    /* reserved: u32 lstmae_decoder_init     */

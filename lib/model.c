@@ -26,6 +26,10 @@ int model_check_config(const lstmae_config *c, char *why, size_t size)
         return status_reject(why, size,
                              "loss %d is not LSTMAE_LOSS_BCE (0) or LSTMAE_LOSS_MSE (1)",
                              (int)c->loss);
+    if (c->cell != LSTMAE_CELL_LSTM && c->cell != LSTMAE_CELL_GRU)
+        return status_reject(why, size,
+                             "cell %d is not LSTMAE_CELL_LSTM (0) or LSTMAE_CELL_GRU (1)",
+                             (int)c->cell);
     return LSTMAE_OK;
 }
 

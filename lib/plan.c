@@ -58,9 +58,10 @@ void plan_build(const lstmae_config *cfg, ae_plan *p)
     p->d = d;
     p->nlayers = p->ntensors = p->nparams = 0;
     p->max_width = p->max_hidden = p->max_state = 0;
-    /* one cell kind so far: the configuration will name it (MODEL.md,
-       "Variants") */
-    const cell_kind *cell = cellkind_get(CELLKIND_LSTM);
+    /* the configuration names the kind (MODEL.md, "Variants"); it was
+       checked by model_check_config */
+    const cell_kind *cell =
+        cellkind_get(cfg->cell == LSTMAE_CELL_GRU ? CELLKIND_GRU : CELLKIND_LSTM);
     /* MODEL.md order: encoder.k.*, latent.*, decoder.k.*, output.* */
     for (size_t k = 0; k < d.layers; k++)
         add_layer(p, cell, PLAN_ENCODER, k, k == 0 ? d.in_dim : d.hidden, 0);

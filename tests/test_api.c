@@ -354,6 +354,8 @@ static int bad_config(int k, lstmae_config *c, const char **what)
     case 13: *what = "input_dim INT_MAX"; c->input_dim = INT_MAX; break;
     case 14: *what = "loss 2"; c->loss = (lstmae_loss)2; break;
     case 15: *what = "loss -1"; c->loss = (lstmae_loss)-1; break;
+    case 16: *what = "cell 2"; c->cell = (lstmae_cell)2; break;
+    case 17: *what = "cell -1"; c->cell = (lstmae_cell)-1; break;
     default: return INT_MIN;
     }
     return LSTMAE_ERR_INVALID_ARG;
@@ -472,6 +474,7 @@ static void test_get_config(void **state)
     assert_int_equal(got.num_layers, FX_K);
     assert_int_equal(got.loss, LSTMAE_LOSS_BCE);
     assert_int_equal(got.seed, 7);
+    assert_int_equal(got.cell, LSTMAE_CELL_LSTM);
 
     /* round trip: a model created from the returned config is the same */
     lstmae_model *again = NULL;
@@ -582,6 +585,29 @@ static void test_old_config(void **state)
     lstmae_free(want);
     free(pw);
 
+    /* a 0.1 config ends before cell: the sentinel bytes after it (not a
+       valid cell) are never read, and the model is an LSTM */
+    const size_t pre_cell = offsetof(lstmae_config, cell);
+    full.seed = 9;
+    fill_sentinel(u.b, sizeof u.b);
+    memcpy(u.b, &full, pre_cell);
+    u.c.struct_size = pre_cell;
+    char why[128];
+    tu_expect_status("check(config without cell)", lstmae_check_config(&u.c, why, sizeof why),
+                     LSTMAE_OK);
+    QUIET(rc, lstmae_create(&u.c, &old));
+    tu_expect_status("create(config without cell)", rc, LSTMAE_OK);
+    lstmae_config_init(&got);
+    tu_expect_status("get_config", lstmae_get_config(old, &got), LSTMAE_OK);
+    assert_int_equal(got.cell, LSTMAE_CELL_LSTM);
+    assert_true(got.seed == 9);
+    tu_expect_status("create", lstmae_create(&full, &want), LSTMAE_OK);
+    pw = tu_params_snapshot(want, &n);
+    expect_params("0.1 config (no cell) vs lstm", old, pw, n);
+    lstmae_free(old);
+    lstmae_free(want);
+    free(pw);
+
     /* ends right after struct_size: input_dim (no default) is missing */
     fill_sentinel(u.b, sizeof u.b);
     memcpy(u.b, &full, sizeof(size_t));
@@ -617,10 +643,12 @@ typedef struct {
     size_t size;
 } param_desc;
 
-/* MODEL.md's table for a config. Returns the number of entries. */
-static size_t expected_params(int d, int h, int z, int k, param_desc *out)
+/* MODEL.md's table for a config (an LSTM, or with gru a GRU: 3H-row
+   gates and two biases per layer). Returns the number of entries. */
+static size_t expected_params_cell(int d, int h, int z, int k, int gru, param_desc *out)
 {
     size_t n = 0, D = (size_t)d, H = (size_t)h, Z = (size_t)z;
+    size_t G = gru ? 3 * H : 4 * H;
     const char *side[2] = {"encoder", "decoder"};
     for (int s = 0; s < 2; s++) {
         if (s == 1) {
@@ -633,13 +661,22 @@ static size_t expected_params(int d, int h, int z, int k, param_desc *out)
             size_t in = layer > 0 ? H : (s == 0 ? D : Z);
             snprintf(out[n].name, sizeof out[n].name, "%s.%d.weight_ih",
                      side[s], layer);
-            out[n++].size = 4 * H * in;
+            out[n++].size = G * in;
             snprintf(out[n].name, sizeof out[n].name, "%s.%d.weight_hh",
                      side[s], layer);
-            out[n++].size = 4 * H * H;
-            snprintf(out[n].name, sizeof out[n].name, "%s.%d.bias", side[s],
-                     layer);
-            out[n++].size = 4 * H;
+            out[n++].size = G * H;
+            if (gru) {
+                snprintf(out[n].name, sizeof out[n].name, "%s.%d.bias_ih",
+                         side[s], layer);
+                out[n++].size = G;
+                snprintf(out[n].name, sizeof out[n].name, "%s.%d.bias_hh",
+                         side[s], layer);
+                out[n++].size = G;
+            } else {
+                snprintf(out[n].name, sizeof out[n].name, "%s.%d.bias",
+                         side[s], layer);
+                out[n++].size = G;
+            }
         }
     }
     snprintf(out[n].name, sizeof out[n].name, "output.weight");
@@ -647,6 +684,62 @@ static size_t expected_params(int d, int h, int z, int k, param_desc *out)
     snprintf(out[n].name, sizeof out[n].name, "output.bias");
     out[n++].size = D;
     return n;
+}
+
+static size_t expected_params(int d, int h, int z, int k, param_desc *out)
+{
+    return expected_params_cell(d, h, z, k, 0, out);
+}
+
+/* A GRU model's table: MODEL.md "Variants" (weight_ih [3H, in], weight_hh
+   [3H, H], bias_ih [3H], bias_hh [3H] per layer, in that order), the
+   linear layers as an LSTM's; no "bias" tensor. */
+static void test_param_table_gru(void **state)
+{
+    (void)state;
+    static const int shapes[][4] = {
+        /* D, H, Z, K */
+        {3, 5, 4, 1}, {2, 4, 7, 2}, {1, 6, 3, 3},
+    };
+    param_desc want[8 * 3 + 4];
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int *sh = shapes[s];
+        lstmae_config cfg;
+        lstmae_config_init(&cfg);
+        cfg.input_dim = sh[0];
+        cfg.hidden_dim = sh[1];
+        cfg.latent_dim = sh[2];
+        cfg.num_layers = sh[3];
+        cfg.cell = LSTMAE_CELL_GRU;
+        lstmae_model *m = NULL;
+        tu_expect_status("create(gru)", lstmae_create(&cfg, &m), LSTMAE_OK);
+        size_t n = expected_params_cell(sh[0], sh[1], sh[2], sh[3], 1, want);
+        assert_int_equal(n, (size_t)(8 * sh[3] + 4));
+        assert_int_equal(lstmae_param_count(m), n);
+        size_t total = 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *name = lstmae_param_name(m, i);
+            assert_non_null(name);
+            if (strcmp(name, want[i].name) != 0)
+                fail_msg("gru D%d H%d Z%d K%d: parameter %zu is \"%s\", want \"%s\"", sh[0],
+                         sh[1], sh[2], sh[3], i, name, want[i].name);
+            size_t size = lstmae_param_size(m, name);
+            if (size != want[i].size)
+                fail_msg("gru D%d H%d Z%d K%d: %s has %zu values, want %zu", sh[0], sh[1],
+                         sh[2], sh[3], name, size, want[i].size);
+            total += size;
+        }
+        size_t none = 1;
+        QUIET(none, lstmae_param_size(m, "encoder.0.bias"));
+        assert_int_equal(none, 0);
+        lstmae_config got;
+        lstmae_config_init(&got);
+        tu_expect_status("get_config(gru)", lstmae_get_config(m, &got), LSTMAE_OK);
+        assert_int_equal(got.cell, LSTMAE_CELL_GRU);
+        print_message("gru D%d H%d Z%d K%d: %zu tensors, %zu values\n", sh[0], sh[1], sh[2],
+                      sh[3], n, total);
+        lstmae_free(m);
+    }
 }
 
 static void test_param_table(void **state)
@@ -1569,6 +1662,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_config, fx_setup, fx_teardown),
         cmocka_unit_test(test_old_config),
         cmocka_unit_test(test_param_table),
+        cmocka_unit_test(test_param_table_gru),
         cmocka_unit_test(test_param_roundtrip),
         cmocka_unit_test_setup_teardown(test_get_param_bad, fx_setup,
                                         fx_teardown),

@@ -1191,6 +1191,72 @@ static void test_v2_round_trip(void **state)
     lstmae_free(m);
 }
 
+/* A GRU model: tag 7 (cell = 1, required) follows the six standard
+   records, and only there (an LSTM's file has none, see
+   test_v2_round_trip); it loads to the same configuration, parameters
+   (bit for bit), training state and encoding, and re-saves to the same
+   bytes. */
+static void test_v2_gru_round_trip(void **state)
+{
+    (void)state;
+    dataset d;
+    make_data(&d, 5, 40);
+    lstmae_config cfg;
+    lstmae_config_init(&cfg);
+    cfg.input_dim = 3;
+    cfg.hidden_dim = 5;
+    cfg.latent_dim = 4;
+    cfg.num_layers = 2;
+    cfg.loss = LSTMAE_LOSS_MSE;
+    cfg.seed = 31;
+    cfg.cell = LSTMAE_CELL_GRU;
+    lstmae_model *m = NULL;
+    assert_int_equal(lstmae_create(&cfg, &m), LSTMAE_OK);
+    assert_int_equal(lstmae_param_count(m), 8 * 2 + 4);
+    lstmae_fit_options o = fit_opts(2);
+    assert_int_equal(lstmae_fit(m, &d.s, NULL, &o, NULL), LSTMAE_OK);
+    for (unsigned flags = 0; flags <= LSTMAE_SAVE_INFERENCE_ONLY; flags++) {
+        size_t size, again_size;
+        unsigned char *buf = save_to_buffer(m, flags, &size);
+        assert_int_equal(le32_at(buf + 8), 2);
+        uint32_t v[5] = { 3, 5, 4, 2, LSTMAE_LOSS_MSE };
+        unsigned char rec[128];
+        size_t n = standard_records(rec, v, 31);
+        add_record(rec, &n, IO_TAG_CELL, IO_RECORD_REQUIRED, 4, LSTMAE_CELL_GRU);
+        assert_int_equal(n, 76 + 12);
+        assert_int_equal(le32_at(buf + 24), n);
+        assert_memory_equal(buf + 32, rec, n);
+        lstmae_model *l = NULL;
+        assert_int_equal(lstmae_load_buffer(buf, size, &l), LSTMAE_OK);
+        assert_same_model(m, l); /* parameters bit for bit, and the config */
+        lstmae_config got;
+        lstmae_config_init(&got);
+        assert_int_equal(lstmae_get_config(l, &got), LSTMAE_OK);
+        assert_int_equal(got.cell, LSTMAE_CELL_GRU);
+        assert_same_encoding(m, l, &d.s, 4);
+        assert_int_equal(lstmae_epochs_done(l), flags ? 0 : 2);
+        unsigned char *again = save_to_buffer(l, flags, &again_size);
+        assert_int_equal(again_size, size);
+        assert_memory_equal(again, buf, size);
+        if (flags == 0) {
+            /* the training state came through: both train on alike */
+            lstmae_fit_options o1 = fit_opts(1);
+            lstmae_model *m2 = NULL;
+            assert_int_equal(lstmae_load_buffer(buf, size, &m2), LSTMAE_OK);
+            assert_int_equal(lstmae_fit(m2, &d.s, NULL, &o1, NULL), LSTMAE_OK);
+            assert_int_equal(lstmae_fit(l, &d.s, NULL, &o1, NULL), LSTMAE_OK);
+            assert_same_model(m2, l);
+            lstmae_free(m2);
+        }
+        print_message("gru, flags %u: %zu bytes, %zu bytes of records (tag 7 last), "
+                      "re-saved bit-identical\n", flags, size, n);
+        free(again);
+        free(buf);
+        lstmae_free(l);
+    }
+    lstmae_free(m);
+}
+
 /* The version-1 golden file loads, saves as version 2 (52 bytes longer:
    84 bytes of records where version 1 had 32), and that loads to the same
    configuration, parameters, training state and encoding. */
@@ -1284,7 +1350,7 @@ static void test_v2_records(void **state)
             add_record(rec, &n, 500, IO_RECORD_REQUIRED, 4, 0);
             break;
         case 4:
-            what = "reserved tag, required (cell = gru)";
+            what = "cell = gru, but an lstm's tensors";
             want = BAD;
             n = standard_records(rec, v, 99);
             add_record(rec, &n, IO_TAG_CELL, IO_RECORD_REQUIRED, 4, 1);
@@ -1379,6 +1445,36 @@ static void test_v2_records(void **state)
             what = "empty section";
             want = BAD;
             break;
+        case 30:
+            what = "cell = lstm written out (the default), first";
+            add_record(rec, &n, IO_TAG_CELL, IO_RECORD_REQUIRED, 4, LSTMAE_CELL_LSTM);
+            n += standard_records(rec + n, v, 99);
+            break;
+        case 31:
+            what = "cell 2 (unknown value)";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            add_record(rec, &n, IO_TAG_CELL, IO_RECORD_REQUIRED, 4, 2);
+            break;
+        case 32:
+            what = "cell 2^32-1";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            add_record(rec, &n, IO_TAG_CELL, 0, 4, 0xFFFFFFFFu);
+            break;
+        case 33:
+            what = "cell twice";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            add_record(rec, &n, IO_TAG_CELL, IO_RECORD_REQUIRED, 4, 0);
+            add_record(rec, &n, IO_TAG_CELL, IO_RECORD_REQUIRED, 4, 0);
+            break;
+        case 34:
+            what = "cell with an 8-byte payload";
+            want = BAD;
+            n = standard_records(rec, v, 99);
+            add_record(rec, &n, IO_TAG_CELL, IO_RECORD_REQUIRED, 8, 0);
+            break;
         default: what = NULL; break;
         }
         if (!what) break;
@@ -1406,8 +1502,8 @@ static void test_v2_records(void **state)
         lstmae_free(want == OK_SAME ? out : NULL);
         free(c);
     }
-    assert_int_equal(loaded, 3);
-    assert_int_equal(rejected, 27);
+    assert_int_equal(loaded, 4);
+    assert_int_equal(rejected, 31);
     free(buf);
     lstmae_free(m);
 }
@@ -1488,6 +1584,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_checkpoints),
         cmocka_unit_test(test_golden_v1),
         cmocka_unit_test(test_v2_round_trip),
+        cmocka_unit_test(test_v2_gru_round_trip),
         cmocka_unit_test(test_v1_resaves_as_v2),
         cmocka_unit_test(test_v2_records),
     };
