@@ -42,6 +42,18 @@ Cross-check (PyTorch 1.13.1, Debian), max over all tensors and cases of
     float64, 1.4e-7; float32 runs: hand cell 6.6e-6, nn.LSTM 4.4e-6,
     forward tensors below 2.7e-7.
 
+Version 2 ("lstmae-reference 2", MODEL.md "Variants"): the config line adds
+"cell lstm|gru bidirectional 0 reverse_target 0 decoder_init zero
+decoder_feedback 0" and the file a `decoded` tensor (lstmae_decode of each
+sequence's latent at its own length; without feedback it equals the
+reconstruction).  This generator writes and checks the GRU cell only (the
+other variants at their defaults; check skips files that need more).  The
+GRU is PyTorch's (gate blocks r, z, n; bias_ih and bias_hh, both trained):
+the hand-written cell (gru_stack) is cross-checked by --impl nn against
+torch.nn.GRU.  `generate` writes the V2_CASES into OUTDIR/v2.
+Cross-check (PyTorch 1.13.1), the shared v2_gru_bce.txt and the
+v2_gen_gru_* cases: see the figures in the commit that added them.
+
 Needs Debian's python3-torch (PyTorch 1.13); run it with /usr/bin/python3.
 """
 
@@ -58,23 +70,34 @@ torch.set_default_dtype(torch.float64)
 
 # ---- the model -------------------------------------------------------------
 
-def param_shapes(D, H, Z, K):
+def layer_shapes(part, k, ink, H, cell):
+    """A recurrent layer's tensors: LSTM weight_ih, weight_hh, bias (4H
+    rows); GRU weight_ih, weight_hh, bias_ih, bias_hh (3H rows)."""
+    if cell == "gru":
+        return [(f"{part}.{k}.weight_ih", (3 * H, ink)),
+                (f"{part}.{k}.weight_hh", (3 * H, H)),
+                (f"{part}.{k}.bias_ih", (3 * H,)),
+                (f"{part}.{k}.bias_hh", (3 * H,))]
+    return [(f"{part}.{k}.weight_ih", (4 * H, ink)),
+            (f"{part}.{k}.weight_hh", (4 * H, H)),
+            (f"{part}.{k}.bias", (4 * H,))]
+
+
+def param_shapes(D, H, Z, K, cell="lstm"):
     """(name, shape) of every parameter tensor, in MODEL.md order."""
     out = []
-    for part, in0 in (("encoder", D),):
-        for k in range(K):
-            ink = in0 if k == 0 else H
-            out += [(f"{part}.{k}.weight_ih", (4 * H, ink)),
-                    (f"{part}.{k}.weight_hh", (4 * H, H)),
-                    (f"{part}.{k}.bias", (4 * H,))]
+    for k in range(K):
+        out += layer_shapes("encoder", k, D if k == 0 else H, H, cell)
     out += [("latent.weight", (Z, H)), ("latent.bias", (Z,))]
     for k in range(K):
-        ink = Z if k == 0 else H
-        out += [(f"decoder.{k}.weight_ih", (4 * H, ink)),
-                (f"decoder.{k}.weight_hh", (4 * H, H)),
-                (f"decoder.{k}.bias", (4 * H,))]
+        out += layer_shapes("decoder", k, Z if k == 0 else H, H, cell)
     out += [("output.weight", (D, H)), ("output.bias", (D,))]
     return out
+
+
+def cfg_shapes(cfg):
+    return param_shapes(cfg["input_dim"], cfg["hidden_dim"], cfg["latent_dim"],
+                        cfg["num_layers"], cfg.get("cell", "lstm"))
 
 
 def lstm_stack(P, part, K, H, inputs):
@@ -101,9 +124,32 @@ def lstm_stack(P, part, K, H, inputs):
     return seq
 
 
+def gru_stack(P, part, K, H, inputs):
+    """Runs a K-layer GRU (PyTorch's: gate blocks r, z, n, two biases) over
+    the list of input vectors; returns the top layer's h at every step."""
+    seq = inputs
+    for k in range(K):
+        Wih = P[f"{part}.{k}.weight_ih"]
+        Whh = P[f"{part}.{k}.weight_hh"]
+        bih = P[f"{part}.{k}.bias_ih"]
+        bhh = P[f"{part}.{k}.bias_hh"]
+        h = torch.zeros(H, dtype=Wih.dtype)
+        outs = []
+        for u in seq:
+            gi = Wih @ u + bih
+            gh = Whh @ h + bhh
+            r = torch.sigmoid(gi[0:H] + gh[0:H])
+            z = torch.sigmoid(gi[H:2 * H] + gh[H:2 * H])
+            n = torch.tanh(gi[2 * H:3 * H] + r * gh[2 * H:3 * H])
+            h = (1 - z) * n + z * h
+            outs.append(h)
+        seq = outs
+    return seq
+
+
 def forward(P, cfg, x, lengths, stack=lstm_stack):
     """Returns (latent [n,Z], reconstruction [n,T,D], loss (scalar tensor),
-    accuracy (float or None)).  stack(P, part, K, H, inputs) runs a K-layer
+    accuracy (float or None), decoded ([n,T,D], version 2 only, else None)).  stack(P, part, K, H, inputs) runs a K-layer
     LSTM stack and returns the top layer's h at every step."""
     D, H, K = cfg["input_dim"], cfg["hidden_dim"], cfg["num_layers"]
     n, T = cfg["n"], cfg["max_len"]
@@ -144,17 +190,55 @@ def forward(P, cfg, x, lengths, stack=lstm_stack):
             L = recon_rows[s].shape[0]
             recon[s, :L] = recon_rows[s].detach()
     latent = torch.stack(latents)
+    decoded = None
+    if cfg.get("version", 1) >= 2:
+        # lstmae_decode of each latent at its own length (no feedback: the
+        # decoder and output layer again, from z alone)
+        decoded = torch.zeros(n, T, D, dtype=dt)
+        with torch.no_grad():
+            for s in range(n):
+                L = int(lengths[s])
+                if L == 0:
+                    continue
+                z = latents[s].detach()
+                dec = stack(P, "decoder", K, H, [z] * L)
+                y = torch.stack([P["output.weight"] @ h + P["output.bias"] for h in dec])
+                decoded[s, :L] = torch.sigmoid(y) if bce else y
     if n_valid == 0:
         raise ValueError("every sequence is empty: loss undefined")
     loss = total / n_valid
     acc = (correct / n_valid) if bce else None
-    return latent, recon, loss, acc
+    return latent, recon, loss, acc, decoded
 
 
-def make_params(P0, dtype):
-    """Leaf tensors for the hand-written LSTM (lstm_stack)."""
+def make_params(P0, dtype, cfg=None):
+    """Leaf tensors for the hand-written cell (lstm_stack or gru_stack)."""
     P = {k: torch.tensor(v, dtype=dtype, requires_grad=True) for k, v in P0.items()}
-    return P, lstm_stack
+    gru = cfg is not None and cfg.get("cell", "lstm") == "gru"
+    return P, gru_stack if gru else lstm_stack
+
+
+def make_params_nn_gru(P0, dtype, cfg):
+    """The GRU model on torch.nn.GRU modules, for cross-checking gru_stack:
+    every tensor is the module's own (both biases trained)."""
+    D, H, Z, K = cfg["input_dim"], cfg["hidden_dim"], cfg["latent_dim"], cfg["num_layers"]
+    mods = {"encoder": torch.nn.GRU(D, H, num_layers=K, batch_first=True).to(dtype),
+            "decoder": torch.nn.GRU(Z, H, num_layers=K, batch_first=True).to(dtype)}
+    P = {}
+    with torch.no_grad():
+        for part, mod in mods.items():
+            for k in range(K):
+                for ours in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    prm = getattr(mod, "%s_l%d" % (ours, k))
+                    prm.copy_(torch.tensor(P0["%s.%d.%s" % (part, k, ours)], dtype=dtype))
+                    P["%s.%d.%s" % (part, k, ours)] = prm
+    for nm in ("latent.weight", "latent.bias", "output.weight", "output.bias"):
+        P[nm] = torch.tensor(P0[nm], dtype=dtype, requires_grad=True)
+
+    def stack(_P, part, _K, _H, inputs):
+        out, _ = mods[part](torch.stack(inputs)[None])
+        return list(out[0])
+    return P, stack
 
 
 def make_params_nn(P0, dtype, cfg):
@@ -193,20 +277,23 @@ def compute_case(cfg, P0, x_np, lengths, dtype=torch.float64, impl="hand"):
     impl "nn" runs torch.nn.LSTM instead of the hand-written cell."""
     def build():
         if impl == "nn":
+            if cfg.get("cell", "lstm") == "gru":
+                return make_params_nn_gru(P0, dtype, cfg)
             return make_params_nn(P0, dtype, cfg)
-        return make_params(P0, dtype)
+        return make_params(P0, dtype, cfg)
 
-    names = [nm for nm, _ in param_shapes(cfg["input_dim"], cfg["hidden_dim"],
-                                         cfg["latent_dim"], cfg["num_layers"])]
+    names = [nm for nm, _ in cfg_shapes(cfg)]
     x = torch.tensor(x_np, dtype=dtype)
     out = {}
 
     # forward, gradient
     P, stack = build()
-    latent, recon, loss, acc = forward(P, cfg, x, lengths, stack)
+    latent, recon, loss, acc, decoded = forward(P, cfg, x, lengths, stack)
     loss.backward()
     out["latent"] = latent.detach().numpy().astype(np.float64)
     out["reconstruction"] = recon.numpy()
+    if decoded is not None:
+        out["decoded"] = decoded.numpy()
     out["loss"] = np.array([loss.item()])
     if acc is not None:
         out["accuracy"] = np.array([acc])
@@ -237,19 +324,22 @@ def compute_case(cfg, P0, x_np, lengths, dtype=torch.float64, impl="hand"):
 # ---- the file format -------------------------------------------------------
 
 CONFIG_KEYS = ("input_dim", "hidden_dim", "latent_dim", "num_layers", "loss", "n", "max_len")
+V2_KEYS = ("cell", "bidirectional", "reverse_target", "decoder_init", "decoder_feedback")
+V2_DEFAULTS = dict(bidirectional=0, reverse_target=0, decoder_init="zero", decoder_feedback=0)
+WORD_KEYS = ("loss", "cell", "decoder_init")
 
 
 def read_case(path):
     with open(path) as f:
         tok = f.read().split()
     pos = 0
-    assert tok[0] == "lstmae-reference" and tok[1] == "1", path
+    assert tok[0] == "lstmae-reference" and tok[1] in ("1", "2"), path
     assert tok[2] == "config"
     pos = 3
-    cfg = {}
+    cfg = {"version": int(tok[1])}
     while tok[pos] != "tensor":
         key, val = tok[pos], tok[pos + 1]
-        cfg[key] = val if key == "loss" else int(val)
+        cfg[key] = val if key in WORD_KEYS else int(val)
         pos += 2
     tensors = {}
     order = []
@@ -289,17 +379,20 @@ def write_tensor(f, name, arr, integer=False):
 
 
 def write_case(path, cfg, P0, x_np, lengths, out):
-    names = [nm for nm, _ in param_shapes(cfg["input_dim"], cfg["hidden_dim"],
-                                         cfg["latent_dim"], cfg["num_layers"])]
+    names = [nm for nm, _ in cfg_shapes(cfg)]
+    v2 = cfg.get("version", 1) >= 2
+    keys = CONFIG_KEYS + (V2_KEYS if v2 else ())
     with open(path, "w") as f:
-        f.write("lstmae-reference 1\n")
-        f.write("config " + " ".join("%s %s" % (k, cfg[k]) for k in CONFIG_KEYS) + "\n")
+        f.write("lstmae-reference %d\n" % (2 if v2 else 1))
+        f.write("config " + " ".join("%s %s" % (k, cfg[k]) for k in keys) + "\n")
         for nm in names:
             write_tensor(f, nm, P0[nm])
         write_tensor(f, "input", x_np)
         write_tensor(f, "lengths", np.asarray(lengths), integer=True)
         write_tensor(f, "latent", out["latent"])
         write_tensor(f, "reconstruction", out["reconstruction"])
+        if v2:
+            write_tensor(f, "decoded", out["decoded"])
         write_tensor(f, "loss", out["loss"])
         if "accuracy" in out:
             write_tensor(f, "accuracy", out["accuracy"])
@@ -314,8 +407,13 @@ def check(paths, tol, impl="hand", dtype=torch.float64):
     worst_all = 0.0
     for path in paths:
         cfg, T, order = read_case(path)
-        names = [nm for nm, _ in param_shapes(cfg["input_dim"], cfg["hidden_dim"],
-                                             cfg["latent_dim"], cfg["num_layers"])]
+        other = [k for k, d in V2_DEFAULTS.items() if k in cfg and cfg[k] != d]
+        if other or cfg["loss"] not in ("bce", "mse"):
+            print("%s: skipped, variants this generator lacks: %s" % (
+                os.path.basename(path), ", ".join(other + [cfg["loss"]] * (
+                    cfg["loss"] not in ("bce", "mse")))))
+            continue
+        names = [nm for nm, _ in cfg_shapes(cfg)]
         P0 = {nm: T[nm] for nm in names}
         lengths = [int(v) for v in T["lengths"]]
         out = compute_case(cfg, P0, T["input"], lengths, dtype=dtype, impl=impl)
@@ -378,9 +476,10 @@ def init_params(rng, cfg, init=None):
     H = cfg["hidden_dim"]
     kind, scale = init if init else ("uniform", 1.0 / math.sqrt(H))
     P0 = {}
-    for nm, shape in param_shapes(cfg["input_dim"], H, cfg["latent_dim"], cfg["num_layers"]):
+    for nm, shape in cfg_shapes(cfg):
         if kind == "normal":
-            w = np.zeros(shape) if nm.endswith("bias") else rng.standard_normal(size=shape) * scale
+            is_bias = nm.split(".")[-1].startswith("bias")
+            w = np.zeros(shape) if is_bias else rng.standard_normal(size=shape) * scale
         else:
             w = rng.uniform(-scale, scale, size=shape)
         P0[nm] = f32(np.asarray(w).astype(np.float32))
@@ -440,19 +539,36 @@ CASES = [
 ]
 
 
+# Version 2: the GRU cell, every other variant at its default (written
+# to OUTDIR/v2).  Lengths include 0 and 1.
+V2_CASES = [
+    ("v2_gen_gru_bce", 4, 5, 3, 1, "bce", 4, 6, [6, 0, 1, 4], "garbage"),
+    ("v2_gen_gru_mse_2layer", 3, 6, 4, 2, "mse", 4, 7, [7, 1, 0, 5], "nan"),
+    ("v2_gen_gru_bce_2layer_t1", 5, 4, 6, 2, "bce", 3, 1, [1, 0, 1], "mixed"),
+    ("v2_gen_gru_mse_w002", 4, 8, 3, 1, "mse", 4, 6, [6, 3, 0, 1], "garbage", ("normal", 0.02)),
+    ("v2_gen_gru_bce_n1", 2, 5, 3, 1, "bce", 1, 5, [5], "garbage"),
+]
+
+
 def generate(outdir, seed, only=None):
     os.makedirs(outdir, exist_ok=True)
-    for idx, (name, D, H, Z, K, loss, n, T, lengths, pad, *init) in enumerate(CASES):
+    todo = [(c, 1, outdir, 1000 * i) for i, c in enumerate(CASES)]
+    todo += [(c, 2, os.path.join(outdir, "v2"), 500000 + 1000 * i)
+             for i, c in enumerate(V2_CASES)]
+    for (name, D, H, Z, K, loss, n, T, lengths, pad, *init), version, where, off in todo:
         if only and name not in only:
             continue
-        rng = np.random.default_rng(seed + 1000 * idx)
+        os.makedirs(where, exist_ok=True)
+        rng = np.random.default_rng(seed + off)
         cfg = dict(input_dim=D, hidden_dim=H, latent_dim=Z, num_layers=K,
                    loss=loss, n=n, max_len=T)
+        if version == 2:
+            cfg.update(version=2, cell="gru", **V2_DEFAULTS)
         assert len(lengths) == n and all(0 <= L <= T for L in lengths)
         P0 = init_params(rng, cfg, init[0] if init else None)
         x = make_input(rng, cfg, lengths, pad)
         out = compute_case(cfg, P0, x, lengths)
-        path = os.path.join(outdir, name + ".txt")
+        path = os.path.join(where, name + ".txt")
         write_case(path, cfg, P0, x, lengths, out)
         print("%s: %d bytes, loss %.6g" % (path, os.path.getsize(path), out["loss"][0]))
 

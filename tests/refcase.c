@@ -1,4 +1,5 @@
-/* refcase.c - reader for "lstmae-reference 1" files (see refcase.h). */
+/* refcase.c - reader for "lstmae-reference 1" and "2" files (see
+   refcase.h). */
 #include "refcase.h"
 
 #include <stdarg.h>
@@ -225,15 +226,29 @@ const refcase_tensor *refcase_find(const refcase *rc, const char *name)
     return NULL;
 }
 
-enum { KEY_D, KEY_H, KEY_Z, KEY_K, KEY_LOSS, KEY_N, KEY_T, NUM_KEYS };
+enum { KEY_D, KEY_H, KEY_Z, KEY_K, KEY_LOSS, KEY_N, KEY_T, NUM_V1_KEYS,
+       KEY_CELL = NUM_V1_KEYS, KEY_BIDIR, KEY_REVERSE, KEY_DEC_INIT, KEY_FEEDBACK,
+       NUM_KEYS };
 static const char *const config_keys[NUM_KEYS] = {
     "input_dim", "hidden_dim", "latent_dim", "num_layers", "loss", "n",
-    "max_len",
+    "max_len", "cell", "bidirectional", "reverse_target", "decoder_init",
+    "decoder_feedback",
 };
+
+/* A version-2 key's word value: 0 for w0, 1 for w1, else -1. */
+static long word_value(const char *text, const char *w0, const char *w1)
+{
+    if (strcmp(text, w0) == 0)
+        return 0;
+    if (strcmp(text, w1) == 0)
+        return 1;
+    return -1;
+}
 
 /* "config key value ..." up to the end of its line; every key once. */
 static int parse_config(scanner *s, refcase *rc, const errbuf *e)
 {
+    const int num_keys = rc->version >= 2 ? NUM_KEYS : NUM_V1_KEYS;
     token t = scan_next(s);
     if (t.text == NULL || !t.newline || strcmp(t.text, "config") != 0)
         return fail_at(e, t.line, "expected a \"config\" line after the header");
@@ -250,9 +265,9 @@ static int parse_config(scanner *s, refcase *rc, const errbuf *e)
             return fail_at(e, key.line, "config key \"%s\" has no value",
                            key.text);
         int k = 0;
-        while (k < NUM_KEYS && strcmp(key.text, config_keys[k]) != 0)
+        while (k < num_keys && strcmp(key.text, config_keys[k]) != 0)
             k++;
-        if (k == NUM_KEYS)
+        if (k == num_keys)
             return fail_at(e, key.line, "unknown config key \"%s\"", key.text);
         if (seen[k])
             return fail_at(e, key.line, "config key \"%s\" given twice",
@@ -263,9 +278,20 @@ static int parse_config(scanner *s, refcase *rc, const errbuf *e)
                 val[k] = 1;
             else if (strcmp(v.text, "mse") == 0)
                 val[k] = 0;
+            else if (rc->version >= 2 && strcmp(v.text, "cross_entropy") == 0)
+                val[k] = 2;
             else
-                return fail_at(e, v.line, "loss must be bce or mse, not \"%s\"",
-                               v.text);
+                return fail_at(e, v.line, "loss must be bce or mse%s, not \"%s\"",
+                               rc->version >= 2 ? " or cross_entropy" : "", v.text);
+        } else if (k >= NUM_V1_KEYS) {
+            static const char *const words[NUM_KEYS - NUM_V1_KEYS][2] = {
+                {"lstm", "gru"}, {"0", "1"}, {"0", "1"}, {"zero", "latent"}, {"0", "1"},
+            };
+            const char *const *w = words[k - NUM_V1_KEYS];
+            val[k] = word_value(v.text, w[0], w[1]);
+            if (val[k] < 0)
+                return fail_at(e, v.line, "config %s must be %s or %s, not \"%s\"",
+                               key.text, w[0], w[1], v.text);
         } else {
             long lo = (k == KEY_T) ? 0 : 1;
             if (parse_long(v.text, lo, REFCASE_MAX_CONFIG, &val[k]) != 0)
@@ -275,7 +301,7 @@ static int parse_config(scanner *s, refcase *rc, const errbuf *e)
                                key.text, v.text, lo, REFCASE_MAX_CONFIG);
         }
     }
-    for (int k = 0; k < NUM_KEYS; k++)
+    for (int k = 0; k < num_keys; k++)
         if (!seen[k])
             return fail_at(e, config_line, "config lacks \"%s\"",
                            config_keys[k]);
@@ -283,7 +309,13 @@ static int parse_config(scanner *s, refcase *rc, const errbuf *e)
     rc->hidden_dim = (int)val[KEY_H];
     rc->latent_dim = (int)val[KEY_Z];
     rc->num_layers = (int)val[KEY_K];
-    rc->is_bce = (int)val[KEY_LOSS];
+    rc->is_bce = val[KEY_LOSS] == 1;
+    rc->is_ce = val[KEY_LOSS] == 2;
+    rc->cell_gru = (int)val[KEY_CELL];
+    rc->bidirectional = (int)val[KEY_BIDIR];
+    rc->reverse_target = (int)val[KEY_REVERSE];
+    rc->decoder_init_latent = (int)val[KEY_DEC_INIT];
+    rc->decoder_feedback = (int)val[KEY_FEEDBACK];
     rc->n = (size_t)val[KEY_N];
     rc->max_len = (size_t)val[KEY_T];
     return 0;
@@ -401,11 +433,12 @@ int refcase_load(const char *path, refcase **out, char *err, size_t errlen)
         goto done;
     }
     if (version.text == NULL || version.newline ||
-        strcmp(version.text, "1") != 0) {
+        (strcmp(version.text, "1") != 0 && strcmp(version.text, "2") != 0)) {
         fail_at(&e, 1, "unsupported reference format version \"%.20s\"",
                 version.text ? version.text : "");
         goto done;
     }
+    rc->version = version.text[0] - '0';
     if (parse_config(&s, rc, &e) != 0)
         goto done;
     while (scan_peek(&s).text != NULL) {
