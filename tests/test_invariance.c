@@ -10,7 +10,9 @@
  *  - decode(encode(x)) to length L equals reconstruct's first L steps.
  *
  * On random models of several shapes: K = 1..3, Z != H, bce and mse,
- * D = 1, T = 1. Only the public API is used.
+ * D = 1, T = 1; every check once with LSTM layers and once with GRU
+ * layers (the *_gru tests, cell = LSTMAE_CELL_GRU). Only the public API
+ * is used.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -61,11 +63,30 @@ static const shape shapes[] = {
 };
 enum { NSHAPES = sizeof shapes / sizeof shapes[0] };
 
+/* The cell of every model random_model makes: the *_gru tests set it to
+   LSTMAE_CELL_GRU for their run (gru_setup / cell_teardown). */
+static lstmae_cell cell_under_test = LSTMAE_CELL_LSTM;
+
+static int gru_setup(void **state)
+{
+    (void)state;
+    cell_under_test = LSTMAE_CELL_GRU;
+    return 0;
+}
+
+static int cell_teardown(void **state)
+{
+    (void)state;
+    cell_under_test = LSTMAE_CELL_LSTM;
+    return 0;
+}
+
 /* A model of the shape with every parameter drawn uniform in [-1, 1]. */
 static lstmae_model *random_model(const shape *s, uint64_t seed)
 {
     lstmae_config cfg;
     lstmae_config_init(&cfg);
+    cfg.cell = cell_under_test;
     cfg.input_dim = s->d;
     cfg.hidden_dim = s->h;
     cfg.latent_dim = s->z;
@@ -76,6 +97,8 @@ static lstmae_model *random_model(const shape *s, uint64_t seed)
     tu_expect_status(s->name, lstmae_create(&cfg, &m), LSTMAE_OK);
     uint64_t rng = seed * 7919u + 1;
     size_t count = lstmae_param_count(m);
+    /* the cell asked for is the cell made: 8K + 4 tensors for a GRU */
+    assert_int_equal(count, (size_t)((cell_under_test == LSTMAE_CELL_GRU ? 8 : 6) * s->k + 4));
     for (size_t i = 0; i < count; i++) {
         const char *name = lstmae_param_name(m, i);
         size_t size = lstmae_param_size(m, name);
@@ -722,6 +745,16 @@ int main(void)
         cmocka_unit_test(test_lengths_null),
         cmocka_unit_test(test_decode_vs_reconstruct),
         cmocka_unit_test(test_large_set),
+#define GRU_TEST(f) { #f "_gru", f, gru_setup, cell_teardown, NULL }
+        GRU_TEST(test_padding_content),
+        GRU_TEST(test_permutation),
+        GRU_TEST(test_batch_vs_single),
+        GRU_TEST(test_threads),
+        GRU_TEST(test_empty_sequence),
+        GRU_TEST(test_lengths_null),
+        GRU_TEST(test_decode_vs_reconstruct),
+        GRU_TEST(test_large_set),
+#undef GRU_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
