@@ -18,8 +18,8 @@ static const char info_help[] =
 "usage: lstmae info MODEL [--tensors]\n"
 "\n"
 "Prints what the model file holds: the file format version and size, the\n"
-"configuration, the number of parameters, whether the training state is\n"
-"present and the epochs trained.\n"
+"configuration (dimensions, cell, loss, seed), the number of parameters,\n"
+"whether the training state is present and the epochs trained.\n"
 "\n"
 "  --tensors            also list the parameter tensors and their sizes\n";
 
@@ -30,7 +30,9 @@ static const char show_help[] =
 "Prints the shape and type of a .npy or .csv file, then N items from\n"
 "item I (default 0): sequences of a 3-D array or a CSV file (only the\n"
 "valid steps when --lengths is given), rows of a 2-D array, values of a\n"
-"1-D one. Useful to look at what encode, decode and eval wrote.\n"
+"1-D one. Useful to look at what encode, decode and eval wrote. A model\n"
+"file (a name ending in .lstmae) is shown as 'lstmae info' shows it: its\n"
+"configuration, cell included.\n"
 "\n"
 "  --lengths L          .npy lengths of a padded 3-D array\n"
 "  --index I            first item shown (default 0)\n"
@@ -81,6 +83,7 @@ int cmd_info(int argc, char **argv)
     printf("hidden_dim:      %d\n", cfg.hidden_dim);
     printf("latent_dim:      %d\n", cfg.latent_dim);
     printf("num_layers:      %d\n", cfg.num_layers);
+    printf("cell:            %s\n", cfg.cell == LSTMAE_CELL_GRU ? "gru" : "lstm");
     printf("loss:            %s\n",
            cfg.loss == LSTMAE_LOSS_BCE ? "bce" : "mse");
     printf("seed:            %llu\n", (unsigned long long)cfg.seed);
@@ -230,6 +233,15 @@ int cmd_show(int argc, char **argv)
         (code = dataset_set_header("show", header)))
         return code;
     const char *path = parsed.positional[0];
+    size_t plen = strlen(path);
+    if (plen >= 7 && strcmp(path + plen - 7, ".lstmae") == 0) {
+        if (lengths || index || count || header)
+            return args_usage_error("show", "--lengths, --index, --count and "
+                                    "--header are for data files, not a "
+                                    "model");
+        char info_name[] = "info", *info_argv[] = {info_name, (char *)path, NULL};
+        return cmd_info(2, info_argv);
+    }
     cli_filetype ft;
     if ((code = cli_need_filetype(path, "data", &ft)) != CLI_OK)
         return code;

@@ -28,13 +28,15 @@
 static const char train_help[] =
 "usage: lstmae train --data X [--lengths L]\n"
 "                    [--valid V [--valid-lengths VL] | --valid-split F]\n"
-"                    [--hidden 64] [--latent 16] [--layers 1] [--loss bce|mse]\n"
+"                    [--hidden 64] [--latent 16] [--layers 1] [--cell lstm|gru]\n"
+"                    [--loss bce|mse]\n"
 "                    [--epochs 50] [--batch 64] [--lr 0.001] [--clip 0]\n"
 "                    [--seed 1] [--threads 0] [--patience 0] [--plot loss.svg]\n"
 "                    [--optimizer adam|sgd] [--momentum 0] [--resume MODEL]\n"
 "                    [--header yes|no|auto] [--quiet] -o MODEL\n"
 "\n"
-"Trains an LSTM autoencoder on the sequences in X and saves it to MODEL.\n"
+"Trains an LSTM (or GRU) autoencoder on the sequences in X and saves it to\n"
+"MODEL.\n"
 "\n"
 "data:\n"
 "  --data X             sequences: .npy [n, T, D] or [n, T] (float32/64), or\n"
@@ -48,9 +50,10 @@ static const char train_help[] =
 "  --header yes|no|auto whether a .csv's first row is a header; auto (the\n"
 "                       default): when no value field is a number or empty\n"
 "model (ignored with --resume):\n"
-"  --hidden H           LSTM state size (default 64)\n"
+"  --hidden H           recurrent state size (default 64)\n"
 "  --latent Z           size of the encoding (default 16)\n"
-"  --layers K           LSTM layers in encoder and decoder (default 1)\n"
+"  --layers K           recurrent layers in encoder and decoder (default 1)\n"
+"  --cell lstm|gru      the layers' cell: LSTM (default) or GRU\n"
 "  --loss bce|mse       bce for data in [0, 1] (default), mse for real values\n"
 "  --seed S             initialisation, shuffling and --valid-split (default 1)\n"
 "  --resume MODEL0      continue training the model in MODEL0 instead\n"
@@ -252,6 +255,20 @@ static int parse_loss(const char *text, lstmae_loss *out)
     return CLI_OK;
 }
 
+static int parse_cell(const char *text, lstmae_cell *out)
+{
+    if (text == NULL)
+        return CLI_OK;
+    if (strcmp(text, "lstm") == 0)
+        *out = LSTMAE_CELL_LSTM;
+    else if (strcmp(text, "gru") == 0)
+        *out = LSTMAE_CELL_GRU;
+    else
+        return args_usage_error("train", "--cell: expected lstm or gru, got "
+                                "'%s'", text);
+    return CLI_OK;
+}
+
 static void print_metrics(const char *label, const lstmae_metrics *m,
                           size_t sequences)
 {
@@ -304,6 +321,7 @@ static int library_rejects(const char *why, const char *data,
         {"momentum", "--momentum"},     {"patience", "--patience"},
         {"hidden_dim", "--hidden"},     {"latent_dim", "--latent"},
         {"num_layers", "--layers"},     {"loss", "--loss"},
+        {"cell", "--cell"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         size_t n = strlen(names[i].field);
@@ -329,7 +347,7 @@ int cmd_train(int argc, char **argv)
                *batch = NULL, *lr = NULL, *clip = NULL, *seed = NULL,
                *threads = NULL, *patience = NULL, *plot = NULL,
                *output = NULL, *optimizer = NULL, *momentum = NULL,
-               *resume = NULL, *quiet = NULL, *header = NULL;
+               *resume = NULL, *quiet = NULL, *header = NULL, *cell = NULL;
     const args_option opts[] = {
         {"--data", NULL, 1, &data},
         {"--lengths", NULL, 1, &lengths},
@@ -340,6 +358,7 @@ int cmd_train(int argc, char **argv)
         {"--latent", NULL, 1, &latent},
         {"--layers", NULL, 1, &layers},
         {"--loss", NULL, 1, &loss},
+        {"--cell", NULL, 1, &cell},
         {"--epochs", NULL, 1, &epochs},
         {"--batch", NULL, 1, &batch},
         {"--lr", NULL, 1, &lr},
@@ -381,10 +400,10 @@ int cmd_train(int argc, char **argv)
                                 "each other");
     if (valid_lengths != NULL && valid_path == NULL)
         return args_usage_error("train", "--valid-lengths needs --valid");
-    if (resume != NULL && (hidden || latent || layers || loss))
+    if (resume != NULL && (hidden || latent || layers || loss || cell))
         return args_usage_error("train", "--resume takes the model's "
                                 "configuration; drop --hidden, --latent, "
-                                "--layers and --loss");
+                                "--layers, --cell and --loss");
     if ((code = args_int("train", "--hidden", hidden, 1, LSTMAE_MAX_DIM,
                          &cfg.hidden_dim)) ||
         (code = args_int("train", "--latent", latent, 1, LSTMAE_MAX_DIM,
@@ -392,6 +411,7 @@ int cmd_train(int argc, char **argv)
         (code = args_int("train", "--layers", layers, 1, LSTMAE_MAX_LAYERS,
                          &cfg.num_layers)) ||
         (code = parse_loss(loss, &cfg.loss)) ||
+        (code = parse_cell(cell, &cfg.cell)) ||
         (code = args_u64("train", "--seed", seed, &cfg.seed)) ||
         (code = args_int("train", "--epochs", epochs, 0, 10000000,
                          &opt.epochs)) ||
@@ -556,10 +576,11 @@ int cmd_train(int argc, char **argv)
         training = 1;
         if (!quiet)
             fprintf(stderr, "training on %zu sequences (%zu held out) of up "
-                    "to %zu steps, D %d, H %d, Z %d, K %d, %s loss; %d "
+                    "to %zu steps, D %d, H %d, Z %d, K %d, %s, %s loss; %d "
                     "epochs\n", train.count, have_valid ? valid.count : 0,
                     train.max_len, cfg.input_dim, cfg.hidden_dim,
                     cfg.latent_dim, cfg.num_layers,
+                    cfg.cell == LSTMAE_CELL_GRU ? "gru" : "lstm",
                     cfg.loss == LSTMAE_LOSS_BCE ? "bce" : "mse", opt.epochs);
         progress_start(&run.prog, stderr, quiet != NULL, run.done_before,
                        opt.epochs, train.count);

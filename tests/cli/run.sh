@@ -449,6 +449,22 @@ assert e.shape == (300,) and (np.isnan(e) == (l == 0)).all()"
     has_out "parameters:" && has_out "loss:            bce"
     has_out "training state:  present"
     lm 0 info mo.lstmae --tensors && has_out "decoder.0.weight_hh"
+    has_out "cell:            lstm"
+    # a GRU (--cell gru): info names the cell and its tensors, encode works
+    lm 0 train --data mo.npy --lengths mo_len.npy --cell gru --hidden 16 \
+        --latent 20 --batch 50 --lr 0.01 --epochs 2 -o gru.lstmae
+    has_out "trained 2 epochs" && has_err ", gru, bce loss"
+    lm 0 info gru.lstmae --tensors && has_out "cell:            gru"
+    has_out "decoder.0.bias_hh" && has_out "in 12 tensors"
+    lm 0 show gru.lstmae && has_out "cell:            gru"
+    lm 2 show gru.lstmae --index 1 && has_err "are for data files, not a model"
+    lm 0 encode -m gru.lstmae --data mo.npy --lengths mo_len.npy -o zg.npy
+    lm 0 show zg.npy && has_out "shape (300, 20)"
+    lm 2 train --data mo.npy --lengths mo_len.npy --cell rnn -o bad.lstmae
+    has_err "--cell: expected lstm or gru, got 'rnn'" && absent bad.lstmae
+    lm 2 train --resume gru.lstmae --data mo.npy --lengths mo_len.npy \
+        --cell lstm -o bad.lstmae
+    has_err "drop --hidden, --latent, --layers, --cell and --loss"
     # resume: epochs add up
     lm 0 train --resume mo.lstmae --data mo.npy --lengths mo_len.npy \
         --epochs 2 --batch 50 --lr 0.01 --quiet -o mo2.lstmae
