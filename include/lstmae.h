@@ -1013,7 +1013,8 @@ LSTMAE_API uint64_t lstmae_epochs_done(const lstmae_model *model);
  *  @{ */
 
 /**
- * Number of named parameter tensors: 6K + 4 for K layers.
+ * Number of named parameter tensors: 6K + 4 for K LSTM layers, 8K + 4
+ * for K GRU layers.
  *
  * @par Thread safety
  *      A const call: may run alongside other const calls on the model.
