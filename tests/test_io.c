@@ -1119,7 +1119,7 @@ static void add_record(unsigned char *rec, size_t *n, uint32_t tag, uint32_t fla
     put_le(rec + *n + 4, len, 4);
     *n += 8;
     for (uint32_t i = 0; i < len; i++)
-        rec[*n + i] = i < 8 ? (unsigned char)(value >> (8 * i)) : 0x5A;
+        rec[*n + i] = (unsigned char)(i < 8 ? (value >> (8 * i)) & 0xFFu : 0x5Au);
     *n += len;
 }
 
