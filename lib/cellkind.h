@@ -95,4 +95,13 @@ typedef struct cell_kind {
 enum { CELLKIND_LSTM = 0, CELLKIND_GRU = 1 };
 const cell_kind *cellkind_get(int id);
 
+/* The input side, the same for every kind (G = lc->layer->width).
+   Forward: lc->gates[rows][G] = bias + in W_ih^T for every step (with
+   layer->repeat, one projection per sequence in lc->s.rep, copied to each
+   of its steps). Backward, from the gate gradients dgates[rows][G] of the
+   input product: dW_ih += dgates^T in and, when lc->din, din += dgates
+   W_ih (with repeat, summed over the steps into lc->s.rep first). */
+void cellkind_project_input(const layer_call *lc, const float *bias);
+void cellkind_input_backward(const layer_call *lc, const float *dgates);
+
 #endif

@@ -101,21 +101,11 @@ static void gru_backward_rows(float *restrict dgh, float *restrict dh,
 static void gru_forward(const layer_call *lc)
 {
     const seq_pack *pk = lc->pk;
-    size_t H = lc->layer->hidden, G = 3 * H, in_dim = lc->layer->in_dim;
-    const float *w_ih = lc->w[PLAN_W_IH], *b_ih = lc->w[PLAN_BIAS];
-    const float *b_hh = lc->w[GRU_B_HH];
+    size_t H = lc->layer->hidden, G = 3 * H;
+    const float *b_ih = lc->w[PLAN_BIAS], *b_hh = lc->w[GRU_B_HH];
     float *gates = lc->gates, *hn = lc->state, *h = lc->h, *rep = lc->s.rep;
     float *wpack = lc->s.wpack;
-    /* Input projections of every step at once, as lstm.c. */
-    if (lc->layer->repeat) {
-        tensor_fill_rows(rep, b_ih, pk->batch, G);
-        tensor_project(rep, lc->in, w_ih, pk->batch, G, in_dim, wpack);
-        for (size_t t = 0; t < pk->steps; t++)
-            memcpy(gates + pk->offset[t] * G, rep, pk->active[t] * G * sizeof *rep);
-    } else {
-        tensor_fill_rows(gates, b_ih, pk->rows, G);
-        tensor_project(gates, lc->in, w_ih, pk->rows, G, in_dim, wpack);
-    }
+    cellkind_project_input(lc, b_ih);
     if (pk->steps == 0) return;
     /* step 0 from h = 0: the recurrent part is b_hh alone */
     gru_forward_rows(gates, b_hh, 0, hn, h, NULL, pk->active[0], H);
@@ -134,13 +124,12 @@ static void gru_forward(const layer_call *lc)
 static void gru_backward(const layer_call *lc)
 {
     const seq_pack *pk = lc->pk;
-    size_t H = lc->layer->hidden, G = 3 * H, in_dim = lc->layer->in_dim;
-    int repeat = lc->layer->repeat;
-    const float *gates = lc->gates, *hn = lc->state, *h = lc->h, *in = lc->in;
-    float *dh = lc->dh, *din = lc->din, *dgates = lc->s.dgates, *zero = lc->s.dc;
-    float *rep = lc->s.rep, *hprev = lc->s.hprev, *wpack = lc->s.wpack;
-    const float *w_ih = lc->w[PLAN_W_IH], *w_hh = lc->w[PLAN_W_HH];
-    float *dw_ih = lc->dw[PLAN_W_IH], *dw_hh = lc->dw[PLAN_W_HH];
+    size_t H = lc->layer->hidden, G = 3 * H;
+    const float *gates = lc->gates, *hn = lc->state, *h = lc->h;
+    float *dh = lc->dh, *dgates = lc->s.dgates, *zero = lc->s.dc;
+    float *hprev = lc->s.hprev, *wpack = lc->s.wpack;
+    const float *w_hh = lc->w[PLAN_W_HH];
+    float *dw_hh = lc->dw[PLAN_W_HH];
     float *db_ih = lc->dw[PLAN_BIAS], *db_hh = lc->dw[GRU_B_HH];
     if (pk->steps == 0) return; /* every sequence empty: nothing ran, din += 0 */
     tensor_step rec = tensor_step_plan(pk->steps > 1 ? wpack : NULL, w_hh, H, G, 0);
@@ -168,20 +157,7 @@ static void gru_backward(const layer_call *lc)
     for (size_t k = 0; k < pk->rows; k++)
         memcpy(dgates + k * G + 2 * H, dh + k * H, H * sizeof *dgates);
     tensor_add_colsum(db_ih, dgates, pk->rows, G);
-    if (repeat) {
-        /* The input of row r is the same at every step: sum its gate
-           gradients over the steps, then one product per sequence. */
-        memset(rep, 0, pk->batch * G * sizeof *rep);
-        for (size_t t = 0; t < pk->steps; t++) {
-            const float *dg = dgates + pk->offset[t] * G;
-            for (size_t k = 0; k < pk->active[t] * G; k++) rep[k] += dg[k];
-        }
-        tensor_matmul_tn(dw_ih, rep, in, G, in_dim, pk->batch, 1.0f, wpack);
-        if (din) tensor_matmul_nn(din, rep, w_ih, pk->batch, in_dim, G, 1.0f, wpack);
-    } else {
-        tensor_matmul_tn(dw_ih, dgates, in, G, in_dim, pk->rows, 1.0f, wpack);
-        if (din) tensor_matmul_nn(din, dgates, w_ih, pk->rows, in_dim, G, 1.0f, wpack);
-    }
+    cellkind_input_backward(lc, dgates);
 }
 
 static size_t gru_wpack_floats(size_t in_dim, size_t hidden, int training)

@@ -17,21 +17,9 @@
 static void lstm_forward(const layer_call *lc)
 {
     const seq_pack *pk = lc->pk;
-    size_t H = lc->layer->hidden, G = 4 * H, in_dim = lc->layer->in_dim;
-    const float *w_ih = lc->w[PLAN_W_IH], *bias = lc->w[PLAN_BIAS];
-    float *gates = lc->gates, *c = lc->state, *h = lc->h, *rep = lc->s.rep;
-    float *wpack = lc->s.wpack;
-    /* Input projections of every step at once: one GEMM (or, for a
-       repeated input, one per sequence, copied to each of its steps). */
-    if (lc->layer->repeat) {
-        tensor_fill_rows(rep, bias, pk->batch, G);
-        tensor_project(rep, lc->in, w_ih, pk->batch, G, in_dim, wpack);
-        for (size_t t = 0; t < pk->steps; t++)
-            memcpy(gates + pk->offset[t] * G, rep, pk->active[t] * G * sizeof *rep);
-    } else {
-        tensor_fill_rows(gates, bias, pk->rows, G);
-        tensor_project(gates, lc->in, w_ih, pk->rows, G, in_dim, wpack);
-    }
+    size_t H = lc->layer->hidden, G = 4 * H;
+    float *gates = lc->gates, *c = lc->state, *h = lc->h, *wpack = lc->s.wpack;
+    cellkind_project_input(lc, lc->w[PLAN_BIAS]);
     if (pk->steps == 0) return;
     cell_kernels cell = cell_select();
     cell.forward_first(gates, c, h, pk->active[0], H);
@@ -49,13 +37,12 @@ static void lstm_forward(const layer_call *lc)
 static void lstm_backward(const layer_call *lc)
 {
     const seq_pack *pk = lc->pk;
-    size_t H = lc->layer->hidden, G = 4 * H, in_dim = lc->layer->in_dim;
-    int repeat = lc->layer->repeat;
-    const float *gates = lc->gates, *c = lc->state, *h = lc->h, *in = lc->in;
-    float *dh = lc->dh, *din = lc->din, *dgates = lc->s.dgates, *dc = lc->s.dc;
-    float *rep = lc->s.rep, *hprev = lc->s.hprev, *wpack = lc->s.wpack;
-    const float *w_ih = lc->w[PLAN_W_IH], *w_hh = lc->w[PLAN_W_HH];
-    float *dw_ih = lc->dw[PLAN_W_IH], *dw_hh = lc->dw[PLAN_W_HH], *dbias = lc->dw[PLAN_BIAS];
+    size_t H = lc->layer->hidden, G = 4 * H;
+    const float *gates = lc->gates, *c = lc->state, *h = lc->h;
+    float *dh = lc->dh, *dgates = lc->s.dgates, *dc = lc->s.dc;
+    float *hprev = lc->s.hprev, *wpack = lc->s.wpack;
+    const float *w_hh = lc->w[PLAN_W_HH];
+    float *dw_hh = lc->dw[PLAN_W_HH], *dbias = lc->dw[PLAN_BIAS];
     if (pk->steps == 0) return; /* every sequence empty: nothing ran, din += 0 */
     memset(dc, 0, pk->batch * H * sizeof *dc);
     cell_kernels cell = cell_select();
@@ -76,20 +63,7 @@ static void lstm_backward(const layer_call *lc)
     size_t later = pk->rows - pk->offset[1];
     tensor_matmul_tn(dw_hh, dgates + pk->offset[1] * G, hprev, G, H, later, 1.0f, wpack);
     tensor_add_colsum(dbias, dgates, pk->rows, G);
-    if (repeat) {
-        /* The input of row r is the same at every step: sum its gate
-           gradients over the steps, then one product per sequence. */
-        memset(rep, 0, pk->batch * G * sizeof *rep);
-        for (size_t t = 0; t < pk->steps; t++) {
-            const float *dg = dgates + pk->offset[t] * G;
-            for (size_t k = 0; k < pk->active[t] * G; k++) rep[k] += dg[k];
-        }
-        tensor_matmul_tn(dw_ih, rep, in, G, in_dim, pk->batch, 1.0f, wpack);
-        if (din) tensor_matmul_nn(din, rep, w_ih, pk->batch, in_dim, G, 1.0f, wpack);
-    } else {
-        tensor_matmul_tn(dw_ih, dgates, in, G, in_dim, pk->rows, 1.0f, wpack);
-        if (din) tensor_matmul_nn(din, dgates, w_ih, pk->rows, in_dim, G, 1.0f, wpack);
-    }
+    cellkind_input_backward(lc, dgates);
 }
 
 static size_t lstm_wpack_floats(size_t in_dim, size_t hidden)
