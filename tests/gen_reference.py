@@ -218,49 +218,33 @@ def make_params(P0, dtype, cfg=None):
     return P, gru_stack if gru else lstm_stack
 
 
-def make_params_nn_gru(P0, dtype, cfg):
-    """The GRU model on torch.nn.GRU modules, for cross-checking gru_stack:
-    every tensor is the module's own (both biases trained)."""
-    D, H, Z, K = cfg["input_dim"], cfg["hidden_dim"], cfg["latent_dim"], cfg["num_layers"]
-    mods = {"encoder": torch.nn.GRU(D, H, num_layers=K, batch_first=True).to(dtype),
-            "decoder": torch.nn.GRU(Z, H, num_layers=K, batch_first=True).to(dtype)}
-    P = {}
-    with torch.no_grad():
-        for part, mod in mods.items():
-            for k in range(K):
-                for ours in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                    prm = getattr(mod, "%s_l%d" % (ours, k))
-                    prm.copy_(torch.tensor(P0["%s.%d.%s" % (part, k, ours)], dtype=dtype))
-                    P["%s.%d.%s" % (part, k, ours)] = prm
-    for nm in ("latent.weight", "latent.bias", "output.weight", "output.bias"):
-        P[nm] = torch.tensor(P0[nm], dtype=dtype, requires_grad=True)
-
-    def stack(_P, part, _K, _H, inputs):
-        out, _ = mods[part](torch.stack(inputs)[None])
-        return list(out[0])
-    return P, stack
-
-
 def make_params_nn(P0, dtype, cfg):
-    """The same model on torch.nn.LSTM modules (PyTorch's own LSTM), for
-    cross-checking lstm_stack: bias_ih holds the single bias, bias_hh is
-    frozen at zero.  P maps the lstmae names to the modules' parameters."""
+    """The same model on PyTorch's own modules, for cross-checking the
+    hand-written cells: torch.nn.GRU (every tensor the module's own, both
+    biases trained) or torch.nn.LSTM (bias_ih holds lstmae's single bias,
+    bias_hh is frozen at zero).  P maps the lstmae names to the modules'
+    parameters."""
     D, H, Z, K = cfg["input_dim"], cfg["hidden_dim"], cfg["latent_dim"], cfg["num_layers"]
-    mods = {"encoder": torch.nn.LSTM(D, H, num_layers=K, batch_first=True).to(dtype),
-            "decoder": torch.nn.LSTM(Z, H, num_layers=K, batch_first=True).to(dtype)}
+    gru = cfg.get("cell", "lstm") == "gru"
+    module = torch.nn.GRU if gru else torch.nn.LSTM
+    # lstmae's tensor name -> the module's, per layer
+    names = ({"weight_ih": "weight_ih", "weight_hh": "weight_hh", "bias_ih": "bias_ih",
+              "bias_hh": "bias_hh"} if gru else
+             {"weight_ih": "weight_ih", "weight_hh": "weight_hh", "bias": "bias_ih"})
+    mods = {"encoder": module(D, H, num_layers=K, batch_first=True).to(dtype),
+            "decoder": module(Z, H, num_layers=K, batch_first=True).to(dtype)}
     P = {}
     with torch.no_grad():
         for part, mod in mods.items():
             for k in range(K):
-                for ours, theirs in (("weight_ih", "weight_ih_l%d" % k),
-                                     ("weight_hh", "weight_hh_l%d" % k),
-                                     ("bias", "bias_ih_l%d" % k)):
-                    prm = getattr(mod, theirs)
+                for ours, theirs in names.items():
+                    prm = getattr(mod, "%s_l%d" % (theirs, k))
                     prm.copy_(torch.tensor(P0["%s.%d.%s" % (part, k, ours)], dtype=dtype))
                     P["%s.%d.%s" % (part, k, ours)] = prm
-                bhh = getattr(mod, "bias_hh_l%d" % k)
-                bhh.zero_()
-                bhh.requires_grad_(False)
+                if not gru:
+                    bhh = getattr(mod, "bias_hh_l%d" % k)
+                    bhh.zero_()
+                    bhh.requires_grad_(False)
     for nm in ("latent.weight", "latent.bias", "output.weight", "output.bias"):
         P[nm] = torch.tensor(P0[nm], dtype=dtype, requires_grad=True)
 
@@ -277,8 +261,6 @@ def compute_case(cfg, P0, x_np, lengths, dtype=torch.float64, impl="hand"):
     impl "nn" runs torch.nn.LSTM instead of the hand-written cell."""
     def build():
         if impl == "nn":
-            if cfg.get("cell", "lstm") == "gru":
-                return make_params_nn_gru(P0, dtype, cfg)
             return make_params_nn(P0, dtype, cfg)
         return make_params(P0, dtype, cfg)
 
