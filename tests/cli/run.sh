@@ -51,14 +51,20 @@ lm() {
     checks=$((checks + 1))
     # shellcheck disable=SC2086
     $wrapper "$bin" "$@" >out 2>err
-    local rc=$?
-    last_cmd="lstmae $*"
-    if [ "$rc" != "$want" ]; then
-        fail "exit $rc, expected $want: lstmae $*"
+    ran "$?" "$want" "lstmae $*"
+}
+
+# ran RC WANT WHAT: after a run of the tool (stderr in ./err), records WHAT
+# as last_cmd and fails unless it exited WANT with no sanitizer or
+# valgrind report; returns 0 when all is well.
+ran() {
+    last_cmd=$3
+    if [ "$1" != "$2" ]; then
+        fail "exit $1, expected $2: $3"
         return 1
     fi
     if grep -qE 'Sanitizer|runtime error:|^==[0-9]+==' err; then
-        fail "sanitizer or valgrind report: lstmae $*"
+        fail "sanitizer or valgrind report: $3"
         return 1
     fi
     return 0
@@ -128,17 +134,7 @@ lm_limited() {
     fi
     # shellcheck disable=SC2086
     (eval "$limit"; exec timeout 20 $wrapper "$bin" "$@") >out 2>err
-    local rc=$?
-    last_cmd="lstmae $* (${limit:-no ulimit;} timeout 20)"
-    if [ "$rc" != "$want" ]; then
-        fail "exit $rc, expected $want: $last_cmd"
-        return 1
-    fi
-    if grep -qE 'Sanitizer|runtime error:|^==[0-9]+==' err; then
-        fail "sanitizer or valgrind report: $last_cmd"
-        return 1
-    fi
-    return 0
+    ran "$?" "$want" "lstmae $* (${limit:-no ulimit;} timeout 20)"
 }
 
 # ---- usage ------------------------------------------------------------------
