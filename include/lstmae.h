@@ -176,7 +176,11 @@ typedef struct lstmae_model lstmae_model;
  */
 typedef enum {
     LSTMAE_LOSS_BCE = 0, /**< binary cross-entropy from logits; outputs are probabilities */
-    LSTMAE_LOSS_MSE = 1  /**< mean squared error; outputs are values */
+    LSTMAE_LOSS_MSE = 1, /**< mean squared error; outputs are values */
+    LSTMAE_LOSS_CROSS_ENTROPY = 2 /**< softmax cross-entropy over the features of
+                                     each step (one-hot or probability
+                                     targets); outputs are the softmax; needs
+                                     input_dim >= 2 (since 0.2) */
 } lstmae_loss;
 
 /**
@@ -189,6 +193,15 @@ typedef enum {
     LSTMAE_CELL_LSTM = 0, /**< LSTM (torch.nn.LSTM with one bias), the default */
     LSTMAE_CELL_GRU = 1   /**< GRU (torch.nn.GRU), gate blocks r, z, n */
 } lstmae_cell;
+
+/**
+ * Initial state of the decoder (docs/variants.md).
+ */
+typedef enum {
+    LSTMAE_DECODER_INIT_ZERO = 0,  /**< zero state, the default */
+    LSTMAE_DECODER_INIT_LATENT = 1 /**< layer k starts from h = tanh(W_b^k z + b_b^k)
+                                      (tensors bridge.{k}.*), c = 0 */
+} lstmae_decoder_init;
 
 /** Optimiser of lstmae_fit(), with PyTorch's semantics (docs/model.md). */
 typedef enum {
@@ -214,6 +227,17 @@ typedef struct lstmae_config {
                                Same config, same seed: same model.        */
     lstmae_cell cell;       /**< recurrent cell; default LSTMAE_CELL_LSTM
                                (since 0.2)                                */
+    int bidirectional;      /**< 1: each encoder layer also runs backwards
+                               over the valid steps; default 0 (since 0.2) */
+    int reverse_target;     /**< 1: the decoder produces the sequence last
+                               step first (outputs stay in time order);
+                               default 0 (since 0.2)                      */
+    lstmae_decoder_init decoder_init; /**< default LSTMAE_DECODER_INIT_ZERO
+                               (since 0.2)                                */
+    int decoder_feedback;   /**< 1: the decoder also sees the previous step:
+                               the target's in fit, evaluate and
+                               reconstruct (teacher forcing), its own
+                               output in decode; default 0 (since 0.2)    */
 } lstmae_config;
 
 /**
@@ -236,6 +260,10 @@ static inline void lstmae_config_init(lstmae_config *cfg)
     cfg->loss = LSTMAE_LOSS_BCE;
     cfg->seed = 1;
     cfg->cell = LSTMAE_CELL_LSTM;
+    cfg->bidirectional = 0;
+    cfg->reverse_target = 0;
+    cfg->decoder_init = LSTMAE_DECODER_INIT_ZERO;
+    cfg->decoder_feedback = 0;
 }
 
 /**
@@ -260,9 +288,12 @@ typedef struct lstmae_sequences {
  */
 typedef struct lstmae_metrics {
     size_t struct_size;     /**< set by lstmae_metrics_init                 */
-    double loss;            /**< mean per valid element                     */
+    double loss;            /**< mean per valid element (cross-entropy: per
+                               valid step)                                */
     double accuracy;        /**< bce: share of valid elements with
-                               (p > 0.5) == (x > 0.5); NAN for mse        */
+                               (p > 0.5) == (x > 0.5); cross-entropy:
+                               share of valid steps whose argmax matches
+                               the target's; NAN for mse                  */
     uint64_t elements;      /**< valid elements counted: D * sum(lengths)   */
 } lstmae_metrics;
 
@@ -404,8 +435,16 @@ static inline void lstmae_fit_options_init(lstmae_fit_options *opt)
  * @retval LSTMAE_OK               *out is the model.
  * @retval LSTMAE_ERR_INVALID_ARG  cfg or out NULL, struct_size 0, a
  *                                 dimension < 1 or above the limits, an
- *                                 unknown loss.
+ *                                 unknown loss, cell or decoder_init, a
+ *                                 flag (bidirectional, reverse_target,
+ *                                 decoder_feedback) other than 0 or 1, or
+ *                                 a combination that cannot be computed:
+ *                                 cross-entropy with input_dim 1 (a
+ *                                 softmax over one feature is always 1).
  * @retval LSTMAE_ERR_NOMEM        an allocation failed.
+ *
+ * Every other combination of the variants is allowed, with any number
+ * of layers (docs/variants.md).
  *
  * On failure *out is set to NULL (when out is not NULL).
  */
@@ -589,7 +628,10 @@ LSTMAE_API int lstmae_encode(const lstmae_model *model,
  * @param      length  steps to decode each to, >= 1.
  * @param[out] out     count * length * input_dim floats
  *                     [count][length][input_dim]: probabilities for bce,
- *                     values for mse.
+ *                     values for mse, per-step softmax for cross-entropy.
+ *                     With decoder_feedback the decoder runs free: step t
+ *                     sees its own output of step t - 1. With
+ *                     reverse_target the steps are still in time order.
  * @retval LSTMAE_OK               out is written.
  * @retval LSTMAE_ERR_INVALID_ARG  count or length 0, NULL, shapes too
  *                                 large.

@@ -212,11 +212,29 @@ static size_t file_size(const param_entry *t, size_t ntensors, size_t nparams,
     return total;
 }
 
+/* The variants' u32 records, tags 7-11 (IO_TAG_CELL ..
+   IO_TAG_DECODER_FEEDBACK), in tag order; each is 0 by default. */
+enum { VARIANTS = IO_TAG_DECODER_FEEDBACK - IO_TAG_CELL + 1 };
+
+static void variant_values(const lstmae_config *cfg, uint32_t v[VARIANTS])
+{
+    v[0] = (uint32_t)cfg->cell;
+    v[1] = (uint32_t)cfg->bidirectional;
+    v[2] = (uint32_t)cfg->reverse_target;
+    v[3] = (uint32_t)cfg->decoder_init;
+    v[4] = (uint32_t)cfg->decoder_feedback;
+}
+
 /* The record section's length as io_write writes it for this config:
    records holding a default are left out. */
 static size_t records_bytes(const lstmae_config *cfg)
 {
-    return RECORDS_BYTES + (cfg->cell != LSTMAE_CELL_LSTM ? U32_RECORD_BYTES : 0);
+    uint32_t v[VARIANTS];
+    variant_values(cfg, v);
+    size_t bytes = RECORDS_BYTES;
+    for (int i = 0; i < VARIANTS; i++)
+        if (v[i] != 0) bytes += U32_RECORD_BYTES;
+    return bytes;
 }
 
 size_t io_saved_size(const lstmae_model *m, unsigned flags)
@@ -253,11 +271,14 @@ void io_write(const lstmae_model *m, unsigned flags, unsigned char *buf, size_t 
     put_u16(&c, IO_RECORD_REQUIRED);
     put_u32(&c, 8);
     put_u64(&c, m->cfg.seed);
-    if (m->cfg.cell != LSTMAE_CELL_LSTM) {
-        put_u16(&c, IO_TAG_CELL);
+    uint32_t variants[VARIANTS];
+    variant_values(&m->cfg, variants);
+    for (int i = 0; i < VARIANTS; i++) {
+        if (variants[i] == 0) continue; /* the default: left out */
+        put_u16(&c, (uint32_t)(IO_TAG_CELL + i));
         put_u16(&c, IO_RECORD_REQUIRED);
         put_u32(&c, 4);
-        put_u32(&c, (uint32_t)m->cfg.cell);
+        put_u32(&c, variants[i]);
     }
     put_u32(&c, (uint32_t)m->ntensors);
     put_u32(&c, 0);
@@ -302,10 +323,11 @@ static int read_config_v1(cursor *c, uint32_t v[5], uint64_t *seed)
    u16 tag, u16 flags, u32 payload length, payload, filling exactly the
    length. Each known tag at most once, every one of tags 1-6 present, the
    payload length the tag's; an unknown tag is skipped unless required.
-   v[0..4]: tags 1-5; v[5]: tag 7 (cell), left as it is (the default)
-   when absent. *config_bytes: the section's size, for the file-size
-   check. */
-static int read_config_v2(cursor *c, uint32_t v[6], uint64_t *seed, size_t *config_bytes)
+   v[0..4]: tags 1-5; v[5..9]: tags 7-11 (the variants), left as they
+   are (the defaults) when absent. *config_bytes: the section's size, for
+   the file-size check. */
+static int read_config_v2(cursor *c, uint32_t v[5 + VARIANTS], uint64_t *seed,
+                          size_t *config_bytes)
 {
     uint32_t len = get_u32(c);
     if (get_u32(c) != 0 || c->bad) return LSTMAE_ERR_FORMAT;
@@ -318,7 +340,7 @@ static int read_config_v2(cursor *c, uint32_t v[6], uint64_t *seed, size_t *conf
         uint32_t tag = get_u16(c), rflags = get_u16(c), plen = get_u32(c);
         if ((rflags & ~IO_RECORD_REQUIRED) != 0 || plen > end - c->at || tag == 0)
             return LSTMAE_ERR_FORMAT;
-        if (tag > IO_TAG_CELL) { /* not known to this reader */
+        if (tag > IO_TAG_DECODER_FEEDBACK) { /* not known to this reader */
             if (rflags & IO_RECORD_REQUIRED) return LSTMAE_ERR_FORMAT;
             take(c, plen);
             continue;
@@ -328,8 +350,8 @@ static int read_config_v2(cursor *c, uint32_t v[6], uint64_t *seed, size_t *conf
         seen |= bit;
         if (tag == IO_TAG_SEED)
             *seed = get_u64(c);
-        else if (tag == IO_TAG_CELL)
-            v[5] = get_u32(c);
+        else if (tag >= IO_TAG_CELL)
+            v[5 + tag - IO_TAG_CELL] = get_u32(c);
         else
             v[tag - IO_TAG_INPUT_DIM] = get_u32(c);
     }
@@ -362,7 +384,7 @@ static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags, size_t *con
     (void)stored;
 #endif
 
-    uint32_t v[6] = { 0, 0, 0, 0, 0, LSTMAE_CELL_LSTM };
+    uint32_t v[5 + VARIANTS] = { 0 }; /* the variants' defaults are 0 */
     uint64_t seed = 0;
     int st;
     if (version == 1) {
@@ -372,7 +394,7 @@ static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags, size_t *con
         st = read_config_v2(c, v, &seed, config_bytes);
     }
     if (st != LSTMAE_OK) return st;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 5 + VARIANTS; i++)
         if (v[i] > INT_MAX) return LSTMAE_ERR_FORMAT;
     lstmae_config_init(cfg);
     cfg->input_dim = (int)v[0];
@@ -381,7 +403,12 @@ static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags, size_t *con
     cfg->num_layers = (int)v[3];
     cfg->loss = (lstmae_loss)v[4]; /* the file stores the enum's value */
     cfg->seed = seed;
-    cfg->cell = (lstmae_cell)v[5]; /* unknown values fail the check below */
+    /* unknown values fail the check below */
+    cfg->cell = (lstmae_cell)v[5];
+    cfg->bidirectional = (int)v[6];
+    cfg->reverse_target = (int)v[7];
+    cfg->decoder_init = (lstmae_decoder_init)v[8];
+    cfg->decoder_feedback = (int)v[9];
     /* the one check of model.c, the same as lstmae_create's */
     if (model_check_config(cfg, NULL, 0) != LSTMAE_OK) return LSTMAE_ERR_FORMAT;
     *flags = fl;

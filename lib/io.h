@@ -26,10 +26,10 @@ enum {
     IO_TAG_LOSS = 5,             /* u32, the lstmae_loss value            */
     IO_TAG_SEED = 6,             /* u64                                   */
     IO_TAG_CELL = 7,             /* u32 lstmae_cell; absent: lstm         */
-    IO_TAG_BIDIRECTIONAL = 8,    /* reserved: u32 0 or 1                  */
-    IO_TAG_REVERSE_TARGET = 9,   /* reserved: u32 0 or 1                  */
-    IO_TAG_DECODER_INIT = 10,    /* reserved: u32 lstmae_decoder_init     */
-    IO_TAG_DECODER_FEEDBACK = 11, /* reserved: u32 0 or 1                 */
+    IO_TAG_BIDIRECTIONAL = 8,    /* u32 0 or 1; absent: 0                 */
+    IO_TAG_REVERSE_TARGET = 9,   /* u32 0 or 1; absent: 0                 */
+    IO_TAG_DECODER_INIT = 10,    /* u32 lstmae_decoder_init; absent: zero */
+    IO_TAG_DECODER_FEEDBACK = 11, /* u32 0 or 1; absent: 0                */
     IO_TAG_SCALING = 12,         /* reserved: u32 kind, u32 0, D offsets,
                                     D scales (binary32)                   */
     IO_TAG_THRESHOLD = 13        /* reserved: binary64, optional          */

@@ -22,14 +22,37 @@ int model_check_config(const lstmae_config *c, char *why, size_t size)
         return status_reject(why, size,
                              "num_layers %d is outside 1..%d (LSTMAE_MAX_LAYERS)",
                              c->num_layers, LSTMAE_MAX_LAYERS);
-    if (c->loss != LSTMAE_LOSS_BCE && c->loss != LSTMAE_LOSS_MSE)
+    if (c->loss != LSTMAE_LOSS_BCE && c->loss != LSTMAE_LOSS_MSE &&
+        c->loss != LSTMAE_LOSS_CROSS_ENTROPY)
         return status_reject(why, size,
-                             "loss %d is not LSTMAE_LOSS_BCE (0) or LSTMAE_LOSS_MSE (1)",
+                             "loss %d is not LSTMAE_LOSS_BCE (0), LSTMAE_LOSS_MSE (1) or "
+                             "LSTMAE_LOSS_CROSS_ENTROPY (2)",
                              (int)c->loss);
     if (c->cell != LSTMAE_CELL_LSTM && c->cell != LSTMAE_CELL_GRU)
         return status_reject(why, size,
                              "cell %d is not LSTMAE_CELL_LSTM (0) or LSTMAE_CELL_GRU (1)",
                              (int)c->cell);
+    static const char *const flag_names[3] = {"bidirectional", "reverse_target",
+                                              "decoder_feedback"};
+    const int flags[3] = {c->bidirectional, c->reverse_target, c->decoder_feedback};
+    for (int i = 0; i < 3; i++)
+        if (flags[i] != 0 && flags[i] != 1)
+            return status_reject(why, size, "%s %d is not 0 or 1", flag_names[i], flags[i]);
+    if (c->decoder_init != LSTMAE_DECODER_INIT_ZERO &&
+        c->decoder_init != LSTMAE_DECODER_INIT_LATENT)
+        return status_reject(why, size,
+                             "decoder_init %d is not LSTMAE_DECODER_INIT_ZERO (0) or "
+                             "LSTMAE_DECODER_INIT_LATENT (1)",
+                             (int)c->decoder_init);
+    if (c->loss == LSTMAE_LOSS_CROSS_ENTROPY && c->input_dim < 2)
+        return status_reject(why, size,
+                             "cross-entropy needs input_dim >= 2 (a softmax over %d feature "
+                             "is always 1)",
+                             c->input_dim);
+    /* being built (issue 12): refused until computed */
+    if (c->bidirectional || c->reverse_target || c->decoder_feedback ||
+        c->decoder_init != LSTMAE_DECODER_INIT_ZERO || c->loss == LSTMAE_LOSS_CROSS_ENTROPY)
+        return status_reject(why, size, "this variant is not implemented yet");
     return LSTMAE_OK;
 }
 

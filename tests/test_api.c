@@ -352,10 +352,20 @@ static int bad_config(int k, lstmae_config *c, const char **what)
     case 12: *what = "num_layers MAX+1"; c->num_layers = LSTMAE_MAX_LAYERS + 1;
         break;
     case 13: *what = "input_dim INT_MAX"; c->input_dim = INT_MAX; break;
-    case 14: *what = "loss 2"; c->loss = (lstmae_loss)2; break;
+    case 14: *what = "loss 3"; c->loss = (lstmae_loss)3; break;
     case 15: *what = "loss -1"; c->loss = (lstmae_loss)-1; break;
     case 16: *what = "cell 2"; c->cell = (lstmae_cell)2; break;
     case 17: *what = "cell -1"; c->cell = (lstmae_cell)-1; break;
+    case 18: *what = "bidirectional 2"; c->bidirectional = 2; break;
+    case 19: *what = "reverse_target -1"; c->reverse_target = -1; break;
+    case 20: *what = "decoder_feedback 2"; c->decoder_feedback = 2; break;
+    case 21: *what = "decoder_init 2"; c->decoder_init = (lstmae_decoder_init)2; break;
+    case 22: *what = "decoder_init -1"; c->decoder_init = (lstmae_decoder_init)-1; break;
+    case 23:
+        *what = "cross-entropy with input_dim 1";
+        c->loss = LSTMAE_LOSS_CROSS_ENTROPY;
+        c->input_dim = 1;
+        break;
     default: return INT_MIN;
     }
     return LSTMAE_ERR_INVALID_ARG;
