@@ -13,13 +13,17 @@
  * bench/torch_baseline.py, which reads the files --write-data makes) sees
  * the same numbers.
  *
+ * The recurrent cell is the library's default LSTM, or with --cell gru the
+ * GRU (lstmae_config.cell = LSTMAE_CELL_GRU), in every layer; the shapes
+ * and data are the same.
+ *
  * For each configuration, in a process of its own (so that peak RSS is its
  * own): one warm-up epoch, then the median of N timed epochs of lstmae_fit
  * (Adam, lr 1e-3, shuffled; with --batches, runs of B batches instead of
  * epochs); then lstmae_encode over the set, warm-up and median of R
  * repetitions. Prints one line per configuration:
  *
- *   bench impl=lstmae config=S threads=1 ... train_seq_per_s=... \
+ *   bench impl=lstmae cell=lstm config=S threads=1 ... train_seq_per_s=... \
  *         encode_seq_per_s=... gflops=... encode_gflops=... peak_rss_mb=...
  *
  * bench/compare.py runs it beside bench/torch_baseline.py.
@@ -28,7 +32,8 @@
  * docs/performance.md and in model_flops() below), not what the library
  * happens to execute.
  *
- * Usage: lstmae_bench [--config S|M|L|all] [--threads T] [--epochs N]
+ * Usage: lstmae_bench [--config S|M|L|all] [--cell lstm|gru] [--threads T]
+ *                     [--epochs N]
  *                     [--batches B] [--warmup W] [--encode-count N]
  *                     [--encode-reps R] [--quick] [--no-fork]
  *                     [--write-data DIR] [--info]
@@ -87,6 +92,7 @@ enum { NUM_CONFIGS = (int)(sizeof CONFIGS / sizeof CONFIGS[0]) };
 /* What the command line asks for; < 0 (or 0 for sizes): the config's
    default. */
 typedef struct bench_args {
+    lstmae_cell cell;
     int threads;
     int epochs;
     int batches;
@@ -239,26 +245,37 @@ static double median(double *v, size_t n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* Gate blocks of a cell: LSTM 4 (i, f, g, o), GRU 3 (r, z, n). */
+static double cell_gates(lstmae_cell cell)
+{
+    return cell == LSTMAE_CELL_GRU ? 3.0 : 4.0;
+}
+
 /* FLOPs of one forward pass over `steps` valid steps of `seqs` sequences:
-   each LSTM layer 2 (in + H) 4H per step (encoder in = D, decoder in = Z,
-   in = H above layer 0), the latent 2 H Z per sequence, the output 2 H D
-   per step. Element-wise work is not counted. */
-static double encoder_flops(const bench_config *c, double steps, double seqs)
+   each layer 2 (in + H) G H per step with G gate blocks (LSTM 4, GRU 3;
+   encoder in = D, decoder in = Z, in = H above layer 0), the latent 2 H Z
+   per sequence, the output 2 H D per step. Element-wise work is not
+   counted. */
+static double encoder_flops(const bench_config *c, lstmae_cell cell,
+                            double steps, double seqs)
 {
     const double D = c->input_dim, H = c->hidden_dim, Z = c->latent_dim;
+    const double G = cell_gates(cell);
     double per_step = 0.0;
     for (int k = 0; k < c->num_layers; k++)
-        per_step += 2.0 * ((k == 0 ? D : H) + H) * 4.0 * H;
+        per_step += 2.0 * ((k == 0 ? D : H) + H) * G * H;
     return steps * per_step + seqs * 2.0 * H * Z;
 }
 
-static double model_flops(const bench_config *c, double steps, double seqs)
+static double model_flops(const bench_config *c, lstmae_cell cell,
+                          double steps, double seqs)
 {
-    const double D = c->input_dim, H = c->hidden_dim, Z = c->latent_dim;
+    const double D = c->input_dim, H = c->hidden_dim;
+    const double G = cell_gates(cell);
     double per_step = 2.0 * H * D;
     for (int k = 0; k < c->num_layers; k++)
-        per_step += 2.0 * ((k == 0 ? Z : H) + H) * 4.0 * H;
-    return encoder_flops(c, steps, seqs) + steps * per_step;
+        per_step += 2.0 * ((k == 0 ? (double)c->latent_dim : H) + H) * G * H;
+    return encoder_flops(c, cell, steps, seqs) + steps * per_step;
 }
 
 /* The training clock: on_batch stamps the end of every batch and stops the
@@ -335,6 +352,7 @@ static int run_config(const bench_config *c, const bench_args *a)
     cfg.latent_dim = c->latent_dim;
     cfg.num_layers = c->num_layers;
     cfg.loss = c->loss;
+    cfg.cell = a->cell;
     cfg.seed = 1;
     status = lstmae_create(&cfg, &model);
     if (status != LSTMAE_OK)
@@ -410,14 +428,14 @@ static int run_config(const bench_config *c, const bench_args *a)
     }
     const double encode_time = median(times, (size_t)reps);
 
-    printf("bench impl=lstmae config=%s threads=%d epochs=%d batches=%d "
+    printf("bench impl=lstmae cell=%s config=%s threads=%d epochs=%d batches=%d "
            "warmup=%d encode_n=%zu train_seq_per_s=%.1f encode_seq_per_s=%.1f "
            "gflops=%.2f encode_gflops=%.2f peak_rss_mb=%.1f base_rss_mb=%.1f "
            "unit_s=%.4f loss=%.5f cpu_util=%.2f\n",
-           c->name, a->threads, epochs, batches, warmup, enc_n, train_seqs / train_time,
+           a->cell == LSTMAE_CELL_GRU ? "gru" : "lstm", c->name, a->threads, epochs, batches, warmup, enc_n, train_seqs / train_time,
            (double)enc_n / encode_time,
-           3.0 * model_flops(c, train_steps, train_seqs) / train_time * 1e-9,
-           encoder_flops(c, enc_steps, (double)enc_n) / encode_time * 1e-9,
+           3.0 * model_flops(c, a->cell, train_steps, train_seqs) / train_time * 1e-9,
+           encoder_flops(c, a->cell, enc_steps, (double)enc_n) / encode_time * 1e-9,
            peak_rss_mb(), base_rss, train_time, fc.last_loss, cpu_util);
     fflush(stdout);
 
@@ -473,9 +491,12 @@ static int parse_int(const char *arg, long lo, long hi, long *out)
 static void usage(const char *argv0)
 {
     fprintf(stderr,
-            "usage: %s [--config S|M|L|all] [--threads T] [--epochs N]\n"
-            "          [--batches B] [--encode-count N] [--encode-reps R]\n"
-            "          [--warmup W] [--quick] [--no-fork] [--write-data DIR]\n"
+            "usage: %s [--config S|M|L|all] [--cell lstm|gru] [--threads T]\n"
+            "          [--epochs N] [--batches B] [--encode-count N]\n"
+            "          [--encode-reps R] [--warmup W] [--quick] [--no-fork]\n"
+            "          [--write-data DIR]\n"
+            "  --cell C          the recurrent cell of every layer: lstm (the\n"
+            "                    default) or gru (lstmae_config.cell)\n"
             "  --threads T       lstmae_fit_options.num_threads and\n"
             "                    lstmae_set_num_threads for encoding (default 1)\n"
             "  --epochs N        timed epochs (median reported; default S 10,\n"
@@ -497,7 +518,7 @@ static void usage(const char *argv0)
 
 int main(int argc, char **argv)
 {
-    bench_args a = {1, -1, -1, -1, 0, -1, 0};
+    bench_args a = {LSTMAE_CELL_LSTM, 1, -1, -1, -1, 0, -1, 0};
     const char *config = "all", *data_dir = NULL;
     int fork_each = 1;
     for (int i = 1; i < argc; i++) {
@@ -505,6 +526,10 @@ int main(int argc, char **argv)
         long v = 0;
         if (strcmp(arg, "--config") == 0 && val != NULL) {
             config = val;
+            i++;
+        } else if (strcmp(arg, "--cell") == 0 && val != NULL &&
+                   (strcmp(val, "lstm") == 0 || strcmp(val, "gru") == 0)) {
+            a.cell = strcmp(val, "gru") == 0 ? LSTMAE_CELL_GRU : LSTMAE_CELL_LSTM;
             i++;
         } else if (strcmp(arg, "--threads") == 0 && parse_int(val, 0, 64, &v)) {
             a.threads = (int)v;

@@ -19,11 +19,19 @@ and prints the ratios lstmae / PyTorch:
     which avoids PackedSequence's slow CPU backward); ratios are given
     against the faster of the two ("best") and against "packed". The
     packed variant on L takes minutes and is never the faster one there:
-    it runs once (threads 1, first environment) unless --packed-L all.
+    it runs once (threads 1, first environment) unless --packed-L all;
+  - cells: lstmae's default LSTM against nn.LSTM, and its GRU
+    (`lstmae_bench --cell gru`) against nn.GRU (`torch_baseline.py --cell
+    gru`), each pair in the same run (--cells);
+  - --base PATH runs a second lstmae_bench (an earlier release's, e.g. 0.1)
+    beside the first on the LSTM cells, interleaved with it, and prints
+    the median and range of the two over the --repeat runs and the ratio
+    of the medians (--no-torch leaves PyTorch out of such a run).
 
 Usage: /usr/bin/python3 bench/compare.py [--bench PATH] [--quick]
-           [--threads 1,2] [--configs S,M,L] [--envs default,SkylakeX]
-           [--packed-L all|once|none] [--raw FILE]
+           [--cells lstm,gru] [--threads 1,2] [--configs S,M,L]
+           [--envs default,SkylakeX] [--packed-L all|once|none]
+           [--repeat N] [--base PATH] [--no-torch] [--raw FILE]
 The full run takes about 6 minutes on the idle 2-core development machine
 (10 with other jobs running); --quick under 2.
 """
@@ -73,8 +81,11 @@ SETTLE_S = 2
 
 VARIANTS = ("packed", "padded")
 
-# Issue 4's goals, as ratios over PyTorch: (training, encoding).
-GOALS = {"S": (10, 3), "M": (3, 2), "L": (1.5, 2)}
+# Goals, as ratios over PyTorch: (training, encoding), None: none. The
+# LSTM's are issue 4's, the GRU's issue 12's (M training at one thread).
+GOALS = {"lstm": {"S": (10, 3), "M": (3, 2), "L": (1.5, 2)},
+         "gru": {"M": (3, None)}}
+CELLS = ("lstm", "gru")
 
 
 def parse_line(out):
@@ -162,7 +173,7 @@ except OSError as e:
 """
 
 
-def machine_info(bench, base_env, envs):
+def machine_info(bench, base_env, envs, base=None):
     lines = []
     model = platform.processor()
     try:
@@ -187,9 +198,12 @@ def machine_info(bench, base_env, envs):
         out = subprocess.run([PYTHON, "-c", OPENBLAS_PROBE], env=env,
                              capture_output=True, text=True).stdout.strip()
         lines.append(f"OpenBLAS in env {name}: {out}")
-        out = subprocess.run([bench, "--info"], env=env, capture_output=True,
-                             text=True).stdout.strip()
-        lines.append(f"lstmae in env {name}: {out.removeprefix('info ')}")
+        for label, path in (("lstmae", bench), ("lstmae-base", base)):
+            if path is None:
+                continue
+            out = subprocess.run([path, "--info"], env=env,
+                                 capture_output=True, text=True).stdout.strip()
+            lines.append(f"{label} in env {name}: {out.removeprefix('info ')}")
     out = subprocess.run([PYTHON, "-c", "import torch; print(torch.__version__)"],
                          capture_output=True, text=True).stdout.strip()
     lines.append(f"torch: {out or 'not importable with ' + PYTHON}")
@@ -210,6 +224,13 @@ def best_of(a, b):
     return rec
 
 
+def median(v):
+    v = sorted(v)
+    n = len(v)
+    return None if n == 0 else (v[n // 2] if n % 2 else
+                                0.5 * (v[n // 2 - 1] + v[n // 2]))
+
+
 def fmt(v, digits=1):
     return "—" if v is None else f"{v:.{digits}f}"
 
@@ -225,6 +246,9 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="less work (about 2 minutes); skips PyTorch's "
                     "packed variant on L")
+    ap.add_argument("--cells", default="lstm,gru",
+                    help="lstm: the default LSTM against nn.LSTM; gru: "
+                    "lstmae_bench --cell gru against nn.GRU")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--configs", default="S,M,L")
     ap.add_argument("--envs", default="default,SkylakeX")
@@ -234,6 +258,11 @@ def main():
                     "turn (lstmae, torch, torch, lstmae, ...), and keep each "
                     "implementation's best training and best encoding: "
                     "the same for both sides, against a noisy machine")
+    ap.add_argument("--base", help="a second lstmae_bench (e.g. 0.1's), "
+                    "run beside --bench on the LSTM cells, interleaved")
+    ap.add_argument("--no-torch", dest="no_torch", action="store_true",
+                    help="leave PyTorch out (with --base: lstmae against "
+                    "itself only)")
     ap.add_argument("--timeout", type=int, default=300,
                     help="seconds per process")
     ap.add_argument("--packed-L", dest="packed_l",
@@ -256,16 +285,22 @@ def main():
                  "build-bench && cmake --build build-bench) or pass --bench")
     threads = [int(t) for t in args.threads.split(",")]
     configs = args.configs.split(",")
+    cells = args.cells.split(",")
+    if any(c not in CELLS for c in cells):
+        sys.exit(f"--cells: one or more of {','.join(CELLS)}")
+    if args.base is not None and not os.access(args.base, os.X_OK):
+        sys.exit(f"--base {args.base}: not an executable")
     envs = [(e, None if e == "default" else e) for e in args.envs.split(",")]
     base_env = dict(os.environ)
     packed_l = args.packed_l or ("none" if args.quick else "once")
 
     started = time.time()
-    info = machine_info(bench, base_env, envs)
+    info = machine_info(bench, base_env, envs, args.base)
     for l in info:
         print(l, flush=True)
 
-    results = {}  # (env, threads, config, impl) -> record
+    results = {}  # (env, threads, config, cell, impl) -> record
+    runs = {}  # the same keys -> every (undisturbed or best-retried) run
     raw = []
     data = tempfile.mkdtemp(prefix="lstmae-bench-")
     try:
@@ -275,49 +310,60 @@ def main():
         # each other, so that the machine's drift over minutes does not
         # enter the scaling ratios
         for env_name, coretype in envs:
-            for c in configs:
-                for t in threads:
-                    jobs = [("lstmae", [bench, "--config", c] +
-                             work_args(t, plan[c]),
-                             environment(base_env, coretype, t, False))]
-                    for v in VARIANTS:
-                        if v == "packed" and c == "L" and not (
-                                packed_l == "all" or
-                                (packed_l == "once" and t == threads[0] and
-                                 env_name == envs[0][0])):
-                            continue
-                        work = PACKED_L if (v, c) == ("packed", "L") \
-                            and not args.quick else plan[c]
-                        jobs.append((f"torch-{v}",
-                                     [PYTHON, os.path.join(HERE, "torch_baseline.py"),
-                                      "--data", os.path.join(data, c + ".bin"),
-                                      "--variant", v] + work_args(t, work),
-                                     environment(base_env, coretype, t, True)))
-                    for impl, cmd, env in jobs * args.repeat:
-                        rec = run(cmd, env, args.timeout)
-                        tries = 1
-                        while rec is not None and disturbed(rec, t) and \
-                                tries <= MAX_RETRIES and \
-                                time.time() - started < RETRY_UNTIL[args.quick]:
-                            print(f"  [{time.time() - started:5.0f} s] "
-                                  f"{impl} {c}: cpu_util {rec['cpu_util']}, "
-                                  f"steal {rec.get('steal', '?')}, disturbed; "
-                                  "again", flush=True)
-                            time.sleep(SETTLE_S)
-                            again = run(cmd, env, args.timeout)
-                            tries += 1
-                            if again is not None:
-                                rec = better(rec, again, t)
-                        if rec is None:
-                            continue
-                        key = (env_name, t, c, impl)
-                        if key in results:
-                            rec = best_of(results[key], rec)
-                        results[key] = rec
-                        line = f"env={env_name} " + " ".join(
-                            f"{k}={v}" for k, v in rec.items())
-                        raw.append(line)
-                        print(f"  [{time.time() - started:5.0f} s] {line}",
+            for c, cell, t in ((c, cell, t) for c in configs
+                               for cell in cells for t in threads):
+                # the LSTM is lstmae_bench's default: no --cell, so
+                # that a 0.1 binary (which has none) runs as --base
+                cell_arg = [] if cell == "lstm" else ["--cell", cell]
+                jobs = [("lstmae", [bench, "--config", c] + cell_arg +
+                         work_args(t, plan[c]),
+                         environment(base_env, coretype, t, False))]
+                if args.base is not None and cell == "lstm":
+                    jobs.append(("lstmae-base", [args.base, "--config", c] +
+                                 work_args(t, plan[c]),
+                                 environment(base_env, coretype, t, False)))
+                for v in () if args.no_torch else VARIANTS:
+                    if v == "packed" and c == "L" and not (
+                            packed_l == "all" or
+                            (packed_l == "once" and t == threads[0] and
+                             env_name == envs[0][0])):
+                        continue
+                    work = PACKED_L if (v, c) == ("packed", "L") \
+                        and not args.quick else plan[c]
+                    jobs.append((f"torch-{v}",
+                                 [PYTHON, os.path.join(HERE, "torch_baseline.py"),
+                                  "--data", os.path.join(data, c + ".bin"),
+                                  "--cell", cell, "--variant", v] +
+                                 work_args(t, work),
+                                 environment(base_env, coretype, t, True)))
+                for impl, cmd, env in jobs * args.repeat:
+                    rec = run(cmd, env, args.timeout)
+                    tries = 1
+                    while rec is not None and disturbed(rec, t) and \
+                            tries <= MAX_RETRIES and \
+                            time.time() - started < RETRY_UNTIL[args.quick]:
+                        print(f"  [{time.time() - started:5.0f} s] "
+                              f"{impl} {c} {cell}: cpu_util {rec['cpu_util']}, "
+                              f"steal {rec.get('steal', '?')}, disturbed; "
+                              "again", flush=True)
+                        time.sleep(SETTLE_S)
+                        again = run(cmd, env, args.timeout)
+                        tries += 1
+                        if again is not None:
+                            rec = better(rec, again, t)
+                    if rec is None:
+                        continue
+                    rec["impl"] = impl  # lstmae-base prints "lstmae"
+                    rec.setdefault("cell", "lstm")  # 0.1 prints no cell
+                    key = (env_name, t, c, cell, impl)
+                    runs.setdefault(key, []).append(rec)
+                    line = f"env={env_name} " + " ".join(
+                        f"{k}={v}" for k, v in rec.items())
+                    if key in results:
+                        rec = best_of(results[key], rec)
+                    results[key] = rec
+                    raw.append(line)
+                    print(f"  [{time.time() - started:5.0f} s] {line}",
                               flush=True)
     finally:
         shutil.rmtree(data, ignore_errors=True)
@@ -332,77 +378,103 @@ def main():
 
     print(f"\nload average at end: {os.getloadavg()}; "
           f"total {time.time() - started:.0f} s")
-    print("\nRatios lstmae / PyTorch (> 1: lstmae faster). best = the faster "
-          "PyTorch variant for that column.\n")
-    print("| env | threads | config | train vs best | train vs packed | "
-          "encode vs best | encode vs packed | goal train / encode | "
-          "peak RSS lstmae / torch MB |")
-    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for env_name, _ in envs:
-        for t in threads:
-            for c in configs:
-                k = (env_name, t, c)
-                row = []
-                for field in ("train_seq_per_s", "encode_seq_per_s"):
-                    mine = val(k + ("lstmae",), field)
-                    theirs = {v: val(k + (f"torch-{v}",), field)
-                              for v in VARIANTS}
-                    present = [(x, v) for v, x in theirs.items() if x]
-                    best = max(present) if present else None
-                    r = ratio(mine, best[0] if best else None)
-                    row.append(f"{fmt(r, 2)} ({best[1]})" if best and r
-                               else "—")
-                    row.append(fmt(ratio(mine, theirs["packed"]), 2))
-                rss_torch = [val(k + (f"torch-{v}",), "peak_rss_mb")
-                             for v in VARIANTS]
-                rss_torch = [x for x in rss_torch if x is not None]
-                rss = (f"{fmt(val(k + ('lstmae',), 'peak_rss_mb'), 0)} / "
-                       f"{fmt(min(rss_torch), 0) if rss_torch else '—'}")
-                goal = "{} / {}".format(*GOALS[c]) if c in GOALS else "—"
-                print(f"| {env_name} | {t} | {c} | " + " | ".join(row) +
-                      f" | {goal} | {rss} |")
+    if not args.no_torch:
+        print("\nRatios lstmae / PyTorch (> 1: lstmae faster). best = the "
+              "faster PyTorch variant for that column.\n")
+        print("| env | threads | config | cell | train vs best | train vs packed | "
+              "encode vs best | encode vs packed | goal train / encode | "
+              "peak RSS lstmae / torch MB |")
+        print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for env_name, _ in envs if not args.no_torch else ():
+        for t, c, cell in ((t, c, cell) for t in threads for c in configs
+                           for cell in cells):
+            k = (env_name, t, c, cell)
+            row = []
+            for field in ("train_seq_per_s", "encode_seq_per_s"):
+                mine = val(k + ("lstmae",), field)
+                theirs = {v: val(k + (f"torch-{v}",), field)
+                          for v in VARIANTS}
+                present = [(x, v) for v, x in theirs.items() if x]
+                best = max(present) if present else None
+                r = ratio(mine, best[0] if best else None)
+                row.append(f"{fmt(r, 2)} ({best[1]})" if best and r
+                           else "—")
+                row.append(fmt(ratio(mine, theirs["packed"]), 2))
+            rss_torch = [val(k + (f"torch-{v}",), "peak_rss_mb")
+                         for v in VARIANTS]
+            rss_torch = [x for x in rss_torch if x is not None]
+            rss = (f"{fmt(val(k + ('lstmae',), 'peak_rss_mb'), 0)} / "
+                   f"{fmt(min(rss_torch), 0) if rss_torch else '—'}")
+            goal = " / ".join("—" if g is None else str(g) for g in
+                              GOALS[cell].get(c, (None, None)))
+            print(f"| {env_name} | {t} | {c} | {cell} | " + " | ".join(row) +
+                  f" | {goal} | {rss} |")
 
     print("\nAbsolute numbers (train/encode in sequences per second; GFLOP/s "
           "by the formula in docs/performance.md; CPU/wall: CPU time over "
           "wall time of the training, ~threads when undisturbed; steal: the "
           "share of the machine's CPU time the hypervisor took during the "
           "process).\n")
-    print("| env | threads | config | impl | train seq/s | encode seq/s | "
+    impls = ("lstmae", "lstmae-base") + tuple(f"torch-{v}" for v in VARIANTS)
+    print("| env | threads | config | cell | impl | train seq/s | encode seq/s | "
           "train GFLOP/s | encode GFLOP/s | peak RSS MB | CPU/wall | steal |")
-    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for env_name, _ in envs:
-        for t in threads:
-            for c in configs:
-                for impl in ("lstmae",) + tuple(f"torch-{v}" for v in VARIANTS):
-                    rec = results.get((env_name, t, c, impl))
-                    if rec is None:
-                        continue
-                    print(f"| {env_name} | {t} | {c} | {impl} | "
-                          f"{rec['train_seq_per_s']} | {rec['encode_seq_per_s']} | "
-                          f"{rec['gflops']} | {rec['encode_gflops']} | "
-                          f"{rec['peak_rss_mb']} | {rec['cpu_util']} | "
-                          f"{rec.get('steal', '—')} |")
+        for t, c, cell in ((t, c, cell) for t in threads for c in configs
+                           for cell in cells):
+            for impl in impls:
+                rec = results.get((env_name, t, c, cell, impl))
+                if rec is None:
+                    continue
+                print(f"| {env_name} | {t} | {c} | {cell} | {impl} | "
+                      f"{rec['train_seq_per_s']} | {rec['encode_seq_per_s']} | "
+                      f"{rec['gflops']} | {rec['encode_gflops']} | "
+                      f"{rec['peak_rss_mb']} | {rec['cpu_util']} | "
+                      f"{rec.get('steal', '—')} |")
     if 1 in threads and len(threads) > 1:
         print("\nScaling: sequences per second at T threads over 1 thread, "
               "same environment (issue 4: lstmae >= 1.7 at 2 threads on M "
               "and L).\n")
-        print("| env | config | impl | threads | train | encode |")
-        print("| --- | --- | --- | ---: | ---: | ---: |")
+        print("| env | config | cell | impl | threads | train | encode |")
+        print("| --- | --- | --- | --- | ---: | ---: | ---: |")
         for env_name, _ in envs:
-            for c in configs:
-                for impl in ("lstmae",) + tuple(f"torch-{v}" for v in VARIANTS):
+            for c, cell in ((c, cell) for c in configs for cell in cells):
+                for impl in impls:
                     for t in threads:
                         if t == 1:
                             continue
-                        one = (env_name, 1, c, impl)
-                        many = (env_name, t, c, impl)
+                        one = (env_name, 1, c, cell, impl)
+                        many = (env_name, t, c, cell, impl)
                         if one not in results or many not in results:
                             continue
-                        print(f"| {env_name} | {c} | {impl} | {t} | "
+                        print(f"| {env_name} | {c} | {cell} | {impl} | {t} | "
                               f"{fmt(ratio(val(many, 'train_seq_per_s'), val(one, 'train_seq_per_s')), 2)} | "
                               f"{fmt(ratio(val(many, 'encode_seq_per_s'), val(one, 'encode_seq_per_s')), 2)} |")
-    missing = [(e, t, c) for e, _ in envs for t in threads for c in configs
-               if (e, t, c, "lstmae") not in results]
+    if args.base is not None and "lstm" in cells:
+        print(f"\nlstmae ({bench}) against lstmae-base ({args.base}), LSTM: "
+              "the median and range (min-max) of sequences per second over "
+              "the runs, and the ratio of the medians (lstmae / base; "
+              "< 1: lstmae slower).\n")
+        print("| env | threads | config | runs | train lstmae | train base | "
+              "train ratio | encode lstmae | encode base | encode ratio |")
+        print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for env_name, _ in envs:
+            for t, c in ((t, c) for t in threads for c in configs):
+                mine = runs.get((env_name, t, c, "lstm", "lstmae"), [])
+                theirs = runs.get((env_name, t, c, "lstm", "lstmae-base"), [])
+                if not mine or not theirs:
+                    continue
+                row = [f"{len(mine)}/{len(theirs)}"]
+                for field in ("train_seq_per_s", "encode_seq_per_s"):
+                    a = [float(r[field]) for r in mine]
+                    b = [float(r[field]) for r in theirs]
+                    row += [f"{median(a):.1f} ({min(a):.1f}-{max(a):.1f})",
+                            f"{median(b):.1f} ({min(b):.1f}-{max(b):.1f})",
+                            fmt(ratio(median(a), median(b)), 3)]
+                print(f"| {env_name} | {t} | {c} | " + " | ".join(row) + " |")
+    missing = [(e, t, c, cell) for e, _ in envs for t in threads
+               for c in configs for cell in cells
+               if (e, t, c, cell, "lstmae") not in results]
     return 1 if missing else 0
 
 

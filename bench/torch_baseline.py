@@ -8,20 +8,23 @@ options: warm-up epochs (or batches), the median of N timed epochs (or runs
 of B batches) of Adam (lr 1e-3, shuffled mini-batches), then the median of
 R encoding passes. Prints one line in bench.c's format:
 
-  bench impl=torch-packed config=S threads=1 ... train_seq_per_s=... \
-        encode_seq_per_s=... gflops=... encode_gflops=... peak_rss_mb=...
+  bench impl=torch-packed cell=lstm config=S threads=1 ... \
+        train_seq_per_s=... encode_seq_per_s=... gflops=... \
+        encode_gflops=... peak_rss_mb=...
 
 The model is MODEL.md's: a K-layer nn.LSTM encoder, z = Linear(H -> Z) of
 the top layer's final h, a K-layer nn.LSTM decoder whose input at every
 step is z, Linear(H -> D) on every valid decoder step, and the loss (BCE
 with logits or MSE) over the valid elements only. nn.LSTM keeps its two
-bias vectors (PyTorch as people use it). --variant packed (the default)
-runs both LSTMs over PackedSequences; --variant padded runs them over the
+bias vectors (PyTorch as people use it). --cell gru puts nn.GRU (two bias
+vectors, as lstmae's GRU has) in place of nn.LSTM in both, everything
+else the same (lstmae_bench --cell gru). --variant packed (the default)
+runs both RNNs over PackedSequences; --variant padded runs them over the
 padded batch and masks (see docs/performance.md for why both).
 
 Usage: /usr/bin/python3 bench/torch_baseline.py --data DIR/M.bin
-           [--threads T] [--epochs N] [--batches B] [--warmup W]
-           [--encode-count N] [--encode-reps R] [--quick]
+           [--cell lstm|gru] [--threads T] [--epochs N] [--batches B]
+           [--warmup W] [--encode-count N] [--encode-reps R] [--quick]
            [--variant packed|padded]
 Run it with Debian's interpreter (python3-torch): /usr/bin/python3.
 """
@@ -67,19 +70,25 @@ def read_data(path):
         torch.from_numpy(lengths.astype(np.int64))
 
 
-class LstmAutoencoder(nn.Module):
-    def __init__(self, D, H, Z, K):
+# The recurrent module of each cell kind (lstmae_bench --cell).
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class Autoencoder(nn.Module):
+    def __init__(self, D, H, Z, K, cell="lstm"):
         super().__init__()
-        self.encoder = nn.LSTM(D, H, K, batch_first=True)
+        rnn = CELLS[cell]
+        self.encoder = rnn(D, H, K, batch_first=True)
         self.latent = nn.Linear(H, Z)
-        self.decoder = nn.LSTM(Z, H, K, batch_first=True)
+        self.decoder = rnn(Z, H, K, batch_first=True)
         self.output = nn.Linear(H, D)
 
     def encode(self, x, lengths):
         """x [B, T, D] padded, lengths [B] (CPU int64, >= 1) -> z [B, Z]."""
         packed = pack_padded_sequence(x, lengths, batch_first=True,
                                       enforce_sorted=False)
-        _, (h, _) = self.encoder(packed)
+        _, state = self.encoder(packed)  # LSTM: (h, c); GRU: h
+        h = state[0] if isinstance(state, tuple) else state
         return self.latent(h[-1])
 
     def forward(self, x, lengths):
@@ -147,14 +156,16 @@ def train_batch(model, opt, xb, lb, loss, variant):
     return l.item()
 
 
-def flops(cfg, steps, seqs, encoder_only=False):
-    """bench.c's model_flops / encoder_flops: matrix products only."""
+def flops(cfg, cell, steps, seqs, encoder_only=False):
+    """bench.c's model_flops / encoder_flops: matrix products only; G gate
+    blocks per layer (LSTM 4, GRU 3)."""
     D, H, Z, K = cfg["D"], cfg["H"], cfg["Z"], cfg["K"]
-    enc = sum(2.0 * ((D if k == 0 else H) + H) * 4 * H for k in range(K))
+    G = 3 if cell == "gru" else 4
+    enc = sum(2.0 * ((D if k == 0 else H) + H) * G * H for k in range(K))
     f = steps * enc + seqs * 2.0 * H * Z
     if encoder_only:
         return f
-    dec = sum(2.0 * ((Z if k == 0 else H) + H) * 4 * H for k in range(K))
+    dec = sum(2.0 * ((Z if k == 0 else H) + H) * G * H for k in range(K))
     return f + steps * (dec + 2.0 * H * D)
 
 
@@ -162,6 +173,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True,
                     help="DIR/<config>.bin from lstmae_bench --write-data")
+    ap.add_argument("--cell", choices=tuple(CELLS), default="lstm",
+                    help="nn.LSTM (the default) or nn.GRU in the encoder "
+                    "and the decoder")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=0)
     ap.add_argument("--batches", type=int, default=-1)
@@ -192,7 +206,7 @@ def main():
     enc_n = args.encode_count or (d_quick_n if args.quick else cfg["n"])
     enc_n = min(enc_n, cfg["n"])
 
-    model = LstmAutoencoder(cfg["D"], cfg["H"], cfg["Z"], cfg["K"])
+    model = Autoencoder(cfg["D"], cfg["H"], cfg["Z"], cfg["K"], args.cell)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(1)
 
@@ -233,15 +247,16 @@ def main():
             enc_times.append(time.perf_counter() - t0)
     encode_time = statistics.median(enc_times)
 
-    print(f"bench impl=torch-{args.variant} config={name} "
+    print(f"bench impl=torch-{args.variant} cell={args.cell} config={name} "
           f"threads={args.threads} "
           f"epochs={epochs} batches={batches} warmup={args.warmup} "
           f"encode_n={enc_n} "
           f"train_seq_per_s={seen / train_time:.1f} "
           f"encode_seq_per_s={enc_n / encode_time:.1f} "
-          f"gflops={3 * flops(cfg, train_steps, seen) / train_time * 1e-9:.2f} "
+          f"gflops="
+          f"{3 * flops(cfg, args.cell, train_steps, seen) / train_time * 1e-9:.2f} "
           f"encode_gflops="
-          f"{flops(cfg, float(le.sum()), enc_n, True) / encode_time * 1e-9:.2f} "
+          f"{flops(cfg, args.cell, float(le.sum()), enc_n, True) / encode_time * 1e-9:.2f} "
           f"peak_rss_mb={rss_mb():.1f} base_rss_mb={base_rss:.1f} "
           f"unit_s={train_time:.4f} loss={last:.5f} cpu_util={cpu_util:.2f}",
           flush=True)
