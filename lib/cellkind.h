@@ -38,8 +38,8 @@ typedef struct layer_scratch {
     float *dgates; /* [rows][G] dL/da                                     */
     float *dc;     /* [B][H] the carry of the recurrent state (LSTM: dc;
                       GRU: the zero h_{-1} of step 0)                   */
-    float *hprev;  /* [rows][H] h_{t-1} of every step >= 1, lined up with
-                      dgates for dW_hh                                    */
+    float *hprev;  /* [rows][H] h_{t-1} of every step >= 1 (and h0 at
+                      step 0 when given), lined up with dgates for dW_hh */
 } layer_scratch;
 
 /* One call of a layer, forward or backward.
@@ -56,7 +56,12 @@ typedef struct layer_scratch {
    din:    backward: [rows][in_dim] (or [B][in_dim] with repeat), the
            input's gradient added in (+=), like dw, so that several
            layers reading one input can each add their part; NULL when
-           the input's gradient is not needed */
+           the input's gradient is not needed
+   h0, c0: the initial state, [n_0][H] each (the rows that run step 0);
+           NULL: zero. c0 is the LSTM's cell state (other kinds ignore
+           it); backward supports c0 NULL only.
+   dh0:    backward: [B][H] out, dL/dh0 (written; 0 for rows that run no
+           step); NULL when not needed. Only with h0. */
 typedef struct layer_call {
     const plan_layer *layer;
     const seq_pack *pk;
@@ -65,6 +70,8 @@ typedef struct layer_call {
     const float *in;
     float *gates, *state, *h;
     float *dh, *din;
+    const float *h0, *c0;
+    float *dh0;
     layer_scratch s;
 } layer_call;
 
@@ -82,7 +89,7 @@ typedef struct cell_kind {
     const char *tensor_names[PLAN_LAYER_TENSORS];  /* "weight_ih", ...     */
     cell_shape tensor_shapes[PLAN_LAYER_TENSORS];
     size_t state;      /* saved floats per row besides gates and h, in H  */
-    /* Forward through all steps of lc->pk from the zero state. */
+    /* Forward through all steps of lc->pk from lc->h0, lc->c0. */
     void (*forward)(const layer_call *lc);
     /* Backward through time, mirroring forward. */
     void (*backward)(const layer_call *lc);

@@ -353,13 +353,15 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
     return LSTMAE_OK;
 }
 
-/* Metrics from loss sums over `elements` valid elements. */
+/* Metrics from loss sums over `elements` valid elements (D per step):
+   means per element, or per step for cross-entropy. */
 static void metrics_from(lstmae_metrics *out, const lstmae_model *m, double loss,
                          double correct, uint64_t elements)
 {
-    out->loss = elements ? loss / (double)elements : NAN;
-    out->accuracy = m->cfg.loss == LSTMAE_LOSS_BCE && elements
-                        ? correct / (double)elements : NAN;
+    size_t D = m->plan.d.in_dim;
+    double count = (double)loss_count(m->cfg.loss, elements / D, D);
+    out->loss = elements ? loss / count : NAN;
+    out->accuracy = m->cfg.loss != LSTMAE_LOSS_MSE && elements ? correct / count : NAN;
     out->elements = elements;
 }
 
@@ -488,8 +490,10 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
             size_t steps = valid_steps(train, idx, nb);
             if (steps == 0) continue; /* nothing to learn from */
             uint64_t count = (uint64_t)steps * D;
+            /* the batch's mean: per element, or per step (cross-entropy) */
+            double denom = (double)loss_count(m->cfg.loss, steps, D);
             loss_sums sums;
-            train_batch(&tr, idx, nb, (float)(1.0 / (double)count), P, &sums);
+            train_batch(&tr, idx, nb, (float)(1.0 / denom), P, &sums);
             if (!isfinite(sums.loss) || !apply_step(m, tr.grad, opt)) {
                 st = LSTMAE_ERR_NUMERIC;
                 break;
@@ -499,7 +503,7 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
             elements += count;
             if (opt->on_batch &&
                 opt->on_batch(opt->user, epoch, first / batch + 1, num_batches,
-                              sums.loss / (double)count)) {
+                              sums.loss / denom)) {
                 st = LSTMAE_ERR_CANCELLED;
                 break;
             }

@@ -21,6 +21,8 @@
    products that need dgh, dn~ is copied into dgates' n block, which then
    holds dgi.
 
+   The initial state is h0 when the call gives one, else zero.
+
    Masking as lstm.c: row r runs steps 0 .. L_r - 1 only; at step t only
    the first n_t rows exist. */
 #include "gru.h"
@@ -107,11 +109,18 @@ static void gru_forward(const layer_call *lc)
     float *wpack = lc->s.wpack;
     cellkind_project_input(lc, b_ih);
     if (pk->steps == 0) return;
-    /* step 0 from h = 0: the recurrent part is b_hh alone */
-    gru_forward_rows(gates, b_hh, 0, hn, h, NULL, pk->active[0], H);
-    if (pk->steps == 1) return;
     /* rep (free again) holds gh_t = h_{t-1} W_hh^T + b_hh, n_t <= B rows */
-    tensor_step rec = tensor_step_plan(wpack, lc->w[PLAN_W_HH], G, H, 1);
+    tensor_step rec = tensor_step_plan(pk->steps > 1 || lc->h0 ? wpack : NULL,
+                                       lc->w[PLAN_W_HH], G, H, 1);
+    if (lc->h0) {
+        size_t n = pk->active[0];
+        tensor_fill_rows(rep, b_hh, n, G);
+        rec.run(&rec, rep, lc->h0, n);
+        gru_forward_rows(gates, rep, G, hn, h, lc->h0, n, H);
+    } else {
+        /* step 0 from h = 0: the recurrent part is b_hh alone */
+        gru_forward_rows(gates, b_hh, 0, hn, h, NULL, pk->active[0], H);
+    }
     for (size_t t = 1; t < pk->steps; t++) {
         size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         tensor_fill_rows(rep, b_hh, n, G);
@@ -124,15 +133,19 @@ static void gru_forward(const layer_call *lc)
 static void gru_backward(const layer_call *lc)
 {
     const seq_pack *pk = lc->pk;
-    size_t H = lc->layer->hidden, G = 3 * H;
+    size_t H = lc->layer->hidden, G = 3 * H, n0 = pk->active[0];
     const float *gates = lc->gates, *hn = lc->state, *h = lc->h;
     float *dh = lc->dh, *dgates = lc->s.dgates, *zero = lc->s.dc;
     float *hprev = lc->s.hprev, *wpack = lc->s.wpack;
     const float *w_hh = lc->w[PLAN_W_HH];
     float *dw_hh = lc->dw[PLAN_W_HH];
     float *db_ih = lc->dw[PLAN_BIAS], *db_hh = lc->dw[GRU_B_HH];
+    float *dh0 = lc->h0 ? lc->dh0 : NULL;
+    if (dh0) memset(dh0, 0, pk->batch * H * sizeof *dh0);
     if (pk->steps == 0) return; /* every sequence empty: nothing ran, din += 0 */
-    tensor_step rec = tensor_step_plan(pk->steps > 1 ? wpack : NULL, w_hh, H, G, 0);
+    /* with h0, step 0 has a recurrent product too: its rows lead hprev */
+    size_t first = lc->h0 ? 0 : pk->offset[1];
+    tensor_step rec = tensor_step_plan(pk->steps > 1 || dh0 ? wpack : NULL, w_hh, H, G, 0);
     for (size_t t = pk->steps - 1; t > 0; t--) {
         size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         float *dg = dgates + cur * G;
@@ -142,16 +155,23 @@ static void gru_backward(const layer_call *lc)
         /* dh_{t-1} += dgh_t W_hh, for the n rows still running at t */
         rec.run(&rec, dh + prev * H, dg, n);
         /* h_{t-1} of those rows, lined up with dgh_t for dW_hh below */
-        memcpy(hprev + (cur - pk->offset[1]) * H, h + prev * H, n * H * sizeof *hprev);
+        memcpy(hprev + (cur - first) * H, h + prev * H, n * H * sizeof *hprev);
     }
-    /* step 0: h_{-1} = 0 (dc, which the GRU has no other use for) */
-    memset(zero, 0, pk->active[0] * H * sizeof *zero);
-    gru_backward_rows(dgates, dh, gates, hn, zero, pk->active[0], H);
+    if (lc->h0) {
+        if (dh0) gru_carry_rows(dh0, gates, dh, n0, H);
+        gru_backward_rows(dgates, dh, gates, hn, lc->h0, n0, H);
+        if (dh0) rec.run(&rec, dh0, dgates, n0);
+        memcpy(hprev, lc->h0, n0 * H * sizeof *hprev);
+    } else {
+        /* step 0: h_{-1} = 0 (dc, which the GRU has no other use for) */
+        memset(zero, 0, n0 * H * sizeof *zero);
+        gru_backward_rows(dgates, dh, gates, hn, zero, n0, H);
+    }
 
-    /* dW_hh += sum_{t >= 1} dgh_t^T h_{t-1} (h_{-1} = 0); db_hh += dgh */
-    size_t later = pk->rows - pk->offset[1];
+    /* dW_hh += sum_t dgh_t^T h_{t-1} (h_{-1} = h0 or 0); db_hh += dgh */
+    size_t later = pk->rows - first;
     if (later)
-        tensor_matmul_tn(dw_hh, dgates + pk->offset[1] * G, hprev, G, H, later, 1.0f, wpack);
+        tensor_matmul_tn(dw_hh, dgates + first * G, hprev, G, H, later, 1.0f, wpack);
     tensor_add_colsum(db_hh, dgates, pk->rows, G);
     /* dgates becomes dgi: its n block is dn~, kept in dh */
     for (size_t k = 0; k < pk->rows; k++)

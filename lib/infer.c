@@ -128,13 +128,17 @@ static void canonical_order(const infer_plan *p, const float *data, const int32_
     qsort(p->keys, count, sizeof *p->keys, key_cmp);
 }
 
-/* Scatters the packed rows of ws->y into out[src][T][D]. */
-static void unpack_steps(const ae_ws *ws, float *out, size_t T, size_t D)
+/* Scatters the packed rows of ws->y into out[src][T][D], in the data's
+   time order: with reverse_target the decoder's step t is the data's
+   step L - 1 - t. */
+static void unpack_steps(const ae_ws *ws, const ae_plan *p, float *out, size_t T, size_t D)
 {
     for (size_t t = 0; t < ws->pk.steps; t++) {
         const float *yt = ws->y + ws->offset[t] * D;
-        for (size_t r = 0; r < ws->active[t]; r++)
-            memcpy(out + (ws->src[r] * T + t) * D, yt + r * D, D * sizeof *out);
+        for (size_t r = 0; r < ws->active[t]; r++) {
+            size_t s = p->reverse_target ? ws->len[r] - 1 - t : t;
+            memcpy(out + (ws->src[r] * T + s) * D, yt + r * D, D * sizeof *out);
+        }
     }
 }
 
@@ -230,16 +234,18 @@ static void worker_run(infer_worker *w)
             workspace_load_uniform(ws, w->idx, n, j->length);
             for (size_t r = 0; r < n; r++)
                 memcpy(ws->z + r * Z, j->data + w->idx[r] * Z, Z * sizeof *ws->z);
+            ws->free_run = 1; /* with feedback, z alone: its own outputs */
             ae_decode(net, ws);
-            loss_activate(net->loss, ws->y, ws->pk.rows * D);
-            unpack_steps(ws, j->out, j->length, D);
+            ws->free_run = 0;
+            if (!j->m->plan.feedback) loss_activate(net->loss, ws->y, ws->pk.rows, D);
+            unpack_steps(ws, &j->m->plan, j->out, j->length, D);
             break;
         case OP_RECONSTRUCT:
             workspace_load(ws, j->data, j->lengths, j->T, D, w->idx, n);
             ae_encode(net, ws);
             ae_decode(net, ws);
-            loss_activate(net->loss, ws->y, ws->pk.rows * D);
-            unpack_steps(ws, j->out, j->T, D);
+            loss_activate(net->loss, ws->y, ws->pk.rows, D);
+            unpack_steps(ws, &j->m->plan, j->out, j->T, D);
             break;
         case OP_EVALUATE: {
             size_t rows = workspace_load(ws, j->data, j->lengths, j->T, D, w->idx, n);

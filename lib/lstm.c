@@ -4,6 +4,8 @@
    i = sig(a_i), f = sig(a_f), g = tanh(a_g), o = sig(a_o)
    c_t = f * c_{t-1} + i * g,   h_t = o * tanh(c_t)
 
+   The initial state is (h0, c0) when the call gives one, else zero.
+
    Masking: row r of the batch runs steps 0 .. L_r - 1 only; at step t only
    the first n_t rows exist, so a finished sequence is neither updated nor
    read again, and its last h, c are its final state. */
@@ -22,9 +24,15 @@ static void lstm_forward(const layer_call *lc)
     cellkind_project_input(lc, lc->w[PLAN_BIAS]);
     if (pk->steps == 0) return;
     cell_kernels cell = cell_select();
-    cell.forward_first(gates, c, h, pk->active[0], H);
-    if (pk->steps == 1) return;
-    tensor_step rec = tensor_step_plan(wpack, lc->w[PLAN_W_HH], G, H, 1);
+    /* packed only when used (NULL: CBLAS, nothing packed) */
+    tensor_step rec = tensor_step_plan(pk->steps > 1 || lc->h0 ? wpack : NULL,
+                                       lc->w[PLAN_W_HH], G, H, 1);
+    /* step 0 from (h0, c0), or from the zero state */
+    if (lc->h0) rec.run(&rec, gates, lc->h0, pk->active[0]);
+    if (lc->c0)
+        cell.forward(gates, c, h, lc->c0, pk->active[0], H);
+    else
+        cell.forward_first(gates, c, h, pk->active[0], H);
     for (size_t t = 1; t < pk->steps; t++) {
         size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         float *g = gates + cur * G;
@@ -37,16 +45,20 @@ static void lstm_forward(const layer_call *lc)
 static void lstm_backward(const layer_call *lc)
 {
     const seq_pack *pk = lc->pk;
-    size_t H = lc->layer->hidden, G = 4 * H;
+    size_t H = lc->layer->hidden, G = 4 * H, n0 = pk->active[0];
     const float *gates = lc->gates, *c = lc->state, *h = lc->h;
     float *dh = lc->dh, *dgates = lc->s.dgates, *dc = lc->s.dc;
     float *hprev = lc->s.hprev, *wpack = lc->s.wpack;
     const float *w_hh = lc->w[PLAN_W_HH];
     float *dw_hh = lc->dw[PLAN_W_HH], *dbias = lc->dw[PLAN_BIAS];
+    float *dh0 = lc->h0 ? lc->dh0 : NULL;
+    if (dh0) memset(dh0, 0, pk->batch * H * sizeof *dh0);
     if (pk->steps == 0) return; /* every sequence empty: nothing ran, din += 0 */
     memset(dc, 0, pk->batch * H * sizeof *dc);
     cell_kernels cell = cell_select();
-    tensor_step rec = tensor_step_plan(pk->steps > 1 ? wpack : NULL, w_hh, H, G, 0);
+    /* with h0, step 0 has a recurrent product too: its rows lead hprev */
+    size_t first = lc->h0 ? 0 : pk->offset[1];
+    tensor_step rec = tensor_step_plan(pk->steps > 1 || dh0 ? wpack : NULL, w_hh, H, G, 0);
     for (size_t t = pk->steps - 1; t > 0; t--) {
         size_t n = pk->active[t], cur = pk->offset[t], prev = pk->offset[t - 1];
         float *dg = dgates + cur * G;
@@ -55,13 +67,18 @@ static void lstm_backward(const layer_call *lc)
         /* dh_{t-1} += da_t W_hh, for the n rows still running at t */
         rec.run(&rec, dh + prev * H, dg, n);
         /* h_{t-1} of those rows, lined up with da_t for dW_hh below */
-        memcpy(hprev + (cur - pk->offset[1]) * H, h + prev * H, n * H * sizeof *hprev);
+        memcpy(hprev + (cur - first) * H, h + prev * H, n * H * sizeof *hprev);
     }
-    cell.backward(dgates, dc, dh, gates, c, NULL, pk->active[0], H);
+    cell.backward(dgates, dc, dh, gates, c, NULL, n0, H);
+    if (lc->h0) {
+        if (dh0) rec.run(&rec, dh0, dgates, n0);
+        memcpy(hprev, lc->h0, n0 * H * sizeof *hprev);
+    }
 
-    /* dW_hh += sum_{t >= 1} da_t^T h_{t-1}: one product over all steps */
-    size_t later = pk->rows - pk->offset[1];
-    tensor_matmul_tn(dw_hh, dgates + pk->offset[1] * G, hprev, G, H, later, 1.0f, wpack);
+    /* dW_hh += sum_t da_t^T h_{t-1}: one product over all steps */
+    size_t later = pk->rows - first;
+    if (later)
+        tensor_matmul_tn(dw_hh, dgates + first * G, hprev, G, H, later, 1.0f, wpack);
     tensor_add_colsum(dbias, dgates, pk->rows, G);
     cellkind_input_backward(lc, dgates);
 }

@@ -49,10 +49,6 @@ int model_check_config(const lstmae_config *c, char *why, size_t size)
                              "cross-entropy needs input_dim >= 2 (a softmax over %d feature "
                              "is always 1)",
                              c->input_dim);
-    /* being built (issue 12): refused until computed */
-    if (c->bidirectional || c->reverse_target || c->decoder_feedback ||
-        c->decoder_init != LSTMAE_DECODER_INIT_ZERO || c->loss == LSTMAE_LOSS_CROSS_ENTROPY)
-        return status_reject(why, size, "this variant is not implemented yet");
     return LSTMAE_OK;
 }
 

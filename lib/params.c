@@ -32,6 +32,12 @@ void params_layout(const ae_plan *p, param_entry *table)
     }
     set_entry(table, &p->latent.weight, "latent.weight");
     set_entry(table, &p->latent.bias, "latent.bias");
+    for (size_t k = 0; k < p->nbridges; k++) {
+        (void)snprintf(name, sizeof name, "bridge.%zu.weight", k);
+        set_entry(table, &p->bridge[k].weight, name);
+        (void)snprintf(name, sizeof name, "bridge.%zu.bias", k);
+        set_entry(table, &p->bridge[k].bias, name);
+    }
     set_entry(table, &p->output.weight, "output.weight");
     set_entry(table, &p->output.bias, "output.bias");
 }

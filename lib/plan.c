@@ -18,12 +18,12 @@ static plan_tensor add_tensor(ae_plan *p, size_t rows, size_t cols, size_t fan)
 }
 
 static void add_layer(ae_plan *p, const cell_kind *cell, plan_role role, size_t k,
-                      size_t in_dim, int repeat)
+                      plan_dir dir, size_t in_dim, int repeat)
 {
     plan_layer *l = &p->layer[p->nlayers++];
     l->role = role;
     l->k = k;
-    l->dir = PLAN_FORWARD;
+    l->dir = dir;
     l->cell = cell;
     l->in_dim = in_dim;
     l->hidden = p->d.hidden;
@@ -58,17 +58,32 @@ void plan_build(const lstmae_config *cfg, ae_plan *p)
     p->d = d;
     p->nlayers = p->ntensors = p->nparams = 0;
     p->max_width = p->max_hidden = p->max_state = 0;
+    p->dirs = cfg->bidirectional ? 2 : 1;
+    p->reverse_target = cfg->reverse_target;
+    p->feedback = cfg->decoder_feedback;
+    p->loss = cfg->loss;
     /* the configuration names the kind (MODEL.md, "Variants"); it was
        checked by model_check_config */
     const cell_kind *cell =
         cellkind_get(cfg->cell == LSTMAE_CELL_GRU ? CELLKIND_GRU : CELLKIND_LSTM);
-    /* MODEL.md order: encoder.k.*, latent.*, decoder.k.*, output.* */
+    /* MODEL.md order: encoder.k.* (each layer's _reverse tensors right
+       after its forward ones), latent.*, bridge.k.*, decoder.k.*,
+       output.* */
+    size_t enc_out = p->dirs * d.hidden; /* a level's output: [h_fwd ; h_bwd] */
     for (size_t k = 0; k < d.layers; k++)
-        add_layer(p, cell, PLAN_ENCODER, k, k == 0 ? d.in_dim : d.hidden, 0);
+        for (size_t dir = 0; dir < p->dirs; dir++)
+            add_layer(p, cell, PLAN_ENCODER, k, dir ? PLAN_REVERSE : PLAN_FORWARD,
+                      k == 0 ? d.in_dim : enc_out, 0);
     p->enc_layers = p->nlayers;
-    add_linear(p, &p->latent, d.hidden, d.latent);
+    add_linear(p, &p->latent, enc_out, d.latent);
+    p->nbridges = cfg->decoder_init == LSTMAE_DECODER_INIT_LATENT ? d.layers : 0;
+    for (size_t k = 0; k < p->nbridges; k++) add_linear(p, &p->bridge[k], d.latent, d.hidden);
+    /* decoder layer 0 sees z at every step (projected once per
+       sequence), or with feedback [z ; the previous step] */
     for (size_t k = 0; k < d.layers; k++)
-        add_layer(p, cell, PLAN_DECODER, k, k == 0 ? d.latent : d.hidden, k == 0);
+        add_layer(p, cell, PLAN_DECODER, k, PLAN_FORWARD,
+                  k > 0 ? d.hidden : d.latent + (p->feedback ? d.in_dim : 0),
+                  k == 0 && !p->feedback);
     add_linear(p, &p->output, d.hidden, d.in_dim);
 }
 

@@ -21,7 +21,8 @@ typedef struct ae_dims {
 } ae_dims;
 
 enum {
-    PLAN_MAX_LAYERS = 2 * LSTMAE_MAX_LAYERS, /* encoder and decoder         */
+    PLAN_MAX_LAYERS = 3 * LSTMAE_MAX_LAYERS, /* encoder (two directions)
+                                                and decoder                 */
     PLAN_LAYER_TENSORS = 4                   /* the most a cell kind has    */
 };
 
@@ -65,10 +66,18 @@ typedef struct plan_linear {
 typedef struct ae_plan {
     ae_dims d;
     size_t nlayers;        /* recurrent layers                            */
-    size_t enc_layers;     /* layer[0 .. enc_layers - 1] are the encoder  */
+    size_t enc_layers;     /* layer[0 .. enc_layers - 1] are the encoder:
+                              level k's directions at k * dirs + dir      */
+    size_t dirs;           /* encoder directions: 1, or 2 (bidirectional) */
     plan_layer layer[PLAN_MAX_LAYERS];
-    plan_linear latent;    /* z = W_z h_enc + b_z                         */
+    plan_linear latent;    /* z = W_z h_enc + b_z (h_enc: dirs * H)       */
+    size_t nbridges;       /* decoder_init latent: K, else 0              */
+    plan_linear bridge[LSTMAE_MAX_LAYERS]; /* h0 of decoder layer k =
+                                             tanh(W_b z + b_b)           */
     plan_linear output;    /* y = W_o h_dec + b_o                         */
+    int reverse_target;    /* the decoder's step t is the data's L-1-t    */
+    int feedback;          /* decoder layer 0's input is [z ; prev_t]     */
+    lstmae_loss loss;
     size_t ntensors;       /* tensors in the table                        */
     size_t nparams;        /* floats in the block                         */
     size_t max_width;      /* the largest layer's gates * hidden          */

@@ -32,13 +32,20 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
 {
     /* Henc: the encoder's output width (the latent layer's input) */
     size_t D = p->d.in_dim, Henc = p->latent.in_dim, Z = p->latent.out_dim, NL = p->nlayers;
+    size_t H = p->d.hidden, K = p->d.layers;
+    int bidir = p->dirs == 2;
+    /* an inference workspace shares the layers' buffers, except where a
+       layer's activations are read again after the next layer ran (the
+       bidirectional encoder's two directions; the free-running decoder's
+       step-by-step loop) */
+    int shared = !training && !bidir && !p->feedback;
     int ok = 1;
     size_t rows = mul(B, T, &ok);
     *total = 0;
     if (!ok || B == 0 || rows > INT_MAX || B > INT_MAX) return;
     size_t rD = mul(rows, D, &ok), rH = mul(rows, p->max_hidden, &ok);
 
-    region regs[3 * PLAN_MAX_LAYERS + 32];
+    region regs[8 * LSTMAE_MAX_LAYERS + 3 * PLAN_MAX_LAYERS + 40];
     size_t nreg = 0;
 #define REGION(dst, count, type) \
     (regs[nreg].ptr = (void **)(void *)&(dst), \
@@ -47,9 +54,11 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
     REGION(ws->src, B, size_t);
     REGION(ws->active, T + 1, size_t);
     REGION(ws->offset, T + 1, size_t);
+    if (bidir || p->reverse_target) REGION(ws->rev, rows, size_t);
     REGION(ws->x, rD, float);
-    if (training) {
-        /* backward needs every layer's activations */
+    if (p->reverse_target) REGION(ws->tgt, rD, float);
+    if (!shared) {
+        /* every layer's activations (backward needs them all) */
         for (size_t L = 0; L < NL; L++) {
             REGION(ws->gates[L], mul(rows, p->layer[L].width, &ok), float);
             REGION(ws->c[L], mul(rows, p->layer[L].cell->state * p->layer[L].hidden, &ok),
@@ -65,18 +74,29 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
         REGION(ws->h[0], mul(rows, p->max_hidden, &ok), float);
         if (NL > 1) REGION(ws->h[1], mul(rows, p->max_hidden, &ok), float);
     }
+    if (bidir)
+        for (size_t k = 0; k < K; k++) {
+            if (k + 1 < K) REGION(ws->eout[k], mul(rows, 2 * H, &ok), float);
+            REGION(ws->xrev[k], mul(rows, p->layer[2 * k + 1].in_dim, &ok), float);
+        }
+    if (p->feedback) REGION(ws->decin, mul(rows, Z + D, &ok), float);
+    for (size_t k = 0; k < p->nbridges; k++) REGION(ws->h0[k], mul(B, H, &ok), float);
     REGION(ws->sc.rep, mul(B, p->max_width, &ok), float);
-    /* packed weights, one matrix at a time: the largest of every layer's,
-       the latent's and the output layer's; in training also those of
-       every backward product */
+    /* packed weights, one matrix at a time: the largest of every layer's
+       and every linear layer's; in training also those of every backward
+       product */
     size_t wpack = 0, w;
     for (size_t L = 0; L < NL; L++) {
         const plan_layer *l = &p->layer[L];
         w = l->cell->wpack_floats(l->in_dim, l->hidden, training);
         if (w > wpack) wpack = w;
     }
-    const plan_linear *lin[2] = { &p->latent, &p->output };
-    for (int i = 0; i < 2; i++) {
+    const plan_linear *lin[2 + LSTMAE_MAX_LAYERS];
+    size_t nlin = 0;
+    lin[nlin++] = &p->latent;
+    lin[nlin++] = &p->output;
+    for (size_t k = 0; k < p->nbridges; k++) lin[nlin++] = &p->bridge[k];
+    for (size_t i = 0; i < nlin; i++) {
         size_t in = lin[i]->in_dim, out = lin[i]->out_dim;
         /* y = x W^T forward; dW += dy^T x and dx = dy W backward */
         const size_t need[3] = { tensor_project_floats(out, in),
@@ -98,6 +118,13 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
         REGION(ws->sc.dc, mul(B, p->max_hidden, &ok), float);
         REGION(ws->dz, mul(B, Z, &ok), float);
         REGION(ws->dh_enc, mul(B, Henc, &ok), float);
+        if (bidir) {
+            REGION(ws->deout_a, mul(rows, 2 * H, &ok), float);
+            REGION(ws->deout_b, mul(rows, 2 * H, &ok), float);
+            if (K > 1) REGION(ws->dxrev, mul(rows, 2 * H, &ok), float);
+        }
+        if (p->feedback) REGION(ws->ddecin, mul(rows, Z + D, &ok), float);
+        if (p->nbridges) REGION(ws->dh0, mul(B, H, &ok), float);
     }
 #undef REGION
     size_t at = 0;
@@ -105,12 +132,13 @@ static void layout(ae_ws *ws, const ae_plan *p, size_t B, size_t T, int training
         if (base) *regs[i].ptr = base + at;
         at = add(at, add(regs[i].bytes, ALIGN - 1, &ok) / ALIGN * ALIGN, &ok);
     }
-    if (base && !training)
+    if (base && shared)
         for (size_t k = 1; k < NL; k++) {
             ws->gates[k] = ws->gates[0];
             ws->c[k] = ws->c[0];
             ws->h[k] = ws->h[k % 2];
         }
+    if (base && !p->reverse_target) ws->tgt = ws->x;
     /* ALIGN - 1 spare bytes to align the start of an allocator's block */
     at = add(at, ALIGN - 1, &ok);
     *total = ok ? at : 0;
@@ -171,7 +199,18 @@ static size_t build_pack(ae_ws *ws, size_t n)
     ws->pk.active = ws->active;
     ws->pk.offset = ws->offset;
     ws->pk.rows = ws->offset[steps];
+    if (ws->rev)
+        for (size_t t = 0; t < steps; t++)
+            for (r = 0; r < ws->active[t]; r++)
+                ws->rev[ws->offset[t] + r] = ws->offset[ws->len[r] - 1 - t] + r;
     return ws->pk.rows;
+}
+
+void workspace_permute_rows(float *dst, const float *src, const size_t *perm, size_t rows,
+                            size_t width)
+{
+    for (size_t i = 0; i < rows; i++)
+        memcpy(dst + i * width, src + perm[i] * width, width * sizeof *dst);
 }
 
 size_t workspace_load(ae_ws *ws, const float *data, const int32_t *lengths,
@@ -203,6 +242,7 @@ size_t workspace_load(ae_ws *ws, const float *data, const int32_t *lengths,
             for (size_t r = 0; r < ws->active[t]; r++)
                 memcpy(dst + r * D, data + (ws->src[r] * T + t) * D, D * sizeof *dst);
         }
+        if (ws->tgt != ws->x) workspace_permute_rows(ws->tgt, ws->x, ws->rev, rows, D);
     }
     return rows;
 }

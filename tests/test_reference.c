@@ -6,10 +6,9 @@
  *
  * Version-2 files ("lstmae-reference 2", MODEL.md "Variants") run the same
  * tests with the case's cell, and test_forward also compares `decoded`
- * (lstmae_decode of each sequence's latent at its own length). A version-2
- * case that needs a variant the library does not have yet is not run: it
- * is reported by name ("not yet supported: bidirectional, ...") and
- * counted, and the totals are printed at the end.
+ * (lstmae_decode of each sequence's latent at its own length; free-running
+ * with decoder_feedback). Every variant is run; the number of version-2
+ * cases is printed at the end.
  *
  * Every case file becomes one CMocka group, named after the file, whose
  * tests use the public API (include/lstmae.h) only:
@@ -109,7 +108,6 @@ typedef struct case_ctx {
     int all_full;              /* every length == max_len                 */
     size_t n_valid;            /* D * sum(lengths)                        */
     size_t num_params;         /* 6K + 4 (LSTM), 8K + 4 (GRU)             */
-    char unsupported[256];     /* v2 variants the library lacks, or ""    */
     /* per-test scratch, released by the teardown even when a test fails */
     void *scratch[MAX_SCRATCH];
     size_t num_scratch;
@@ -157,11 +155,13 @@ static float *scratch_nans(case_ctx *c, size_t count)
 
 /* ---- the parameter table of MODEL.md -------------------------------------- */
 
-/* Name and shape of parameter `idx` (0 .. num_params - 1) for the case's
-   config: P tensors per layer, 3 for an LSTM (weight_ih, weight_hh, bias;
-   4H rows), 4 for a GRU (weight_ih, weight_hh, bias_ih, bias_hh; 3H rows). */
-static void param_spec(const refcase *rc, size_t idx, char name[NAME_CAP],
-                       size_t dims[2], size_t *rank)
+/* Parameter idx in MODEL.md's order for the case's configuration, with
+   the variants of MODEL.md "Variants": each encoder layer's _reverse
+   tensors after its forward ones (bidirectional), bridge.{k}.* after
+   latent.* (decoder_init latent), decoder.0's input Z + D (feedback).
+   Returns 0 past the end. */
+static int param_spec(const refcase *rc, size_t idx, char name[NAME_CAP],
+                      size_t dims[2], size_t *rank)
 {
     const size_t D = (size_t)rc->input_dim, H = (size_t)rc->hidden_dim;
     const size_t Z = (size_t)rc->latent_dim, K = (size_t)rc->num_layers;
@@ -169,33 +169,61 @@ static void param_spec(const refcase *rc, size_t idx, char name[NAME_CAP],
     static const char *const gru_part[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
     const char *const *parts = rc->cell_gru ? gru_part : lstm_part;
     const size_t P = rc->cell_gru ? 4 : 3, G = (rc->cell_gru ? 3 : 4) * H;
-    const char *stack = NULL;
-    size_t in0 = 0, j = 0;
+    const size_t dirs = rc->bidirectional ? 2 : 1;
+    size_t at = 0;
+    /* encoder layers, each direction */
+    for (size_t k = 0; k < K; k++)
+        for (size_t dir = 0; dir < dirs; dir++)
+            for (size_t part = 0; part < P; part++, at++)
+                if (at == idx) {
+                    snprintf(name, NAME_CAP, "encoder.%zu.%s%s", k, parts[part],
+                             dir ? "_reverse" : "");
+                    dims[0] = G;
+                    dims[1] = part == 0 ? (k == 0 ? D : dirs * H) : H;
+                    *rank = part >= 2 ? 1 : 2;
+                    return 1;
+                }
+    /* latent, then the bridges */
+    const size_t nb = rc->decoder_init_latent ? K : 0;
+    for (size_t b = 0; b < 1 + nb; b++)
+        for (size_t bias = 0; bias < 2; bias++, at++)
+            if (at == idx) {
+                if (b == 0)
+                    snprintf(name, NAME_CAP, "latent.%s", bias ? "bias" : "weight");
+                else
+                    snprintf(name, NAME_CAP, "bridge.%zu.%s", b - 1, bias ? "bias" : "weight");
+                dims[0] = b == 0 ? Z : H;
+                dims[1] = b == 0 ? dirs * H : Z;
+                *rank = bias ? 1 : 2;
+                return 1;
+            }
+    for (size_t k = 0; k < K; k++)
+        for (size_t part = 0; part < P; part++, at++)
+            if (at == idx) {
+                snprintf(name, NAME_CAP, "decoder.%zu.%s", k, parts[part]);
+                dims[0] = G;
+                dims[1] = part == 0 ? (k == 0 ? Z + (rc->decoder_feedback ? D : 0) : H) : H;
+                *rank = part >= 2 ? 1 : 2;
+                return 1;
+            }
+    for (size_t bias = 0; bias < 2; bias++, at++)
+        if (at == idx) {
+            snprintf(name, NAME_CAP, "output.%s", bias ? "bias" : "weight");
+            dims[0] = D;
+            dims[1] = H;
+            *rank = bias ? 1 : 2;
+            return 1;
+        }
+    return 0;
+}
 
-    if (idx < P * K) {
-        stack = "encoder";
-        in0 = D;
-        j = idx;
-    } else if (idx >= P * K + 2 && idx < 2 * P * K + 2) {
-        stack = "decoder";
-        in0 = Z;
-        j = idx - (P * K + 2);
-    }
-    if (stack != NULL) {
-        const size_t k = j / P, part = j % P;
-        snprintf(name, NAME_CAP, "%s.%zu.%s", stack, k, parts[part]);
-        dims[0] = G;
-        dims[1] = part == 0 ? (k == 0 ? in0 : H) : H;
-        *rank = part >= 2 ? 1 : 2;
-        return;
-    }
-    const int is_latent = idx < P * K + 2;
-    const int is_bias = is_latent ? idx == P * K + 1 : idx == 2 * P * K + 3;
-    snprintf(name, NAME_CAP, "%s.%s", is_latent ? "latent" : "output",
-             is_bias ? "bias" : "weight");
-    dims[0] = is_latent ? Z : D;
-    dims[1] = H;
-    *rank = is_bias ? 1 : 2;
+/* How many parameters the case's configuration has. */
+static size_t param_total(const refcase *rc)
+{
+    char name[NAME_CAP];
+    size_t dims[2], rank, n = 0;
+    while (param_spec(rc, n, name, dims, &rank)) n++;
+    return n;
 }
 
 static size_t dims_count(const size_t *dims, size_t rank)
@@ -244,23 +272,7 @@ static void case_prepare(case_ctx *c)
     const refcase *rc = c->rc;
     const size_t D = (size_t)rc->input_dim, Z = (size_t)rc->latent_dim;
     const size_t n = rc->n, T = rc->max_len;
-    /* variants not built yet: named, and the case is not run */
-    const struct { int on; const char *name; } variants[] = {
-        {rc->bidirectional, "bidirectional"},
-        {rc->reverse_target, "reverse_target"},
-        {rc->decoder_init_latent, "decoder_init latent"},
-        {rc->decoder_feedback, "decoder_feedback"},
-        {rc->is_ce, "loss cross_entropy"},
-    };
-    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
-        if (!variants[v].on) continue;
-        size_t used = strlen(c->unsupported);
-        snprintf(c->unsupported + used, sizeof c->unsupported - used, "%s%s",
-                 used ? ", " : "", variants[v].name);
-    }
-    if (c->unsupported[0] != '\0')
-        return;
-    c->num_params = (rc->cell_gru ? 8 : 6) * (size_t)rc->num_layers + 4;
+    c->num_params = param_total(rc);
 
     const size_t in_dims[3] = {n, T, D}, n_dims[1] = {n}, lat_dims[2] = {n, Z};
     const size_t one[1] = {1};
@@ -268,7 +280,7 @@ static void case_prepare(case_ctx *c)
     if (!shaped(c, "input", in_dims, 3) || !shaped(c, "reconstruction", in_dims, 3) ||
         !(len_t = shaped(c, "lengths", n_dims, 1)) ||
         !shaped(c, "latent", lat_dims, 2) || !shaped(c, "loss", one, 1) ||
-        (rc->is_bce && !shaped(c, "accuracy", one, 1)) ||
+        ((rc->is_bce || rc->is_ce) && !shaped(c, "accuracy", one, 1)) ||
         (rc->version >= 2 && !shaped(c, "decoded", in_dims, 3)))
         return;
     for (size_t p = 0; p < c->num_params; p++) {
@@ -355,8 +367,14 @@ static lstmae_model *make_model(case_ctx *c)
     cfg.hidden_dim = rc->hidden_dim;
     cfg.latent_dim = rc->latent_dim;
     cfg.num_layers = rc->num_layers;
-    cfg.loss = rc->is_bce ? LSTMAE_LOSS_BCE : LSTMAE_LOSS_MSE;
+    cfg.loss = rc->is_bce ? LSTMAE_LOSS_BCE
+               : rc->is_ce ? LSTMAE_LOSS_CROSS_ENTROPY : LSTMAE_LOSS_MSE;
     cfg.cell = rc->cell_gru ? LSTMAE_CELL_GRU : LSTMAE_CELL_LSTM;
+    cfg.bidirectional = rc->bidirectional;
+    cfg.reverse_target = rc->reverse_target;
+    cfg.decoder_init =
+        rc->decoder_init_latent ? LSTMAE_DECODER_INIT_LATENT : LSTMAE_DECODER_INIT_ZERO;
+    cfg.decoder_feedback = rc->decoder_feedback;
     if (c->num_models == MAX_MODELS)
         fail_msg("too many models in one test");
     lstmae_model *m = NULL;
@@ -364,13 +382,13 @@ static lstmae_model *make_model(case_ctx *c)
     if (st != LSTMAE_OK || m == NULL)
         fail_msg("lstmae_create(D %d, H %d, Z %d, K %d, %s): %s", cfg.input_dim,
                  cfg.hidden_dim, cfg.latent_dim, cfg.num_layers,
-                 rc->is_bce ? "bce" : "mse", lstmae_strerror(st));
+                 rc->is_bce ? "bce" : rc->is_ce ? "cross_entropy" : "mse",
+                 lstmae_strerror(st));
     c->models[c->num_models++] = m;
 
     const size_t count = lstmae_param_count(m);
     if (count != c->num_params)
-        fail_msg("lstmae_param_count = %zu, MODEL.md has %s = %zu", count,
-                 rc->cell_gru ? "8K+4" : "6K+4", c->num_params);
+        fail_msg("lstmae_param_count = %zu, MODEL.md has %zu", count, c->num_params);
     for (size_t p = 0; p < count; p++) {
         char name[NAME_CAP];
         size_t dims[2], rank;
@@ -417,9 +435,11 @@ static void test_param_layout(void **state)
     }
 }
 
-/* Allowed difference in accuracy: (#ambiguous + 0.5) / n_valid, where an
+/* Allowed difference in accuracy: (#ambiguous + 0.5) / count. bce: an
    element is ambiguous when its reference probability is within
-   ACC_AMBIGUOUS of 0.5. */
+   ACC_AMBIGUOUS of 0.5 (count: valid elements). Cross-entropy: a step is
+   ambiguous when its two largest reference probabilities are within
+   ACC_AMBIGUOUS (count: valid steps). */
 static double accuracy_tolerance(const case_ctx *c)
 {
     const refcase *rc = c->rc;
@@ -427,10 +447,26 @@ static double accuracy_tolerance(const case_ctx *c)
     const size_t D = (size_t)rc->input_dim, T = rc->max_len;
     size_t ambiguous = 0;
     for (size_t i = 0; i < rc->n; i++)
-        for (size_t t = 0; t < (size_t)c->lengths[i]; t++)
-            for (size_t d = 0; d < D; d++)
-                ambiguous += fabs((double)p[(i * T + t) * D + d] - 0.5) < ACC_AMBIGUOUS;
-    return ((double)ambiguous + 0.5) / (double)c->n_valid;
+        for (size_t t = 0; t < (size_t)c->lengths[i]; t++) {
+            const float *row = p + (i * T + t) * D;
+            if (!rc->is_ce) {
+                for (size_t d = 0; d < D; d++)
+                    ambiguous += fabs((double)row[d] - 0.5) < ACC_AMBIGUOUS;
+                continue;
+            }
+            double first = -1.0, second = -1.0;
+            for (size_t d = 0; d < D; d++) {
+                if (row[d] > first) {
+                    second = first;
+                    first = row[d];
+                } else if (row[d] > second) {
+                    second = row[d];
+                }
+            }
+            ambiguous += first - second < ACC_AMBIGUOUS;
+        }
+    size_t count = rc->is_ce ? c->n_valid / D : c->n_valid;
+    return ((double)ambiguous + 0.5) / (double)count;
 }
 
 static void check_metrics(const case_ctx *c, const char *what,
@@ -442,7 +478,7 @@ static void check_metrics(const case_ctx *c, const char *what,
         fail_msg("%s: loss %.9g, want %.9g, |diff| %.3g > tolerance %.3g "
                  "(%g relative)", what, got->loss, want, fabs(got->loss - want),
                  tol, TOL_REL);
-    if (c->rc->is_bce) {
+    if (c->rc->is_bce || c->rc->is_ce) {
         const double wa = tensor(c, "accuracy")->values64[0];
         const double ta = accuracy_tolerance(c);
         if (!(fabs(got->accuracy - wa) <= ta))
@@ -882,7 +918,7 @@ static int run_failure(const char *group, char *message)
 int main(int argc, char **argv)
 {
     int failed = 0;
-    size_t v2_ran = 0, v2_unsupported = 0;
+    size_t v2_ran = 0;
     path_list files = {NULL, 0, 0};
     char msg[1024];
 
@@ -907,13 +943,6 @@ int main(int argc, char **argv)
         case_prepare(c);
         const char *base = strrchr(c->path, '/');
         base = base ? base + 1 : c->path;
-        if (c->unsupported[0] != '\0') {
-            printf("[ SKIPPED  ] %s: not yet supported: %s\n", base, c->unsupported);
-            v2_unsupported++;
-            refcase_free(c->rc);
-            free(c);
-            continue;
-        }
         if (c->rc != NULL && c->rc->version >= 2)
             v2_ran++;
         const struct CMUnitTest tests[] = {
@@ -933,8 +962,7 @@ int main(int argc, char **argv)
     for (size_t f = 0; f < files.count; f++)
         free(files.items[f]);
     free(files.items);
-    if (v2_ran + v2_unsupported > 0)
-        printf("reference version 2: %zu cases ran, %zu not yet supported\n", v2_ran,
-               v2_unsupported);
+    if (v2_ran > 0)
+        printf("reference version 2: %zu cases ran\n", v2_ran);
     return failed ? 1 : 0;
 }
