@@ -492,6 +492,34 @@ void cli_init_process(void)
     signal(SIGXFSZ, SIG_IGN);
 }
 
+const char *cli_loss_name(lstmae_loss loss)
+{
+    switch (loss) {
+    case LSTMAE_LOSS_BCE: return "bce";
+    case LSTMAE_LOSS_MSE: return "mse";
+    case LSTMAE_LOSS_CROSS_ENTROPY: return "cross_entropy";
+    }
+    return "unknown";
+}
+
+const char *cli_cell_name(lstmae_cell cell)
+{
+    switch (cell) {
+    case LSTMAE_CELL_LSTM: return "lstm";
+    case LSTMAE_CELL_GRU: return "gru";
+    }
+    return "unknown";
+}
+
+const char *cli_decoder_init_name(lstmae_decoder_init init)
+{
+    switch (init) {
+    case LSTMAE_DECODER_INIT_ZERO: return "zero";
+    case LSTMAE_DECODER_INIT_LATENT: return "latent";
+    }
+    return "unknown";
+}
+
 double cli_now(void)
 {
     struct timespec ts;

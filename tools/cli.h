@@ -95,6 +95,13 @@ int cli_save_model(const lstmae_model *model, const char *path);
    size limit is a write error (EFBIG) that is reported and cleaned up. */
 void cli_init_process(void);
 
+/* The names the tool prints for a configuration's values (what train's
+   options take): "bce", "mse", "cross_entropy"; "lstm", "gru"; "zero",
+   "latent". A value outside the enum: "unknown". */
+const char *cli_loss_name(lstmae_loss loss);
+const char *cli_cell_name(lstmae_cell cell);
+const char *cli_decoder_init_name(lstmae_decoder_init init);
+
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 

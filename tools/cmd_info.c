@@ -18,8 +18,8 @@ static const char info_help[] =
 "usage: lstmae info MODEL [--tensors]\n"
 "\n"
 "Prints what the model file holds: the file format version and size, the\n"
-"configuration (dimensions, cell, loss, seed), the number of parameters,\n"
-"whether the training state is present and the epochs trained.\n"
+"configuration (dimensions, cell, the variants, loss, seed), the number of\n"
+"parameters, whether the training state is present and the epochs trained.\n"
 "\n"
 "  --tensors            also list the parameter tensors and their sizes\n";
 
@@ -32,7 +32,7 @@ static const char show_help[] =
 "valid steps when --lengths is given), rows of a 2-D array, values of a\n"
 "1-D one. Useful to look at what encode, decode and eval wrote. A model\n"
 "file (a name ending in .lstmae) is shown as 'lstmae info' shows it: its\n"
-"configuration, cell included.\n"
+"configuration, cell and variants included.\n"
 "\n"
 "  --lengths L          .npy lengths of a padded 3-D array\n"
 "  --index I            first item shown (default 0)\n"
@@ -76,28 +76,41 @@ int cmd_info(int argc, char **argv)
     for (size_t i = 0; i < ntensors; i++)
         values += lstmae_param_size(model, lstmae_param_name(model, i));
 
-    printf("file:            %s\n", path);
-    printf("format version:  %lu\n", (unsigned long)le32(head + 8));
-    printf("file size:       %llu bytes\n", (unsigned long long)size);
-    printf("input_dim:       %d\n", cfg.input_dim);
-    printf("hidden_dim:      %d\n", cfg.hidden_dim);
-    printf("latent_dim:      %d\n", cfg.latent_dim);
-    printf("num_layers:      %d\n", cfg.num_layers);
-    printf("cell:            %s\n", cfg.cell == LSTMAE_CELL_GRU ? "gru" : "lstm");
-    printf("loss:            %s\n",
-           cfg.loss == LSTMAE_LOSS_BCE ? "bce" : "mse");
-    printf("seed:            %llu\n", (unsigned long long)cfg.seed);
-    printf("parameters:      %zu values in %zu tensors\n", values, ntensors);
-    printf("training state:  %s\n",
+    printf("file:             %s\n", path);
+    printf("format version:   %lu\n", (unsigned long)le32(head + 8));
+    printf("file size:        %llu bytes\n", (unsigned long long)size);
+    printf("input_dim:        %d\n", cfg.input_dim);
+    printf("hidden_dim:       %d\n", cfg.hidden_dim);
+    printf("latent_dim:       %d\n", cfg.latent_dim);
+    printf("num_layers:       %d\n", cfg.num_layers);
+    printf("cell:             %s\n", cli_cell_name(cfg.cell));
+    printf("bidirectional:    %s\n", cfg.bidirectional ? "yes" : "no");
+    printf("reverse_target:   %s\n", cfg.reverse_target ? "yes" : "no");
+    printf("decoder_init:     %s\n", cli_decoder_init_name(cfg.decoder_init));
+    printf("decoder_feedback: %s\n", cfg.decoder_feedback ? "yes" : "no");
+    printf("loss:             %s\n", cli_loss_name(cfg.loss));
+    printf("seed:             %llu\n", (unsigned long long)cfg.seed);
+    printf("parameters:       %zu values in %zu tensors\n", values, ntensors);
+    printf("training state:   %s\n",
            state ? "present (optimiser moments, generator)"
                  : "absent (inference only)");
-    printf("epochs done:     %llu\n",
+    printf("epochs done:      %llu\n",
            (unsigned long long)lstmae_epochs_done(model));
-    if (tensors != NULL)
+    if (tensors != NULL) {
+        /* one column for the sizes, past the longest name (at least 24:
+           encoder.0.weight_ih_reverse is 27) */
+        int width = 24;
+        for (size_t i = 0; i < ntensors; i++) {
+            size_t len = strlen(lstmae_param_name(model, i));
+            if (len > (size_t)width && len < 256)
+                width = (int)len;
+        }
         for (size_t i = 0; i < ntensors; i++) {
             const char *name = lstmae_param_name(model, i);
-            printf("  %-24s %zu\n", name, lstmae_param_size(model, name));
+            printf("  %-*s %zu\n", width, name,
+                   lstmae_param_size(model, name));
         }
+    }
     lstmae_free(model);
     return CLI_OK;
 }

@@ -29,7 +29,9 @@ static const char train_help[] =
 "usage: lstmae train --data X [--lengths L]\n"
 "                    [--valid V [--valid-lengths VL] | --valid-split F]\n"
 "                    [--hidden 64] [--latent 16] [--layers 1] [--cell lstm|gru]\n"
-"                    [--loss bce|mse]\n"
+"                    [--bidirectional] [--reverse-target]\n"
+"                    [--decoder-init zero|latent] [--decoder-feedback]\n"
+"                    [--loss bce|mse|ce]\n"
 "                    [--epochs 50] [--batch 64] [--lr 0.001] [--clip 0]\n"
 "                    [--seed 1] [--threads 0] [--patience 0] [--plot loss.svg]\n"
 "                    [--optimizer adam|sgd] [--momentum 0] [--resume MODEL]\n"
@@ -54,7 +56,18 @@ static const char train_help[] =
 "  --latent Z           size of the encoding (default 16)\n"
 "  --layers K           recurrent layers in encoder and decoder (default 1)\n"
 "  --cell lstm|gru      the layers' cell: LSTM (default) or GRU\n"
-"  --loss bce|mse       bce for data in [0, 1] (default), mse for real values\n"
+"  --bidirectional      each encoder layer also reads the sequence backwards\n"
+"  --reverse-target     the decoder produces the sequence last step first\n"
+"                       (what the tool writes stays in time order)\n"
+"  --decoder-init zero|latent\n"
+"                       the decoder's initial state: zero (default), or\n"
+"                       computed from the encoding\n"
+"  --decoder-feedback   the decoder also sees the previous step: the data's\n"
+"                       in train, eval and reconstruction, its own output\n"
+"                       in decode\n"
+"  --loss bce|mse|ce    bce for data in [0, 1] (default), mse for real\n"
+"                       values, ce (also spelled cross_entropy) for one-hot\n"
+"                       steps: a softmax over each step's D >= 2 features\n"
 "  --seed S             initialisation, shuffling and --valid-split (default 1)\n"
 "  --resume MODEL0      continue training the model in MODEL0 instead\n"
 "training:\n"
@@ -249,9 +262,25 @@ static int parse_loss(const char *text, lstmae_loss *out)
         *out = LSTMAE_LOSS_BCE;
     else if (strcmp(text, "mse") == 0)
         *out = LSTMAE_LOSS_MSE;
+    else if (strcmp(text, "ce") == 0 || strcmp(text, "cross_entropy") == 0)
+        *out = LSTMAE_LOSS_CROSS_ENTROPY;
     else
-        return args_usage_error("train", "--loss: expected bce or mse, got "
-                                "'%s'", text);
+        return args_usage_error("train", "--loss: expected bce, mse or ce "
+                                "(cross_entropy), got '%s'", text);
+    return CLI_OK;
+}
+
+static int parse_decoder_init(const char *text, lstmae_decoder_init *out)
+{
+    if (text == NULL)
+        return CLI_OK;
+    if (strcmp(text, "zero") == 0)
+        *out = LSTMAE_DECODER_INIT_ZERO;
+    else if (strcmp(text, "latent") == 0)
+        *out = LSTMAE_DECODER_INIT_LATENT;
+    else
+        return args_usage_error("train", "--decoder-init: expected zero or "
+                                "latent, got '%s'", text);
     return CLI_OK;
 }
 
@@ -280,21 +309,39 @@ static void print_metrics(const char *label, const lstmae_metrics *m,
                m->loss, m->accuracy, sequences);
 }
 
-/* Warns when bce is asked for data outside [0, 1]. */
-static void check_bce_range(const seqset *s, const char *path)
+/* Warns when bce or cross-entropy is asked for data outside [0, 1]. */
+static void check_unit_range(const seqset *s, const char *path,
+                             lstmae_loss loss)
 {
+    if (loss != LSTMAE_LOSS_BCE && loss != LSTMAE_LOSS_CROSS_ENTROPY)
+        return;
     for (size_t i = 0; i < s->count; i++) {
         const float *x = s->data + i * s->max_len * s->dim;
         size_t valid = (size_t)s->lengths[i] * s->dim;
         for (size_t k = 0; k < valid; k++)
             if (x[k] < 0.0f || x[k] > 1.0f) {
                 fprintf(stderr, "lstmae: warning: %s has values outside "
-                        "[0, 1] (sequence %zu: %g); --loss bce is meant for "
-                        "data in [0, 1], --loss mse for real values\n", path,
-                        i, (double)x[k]);
+                        "[0, 1] (sequence %zu: %g); --loss %s is meant for "
+                        "%s, --loss mse for real values\n", path, i,
+                        (double)x[k], cli_loss_name(loss),
+                        loss == LSTMAE_LOSS_BCE
+                            ? "data in [0, 1]"
+                            : "one-hot or probability steps");
                 return;
             }
     }
+}
+
+/* ", bidirectional, reverse-target, ..." for the variants that are on:
+   what the training line adds after the cell. */
+static void describe_variants(const lstmae_config *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%s%s%s",
+             c->bidirectional ? ", bidirectional" : "",
+             c->reverse_target ? ", reverse-target" : "",
+             c->decoder_init == LSTMAE_DECODER_INIT_LATENT
+                 ? ", decoder-init latent" : "",
+             c->decoder_feedback ? ", decoder-feedback" : "");
 }
 
 /* CLI_BAD when a set's sequences are longer than the library takes. */
@@ -321,7 +368,10 @@ static int library_rejects(const char *why, const char *data,
         {"momentum", "--momentum"},     {"patience", "--patience"},
         {"hidden_dim", "--hidden"},     {"latent_dim", "--latent"},
         {"num_layers", "--layers"},     {"loss", "--loss"},
-        {"cell", "--cell"},
+        {"cell", "--cell"},             {"bidirectional", "--bidirectional"},
+        {"reverse_target", "--reverse-target"},
+        {"decoder_init", "--decoder-init"},
+        {"decoder_feedback", "--decoder-feedback"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         size_t n = strlen(names[i].field);
@@ -333,7 +383,7 @@ static int library_rejects(const char *why, const char *data,
                                     why + n, data, max_len);
         return args_usage_error("train", "%s%s", names[i].option, why + n);
     }
-    cli_error("%s: %s", data, why);
+    cli_error("cannot train on %s: %s", data, why);
     return CLI_BAD;
 }
 
@@ -347,7 +397,9 @@ int cmd_train(int argc, char **argv)
                *batch = NULL, *lr = NULL, *clip = NULL, *seed = NULL,
                *threads = NULL, *patience = NULL, *plot = NULL,
                *output = NULL, *optimizer = NULL, *momentum = NULL,
-               *resume = NULL, *quiet = NULL, *header = NULL, *cell = NULL;
+               *resume = NULL, *quiet = NULL, *header = NULL, *cell = NULL,
+               *bidirectional = NULL, *reverse_target = NULL,
+               *decoder_init = NULL, *decoder_feedback = NULL;
     const args_option opts[] = {
         {"--data", NULL, 1, &data},
         {"--lengths", NULL, 1, &lengths},
@@ -359,6 +411,10 @@ int cmd_train(int argc, char **argv)
         {"--layers", NULL, 1, &layers},
         {"--loss", NULL, 1, &loss},
         {"--cell", NULL, 1, &cell},
+        {"--bidirectional", NULL, 0, &bidirectional},
+        {"--reverse-target", NULL, 0, &reverse_target},
+        {"--decoder-init", NULL, 1, &decoder_init},
+        {"--decoder-feedback", NULL, 0, &decoder_feedback},
         {"--epochs", NULL, 1, &epochs},
         {"--batch", NULL, 1, &batch},
         {"--lr", NULL, 1, &lr},
@@ -400,10 +456,40 @@ int cmd_train(int argc, char **argv)
                                 "each other");
     if (valid_lengths != NULL && valid_path == NULL)
         return args_usage_error("train", "--valid-lengths needs --valid");
-    if (resume != NULL && (hidden || latent || layers || loss || cell))
-        return args_usage_error("train", "--resume takes the model's "
-                                "configuration; drop --hidden, --latent, "
-                                "--layers, --cell and --loss");
+    if (resume != NULL) {
+        /* the model's own configuration: name the options given */
+        const struct {
+            const char *value, *option;
+        } model_opts[] = {
+            {hidden, "--hidden"},
+            {latent, "--latent"},
+            {layers, "--layers"},
+            {cell, "--cell"},
+            {bidirectional, "--bidirectional"},
+            {reverse_target, "--reverse-target"},
+            {decoder_init, "--decoder-init"},
+            {decoder_feedback, "--decoder-feedback"},
+            {loss, "--loss"},
+        };
+        size_t n = sizeof model_opts / sizeof model_opts[0], given = 0;
+        for (size_t i = 0; i < n; i++)
+            given += model_opts[i].value != NULL;
+        if (given > 0) {
+            char list[256] = "";
+            size_t used = 0, k = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (model_opts[i].value == NULL)
+                    continue;
+                k++;
+                used += (size_t)snprintf(
+                    list + used, sizeof list - used, "%s%s",
+                    k == 1 ? "" : k == given ? " and " : ", ",
+                    model_opts[i].option);
+            }
+            return args_usage_error("train", "--resume takes the model's "
+                                    "configuration; drop %s", list);
+        }
+    }
     if ((code = args_int("train", "--hidden", hidden, 1, LSTMAE_MAX_DIM,
                          &cfg.hidden_dim)) ||
         (code = args_int("train", "--latent", latent, 1, LSTMAE_MAX_DIM,
@@ -412,6 +498,7 @@ int cmd_train(int argc, char **argv)
                          &cfg.num_layers)) ||
         (code = parse_loss(loss, &cfg.loss)) ||
         (code = parse_cell(cell, &cfg.cell)) ||
+        (code = parse_decoder_init(decoder_init, &cfg.decoder_init)) ||
         (code = args_u64("train", "--seed", seed, &cfg.seed)) ||
         (code = args_int("train", "--epochs", epochs, 0, 10000000,
                          &opt.epochs)) ||
@@ -430,6 +517,9 @@ int cmd_train(int argc, char **argv)
         (code = args_float("train", "--momentum", momentum, 0.0, 1e6, 0, 0,
                            &opt.momentum)))
         return code;
+    cfg.bidirectional = bidirectional != NULL;
+    cfg.reverse_target = reverse_target != NULL;
+    cfg.decoder_feedback = decoder_feedback != NULL;
     if (optimizer != NULL) {
         if (strcmp(optimizer, "adam") == 0)
             opt.optimizer = LSTMAE_OPT_ADAM;
@@ -539,10 +629,10 @@ int cmd_train(int argc, char **argv)
             code = st == LSTMAE_ERR_INVALID_ARG ? CLI_BAD : CLI_FAIL;
         }
     }
-    if (code == CLI_OK && cfg.loss == LSTMAE_LOSS_BCE) {
-        check_bce_range(split != NULL ? &all : &train, data);
+    if (code == CLI_OK) {
+        check_unit_range(split != NULL ? &all : &train, data, cfg.loss);
         if (valid_path != NULL)
-            check_bce_range(&valid, valid_path);
+            check_unit_range(&valid, valid_path, cfg.loss);
     }
 
     /* the run's bookkeeping */
@@ -574,14 +664,16 @@ int cmd_train(int argc, char **argv)
         /* Before the first line, so that whoever waits for it can
            interrupt safely. */
         training = 1;
-        if (!quiet)
+        if (!quiet) {
+            char variants[128];
+            describe_variants(&cfg, variants, sizeof variants);
             fprintf(stderr, "training on %zu sequences (%zu held out) of up "
-                    "to %zu steps, D %d, H %d, Z %d, K %d, %s, %s loss; %d "
+                    "to %zu steps, D %d, H %d, Z %d, K %d, %s%s, %s loss; %d "
                     "epochs\n", train.count, have_valid ? valid.count : 0,
                     train.max_len, cfg.input_dim, cfg.hidden_dim,
-                    cfg.latent_dim, cfg.num_layers,
-                    cfg.cell == LSTMAE_CELL_GRU ? "gru" : "lstm",
-                    cfg.loss == LSTMAE_LOSS_BCE ? "bce" : "mse", opt.epochs);
+                    cfg.latent_dim, cfg.num_layers, cli_cell_name(cfg.cell),
+                    variants, cli_loss_name(cfg.loss), opt.epochs);
+        }
         progress_start(&run.prog, stderr, quiet != NULL, run.done_before,
                        opt.epochs, train.count);
         status = lstmae_fit(model, &tv, have_valid ? &vv : NULL, &opt, NULL);
@@ -628,9 +720,11 @@ int cmd_train(int argc, char **argv)
 
     const lstmae_model *final = best_model ? best_model : model;
     if (code == CLI_OK && plot != NULL) {
+        char title[64];
+        snprintf(title, sizeof title, "lstmae training loss (%s)",
+                 cli_loss_name(cfg.loss));
         plot_data pd = {
-            cfg.loss == LSTMAE_LOSS_BCE ? "lstmae training loss (bce)"
-                                        : "lstmae training loss (mse)",
+            title,
             run.train_loss, run.valid_loss, run.epochs_run,
             run.done_before + 1,
             have_valid && (opt.patience > 0 || interrupted) ? run.best_epoch

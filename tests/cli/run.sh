@@ -3,7 +3,7 @@
 #
 #   run.sh GROUP LSTMAE DATA_DIR WORK_DIR
 #
-# GROUP: usage, npy, csv, commands, errors, train, tutorial or files (CTest
+# GROUP: usage, npy, csv, commands, errors, train, variants, tutorial or files (CTest
 # runs each as its own test; "all" runs every group). LSTMAE: the tool. DATA_DIR: this
 # directory's data/. WORK_DIR: scratch space, emptied first.
 # LSTMAE_CLI_WRAPPER, if set, prefixes every run of the tool, e.g.
@@ -138,13 +138,55 @@ lm_limited() {
 }
 
 # ---- usage ------------------------------------------------------------------
+# long_opts FILE: the long options named in FILE, sorted, one a line.
+long_opts() { grep -oE -- '--[a-z][a-z-]*' "$1" | sort -u; }
+# choices FILE: "--option a|b|c" for the options with a list of values.
+choices() { grep -oE -- '--[a-z][a-z-]* [a-z_]+(\|[a-z_]+)+' "$1" | sort -u; }
+
+# help_man CMD: the usage lines of `lstmae CMD --help` and the man page's
+# synopsis of CMD name the same long options, with the same lists of
+# values (--loss bce|mse|ce); for train, every one of them is also
+# described in the man page's train section (--header in its CSV section).
+help_man() {
+    local cmd=$1 o
+    sed 's/\\-/-/g' "$docs/lstmae.1" >man.txt
+    $wrapper "$bin" "$cmd" --help 2>err |
+        awk '/^usage:/ { f = 1 } /^$/ { f = 0 } f' >help_usage.txt
+    SY=".SY lstmae\\ $cmd" awk '$0 == ENVIRON["SY"] { f = 1; next }
+        /^\.YS/ { f = 0 } f' man.txt >man_synopsis.txt
+    check "lstmae $cmd --help has options in its usage" test \
+        "$(long_opts help_usage.txt | wc -l)" -ge 1
+    checks=$((checks + 1))
+    diff <(long_opts help_usage.txt) <(long_opts man_synopsis.txt) >d.txt ||
+        { fail "options of 'lstmae $cmd --help' (<) and of the man page's synopsis (>) differ"
+          sed 's/^/  /' d.txt; }
+    checks=$((checks + 1))
+    diff <(choices help_usage.txt) <(choices man_synopsis.txt) >d.txt ||
+        { fail "values of 'lstmae $cmd --help' (<) and of the man page's synopsis (>) differ"
+          sed 's/^/  /' d.txt; }
+    [ "$cmd" = train ] || return 0
+    awk '/^\.SS train/ { f = 1 } /^\.SS encode/ { f = 0 } f' man.txt >man_train.txt
+    awk '/^\.SS CSV/ { f = 1 } /^\.S[SH] / && !/CSV/ { f = 0 } f' man.txt >man_csv.txt
+    for o in $(long_opts help_usage.txt); do
+        checks=$((checks + 1))
+        if [ "$o" = --header ]; then
+            grep -qF -- "$o" man_csv.txt || fail "the man page's CSV section lacks $o"
+        else
+            grep -qF -- "$o" man_train.txt || fail "the man page's train section lacks $o"
+        fi
+    done
+}
+
 group_usage() {
+    local c
+    for c in train encode decode eval info show make-moving-ones; do
+        help_man "$c"
+    done
     lm 0 --version && has_out "lstmae 0."
     lm 0 version && has_out "lstmae 0."
     lm 0 --help && has_out "usage: lstmae COMMAND"
     lm 0 -h && has_out "commands:"
     lm 0 help && has_out "make-moving-ones"
-    local c
     for c in train encode decode eval info show make-moving-ones; do
         lm 0 "$c" --help && has_out "usage: lstmae $c"
         lm 0 help "$c" && has_out "usage: lstmae $c"
@@ -163,7 +205,25 @@ group_usage() {
     lm 2 train --data x.npy -o m --epochs 5 --epochs 6 && has_err "given twice"
     lm 2 train --data x.npy -o m --hidden 0 && has_err "--hidden"
     lm 2 train --data x.npy -o m --lr 0 && has_err "--lr"
-    lm 2 train --data x.npy -o m --loss hinge && has_err "expected bce or mse"
+    lm 2 train --data x.npy -o m --loss hinge
+    has_err "--loss: expected bce, mse or ce (cross_entropy), got 'hinge'"
+    lm 2 train --data x.npy -o m --loss CE && has_err "got 'CE'"
+    lm 2 train --data x.npy -o m --loss cross-entropy && has_err "got 'cross-entropy'"
+    # the variants' options (issue 12): values, flags, and --resume
+    lm 2 train --data x.npy -o m --decoder-init middle
+    has_err "--decoder-init: expected zero or latent, got 'middle'"
+    lm 2 train --data x.npy -o m --decoder-init && has_err "--decoder-init needs a value"
+    lm 2 train --data x.npy -o m --decoder-init=Latent && has_err "got 'Latent'"
+    local f
+    for f in --bidirectional --reverse-target --decoder-feedback; do
+        lm 2 train --data x.npy -o m "$f=1" && has_err "$f takes no value"
+        lm 2 train --data x.npy -o m "$f" "$f" && has_err "$f given twice"
+    done
+    lm 2 train --data x.npy -o m --resume r --bidirectional --loss ce
+    has_err "--resume takes the model's configuration; drop --bidirectional and --loss"
+    lm 2 train --data x.npy -o m --resume r --hidden 5 --reverse-target \
+        --decoder-init latent --decoder-feedback
+    has_err "drop --hidden, --reverse-target, --decoder-init and --decoder-feedback"
     lm 2 train --data x.npy -o m --valid-split 1.5 && has_err "--valid-split"
     lm 2 train --data x.npy -o m --patience 3 && has_err "--patience needs a validation set"
     lm 2 train --data x.npy -o m --valid v.npy --valid-split 0.2 && has_err "exclude"
@@ -271,7 +331,7 @@ assert (10 + head[8] + 256 * head[9]) % 64 == 0"
     lm 0 show zs.npy && has_out "shape (8, 2)"
     lm 0 decode -m series.lstmae --latent zs.npy --length 12 -o ds.npy
     lm 0 show ds.npy && has_out "shape (8, 12, 1)"
-    lm 0 info series.lstmae && has_out "input_dim:       1"
+    lm 0 info series.lstmae && has_out "input_dim:        1"
     # Declared sizes against the file's: a 128-byte file of shape
     # (2147483647, 0, 3) holds no data but 2^31 sequences; it is refused
     # before anything is allocated, by every command that reads data.
@@ -440,19 +500,22 @@ group_commands() {
     py "e = np.load('err.npy'); l = np.load('mo_len.npy')
 assert e.shape == (300,) and (np.isnan(e) == (l == 0)).all()"
     lm 0 info mo.lstmae
-    has_out "format version:  2" && has_out "epochs done:     3"
-    has_out "latent_dim:      20" && has_out "hidden_dim:      16"
-    has_out "parameters:" && has_out "loss:            bce"
-    has_out "training state:  present"
+    has_out "format version:   2" && has_out "epochs done:      3"
+    has_out "latent_dim:       20" && has_out "hidden_dim:       16"
+    has_out "parameters:" && has_out "loss:             bce"
+    has_out "training state:   present"
     lm 0 info mo.lstmae --tensors && has_out "decoder.0.weight_hh"
-    has_out "cell:            lstm"
+    has_out "cell:             lstm"
+    # the defaults of the variants (issue 12)
+    has_out "bidirectional:    no" && has_out "reverse_target:   no"
+    has_out "decoder_init:     zero" && has_out "decoder_feedback: no"
     # a GRU (--cell gru): info names the cell and its tensors, encode works
     lm 0 train --data mo.npy --lengths mo_len.npy --cell gru --hidden 16 \
         --latent 20 --batch 50 --lr 0.01 --epochs 2 -o gru.lstmae
     has_out "trained 2 epochs" && has_err ", gru, bce loss"
-    lm 0 info gru.lstmae --tensors && has_out "cell:            gru"
+    lm 0 info gru.lstmae --tensors && has_out "cell:             gru"
     has_out "decoder.0.bias_hh" && has_out "in 12 tensors"
-    lm 0 show gru.lstmae && has_out "cell:            gru"
+    lm 0 show gru.lstmae && has_out "cell:             gru"
     lm 2 show gru.lstmae --index 1 && has_err "are for data files, not a model"
     lm 0 encode -m gru.lstmae --data mo.npy --lengths mo_len.npy -o zg.npy
     lm 0 show zg.npy && has_out "shape (300, 20)"
@@ -460,11 +523,11 @@ assert e.shape == (300,) and (np.isnan(e) == (l == 0)).all()"
     has_err "--cell: expected lstm or gru, got 'rnn'" && absent bad.lstmae
     lm 2 train --resume gru.lstmae --data mo.npy --lengths mo_len.npy \
         --cell lstm -o bad.lstmae
-    has_err "drop --hidden, --latent, --layers, --cell and --loss"
+    has_err "--resume takes the model's configuration; drop --cell"
     # resume: epochs add up
     lm 0 train --resume mo.lstmae --data mo.npy --lengths mo_len.npy \
         --epochs 2 --batch 50 --lr 0.01 --quiet -o mo2.lstmae
-    lm 0 info mo2.lstmae && has_out "epochs done:     5"
+    lm 0 info mo2.lstmae && has_out "epochs done:      5"
     # a validation file, early stopping, threads, clipping, sgd
     lm 0 make-moving-ones -o va.npy --lengths-out va_len.npy --count 60 \
         --seed 9
@@ -620,6 +683,15 @@ group_errors() {
     has_err "z2.csv" "latent size of 4" && absent d.npy
     lm 2 train --data "$f4" --lengths "$len" --valid "$data/series_2d.npy" -o t.lstmae
     has_err "series_2d.npy" "1 features per step, but"
+    # cross-entropy needs 2 features or more: the library's reason
+    lm 2 train --data "$data/series_2d.npy" --loss ce -o ce1.lstmae
+    has_err "cannot train on" "series_2d.npy: cross-entropy needs input_dim >= 2" \
+        "(a softmax over 1 feature is always 1)"
+    absent ce1.lstmae
+    printf 'a,1\na,0\n' >one_feature.csv
+    lm 2 train --data one_feature.csv --loss cross_entropy --cell gru \
+        --bidirectional -o ce1.lstmae
+    has_err "one_feature.csv: cross-entropy needs input_dim >= 2" && absent ce1.lstmae
     # files that are missing, of no known type, or not models
     lm 2 eval -m $m --data missing.npy && has_err "missing.npy" "cannot open"
     lm 2 eval -m $m --data data.txt && has_err "data.txt" "unknown data file type"
@@ -768,7 +840,7 @@ group_train() {
     interrupt_run TERM term.lstmae "^epoch 2/" --data mo.npy \
         --lengths mo_len.npy --epochs 100000 --hidden 16 --latent 8
     has_out "no validation set"
-    lm 0 info term.lstmae && has_out "training state:  present"
+    lm 0 info term.lstmae && has_out "training state:   present"
     # Within the first epoch: 2000 batches of one sequence take a second or
     # more; the signal goes as soon as training starts, and training stops
     # after the batch it was in, with the model as that batch left it.
@@ -782,7 +854,7 @@ group_train() {
     has_out "trained 0 epochs and " && has_out "saved mid.lstmae"
     check "plot without epochs" grep -q "no completed epochs" mid.svg
     lm 0 info mid.lstmae
-    has_out "epochs done:     0" && has_out "training state:  present"
+    has_out "epochs done:      0" && has_out "training state:   present"
     lm 0 eval -m mid.lstmae --data mo.npy --lengths mo_len.npy
     # Mid-epoch with a validation set but no epoch completed: the model as
     # the batch left it.
@@ -791,7 +863,7 @@ group_train() {
         --hidden 64 --latent 8
     has_out "interrupted in epoch 1 at batch "
     has_out "no epoch completed to compare"
-    lm 0 info midv.lstmae && has_out "epochs done:     0"
+    lm 0 info midv.lstmae && has_out "epochs done:      0"
     # On a terminal the progress line moves with the batches.
     if script -qec true /dev/null >/dev/null 2>&1; then
         checks=$((checks + 1))
@@ -830,6 +902,155 @@ group_train() {
     [ "$rc" = 3 ] || fail "exit $rc after a second SIG$int_signal, expected 3"
     has_err "interrupted again" "old.lstmae not saved"
     same old.lstmae old.orig
+    no_temp
+}
+
+# ---- variants (issue 12) ----------------------------------------------------
+# info_is KEY VALUE: info's line "KEY:" shows VALUE (the values in column 19).
+info_is() { has_out "$(printf '%-18s%s' "$1:" "$2")"; }
+
+# variants_are CELL BIDIRECTIONAL REVERSE_TARGET DECODER_INIT FEEDBACK LOSS:
+# info's lines for the cell, the four variants and the loss.
+variants_are() {
+    info_is cell "$1" && info_is bidirectional "$2"
+    info_is reverse_target "$3" && info_is decoder_init "$4"
+    info_is decoder_feedback "$5" && info_is loss "$6"
+}
+
+# sums_to_one FILE.npy: every step of every sequence sums to 1 (a softmax),
+# each value in [0, 1].
+sums_to_one() {
+    py "d = np.load('$1'); s = d.astype(np.float64).sum(axis=2)
+assert d.ndim == 3 and d.shape[2] >= 2, d.shape
+assert ((0 <= d) & (d <= 1)).all(), (d.min(), d.max())
+assert np.abs(s - 1).max() < 1e-5, np.abs(s - 1).max()"
+}
+
+group_variants() {
+    # one-hot steps: no more steps than features, so every valid step has
+    # its one
+    lm 0 make-moving-ones -o oh.npy --lengths-out oh_len.npy --count 400 \
+        --max-len 8 --width 8 --seed 7
+    py "x = np.load('oh.npy'); l = np.load('oh_len.npy')
+v = np.arange(x.shape[1])[None, :] < l[:, None]
+assert (x.sum(axis=2)[v] == 1).all() and (x.sum(axis=2)[~v] == 0).all()
+assert (l == 0).any() and (l > 0).sum() > 300"
+    local d="--data oh.npy --lengths oh_len.npy" s="--hidden 16 --latent 8 --batch 50 --lr 0.01"
+    # --loss ce, and its other spelling: the same model
+    # shellcheck disable=SC2086
+    lm 0 train $d $s --loss ce --epochs 3 -o ce.lstmae
+    has_err ", K 1, lstm, cross_entropy loss; 3 epochs"
+    has_out "trained 3 epochs" && has_out "saved ce.lstmae"
+    check "ce: the summary has an accuracy" grep -qE \
+        '^train: +loss=[0-9.e-]+ accuracy=[0-9.]+ +\(400 sequences\)$' out
+    check "ce: no warning on one-hot data" eval '! grep -q warning err'
+    # shellcheck disable=SC2086
+    lm 0 train $d $s --loss cross_entropy --epochs 3 --quiet -o ce2.lstmae
+    same ce.lstmae ce2.lstmae
+    lm 0 info ce.lstmae && variants_are lstm no no zero no cross_entropy
+    info_is input_dim 8 && info_is epochs\ done 3
+    # eval: loss per valid step and the accuracy of the argmax
+    # shellcheck disable=SC2086
+    lm 0 eval -m ce.lstmae $d --per-sequence ce_err.npy
+    check "ce eval prints loss and accuracy" \
+        grep -qE '^loss=[0-9.e-]+ accuracy=(0|1)\.[0-9]{6}$' out
+    py "e = np.load('ce_err.npy'); l = np.load('oh_len.npy')
+assert e.shape == (400,) and (np.isnan(e) == (l == 0)).all()
+assert (e[l > 0] > 0).all() and np.isfinite(e[l > 0]).all()"
+    # decode: each step a softmax over the 8 features
+    # shellcheck disable=SC2086
+    lm 0 encode -m ce.lstmae $d -o ce_z.npy
+    lm 0 decode -m ce.lstmae --latent ce_z.npy --length 8 -o ce_d.npy
+    lm 0 show ce_d.npy && has_out "shape (400, 8, 8)"
+    sums_to_one ce_d.npy
+    lm 0 decode -m ce.lstmae --latent ce_z.npy --length 3 -o ce_d.csv
+    checks=$((checks + 1))
+    awk -F, 'NR > 1 { s = 0; for (i = 2; i <= NF; i++) s += $i
+        if (s < 0.9999 || s > 1.0001) { print "row " NR ": " s; bad = 1 } }
+        END { exit bad }' ce_d.csv >pyout || { fail "ce decode csv rows sum to 1"; head -3 pyout; }
+    # bce and cross-entropy warn about values outside [0, 1]
+    printf 'a,1.5,-0.5\na,0,1\nb,1,0\n' >outside.csv
+    lm 0 train --data outside.csv --loss ce --hidden 4 --latent 2 \
+        --epochs 1 --quiet -o outside.lstmae
+    has_err "warning: outside.csv has values outside [0, 1]" \
+        "--loss cross_entropy is meant for one-hot or probability steps"
+
+    # every variant at once, 2 layers: the training line, info and show
+    local all="--cell gru --bidirectional --reverse-target --decoder-init latent --decoder-feedback --loss ce --layers 2"
+    # shellcheck disable=SC2086
+    lm 0 train $d $s $all --epochs 2 -o all.lstmae
+    has_err ", K 2, gru, bidirectional, reverse-target, decoder-init latent, decoder-feedback, cross_entropy loss; 2 epochs"
+    lm 0 info all.lstmae --tensors
+    variants_are gru yes yes latent yes cross_entropy
+    info_is num_layers 2 && info_is hidden_dim 16 && info_is latent_dim 8
+    # D 8, H 16, Z 8, K 2, GRU (3 gate blocks): encoder.0 2 x 1248, encoder.1
+    # (2H inputs) 2 x 2400, latent 8 x 32 + 8, bridge 2 x (16 x 8 + 16),
+    # decoder.0 (Z + D inputs) 1632, decoder.1 1632, output 8 x 16 + 8
+    info_is parameters "11248 values in 32 tensors"
+    sed -n 's/^  \([^ ]*\) *\([0-9]*\)$/\1 \2/p' out >tensors.txt
+    local k dir t want="" n
+    for k in 0 1; do
+        n=$((k == 0 ? 8 : 32))
+        for dir in "" _reverse; do
+            want="$want encoder.$k.weight_ih$dir $((48 * n)) encoder.$k.weight_hh$dir 768"
+            want="$want encoder.$k.bias_ih$dir 48 encoder.$k.bias_hh$dir 48"
+        done
+    done
+    want="$want latent.weight 256 latent.bias 8"
+    want="$want bridge.0.weight 128 bridge.0.bias 16 bridge.1.weight 128 bridge.1.bias 16"
+    for k in 0 1; do
+        want="$want decoder.$k.weight_ih 768 decoder.$k.weight_hh 768"
+        want="$want decoder.$k.bias_ih 48 decoder.$k.bias_hh 48"
+    done
+    want="$want output.weight 128 output.bias 8"
+    check "info --tensors lists the 32 tensors in order, with their sizes" \
+        test "$(tr '\n' ' ' <tensors.txt)" = "${want# } "
+    lm 0 info all.lstmae && cp out info_all.txt
+    lm 0 show all.lstmae && same out info_all.txt
+    # encode, free-running decode (feedback: its own previous output),
+    # eval (teacher forcing) with accuracy
+    # shellcheck disable=SC2086
+    lm 0 encode -m all.lstmae $d -o all_z.npy
+    lm 0 show all_z.npy && has_out "shape (400, 8)"
+    lm 0 decode -m all.lstmae --latent all_z.npy --length 8 -o all_d.npy
+    sums_to_one all_d.npy
+    # shellcheck disable=SC2086
+    lm 0 eval -m all.lstmae $d
+    check "all variants: eval prints loss and accuracy" \
+        grep -qE '^loss=[0-9.e-]+ accuracy=[0-9.]+$' out
+    # resume keeps them all, and the epochs add up
+    # shellcheck disable=SC2086
+    lm 0 train --resume all.lstmae $d --batch 50 --lr 0.01 --epochs 1 -o all2.lstmae
+    has_err ", gru, bidirectional, reverse-target, decoder-init latent, decoder-feedback, cross_entropy loss; 1 epochs"
+    lm 0 info all2.lstmae && variants_are gru yes yes latent yes cross_entropy
+    info_is epochs\ done 3 && info_is num_layers 2
+
+    # each variant alone, bce: info shows it, and only it
+    local v b r i f
+    for v in --bidirectional --reverse-target "--decoder-init latent" \
+        "--decoder-init zero" --decoder-feedback; do
+        b=no r=no i=zero f=no
+        case $v in
+        --bidirectional) b=yes ;;
+        --reverse-target) r=yes ;;
+        "--decoder-init latent") i=latent ;;
+        --decoder-feedback) f=yes ;;
+        esac
+        # shellcheck disable=SC2086
+        lm 0 train $d $s $v --epochs 1 -o one.lstmae
+        has_err ", lstm$(printf '%s' "$v" | sed -e 's/--/, /' \
+            -e 's/^, decoder-init zero$//'), bce loss; 1 epochs"
+        lm 0 show one.lstmae && variants_are lstm $b $r $i $f bce
+        lm 0 decode -m one.lstmae --latent ce_z.npy --length 4 -o one_d.npy
+        py "d = np.load('one_d.npy')
+assert d.shape == (400, 4, 8) and ((0 <= d) & (d <= 1)).all()"
+    done
+    # mse with a variant: eval prints the loss only
+    lm 0 train --data "$data/series_2d.npy" --loss mse --reverse-target \
+        --decoder-feedback --hidden 4 --latent 2 --epochs 2 --quiet -o mse.lstmae
+    lm 0 info mse.lstmae && variants_are lstm no yes zero yes mse
+    lm 0 eval -m mse.lstmae --data "$data/series_2d.npy"
+    check "mse eval prints the loss only" grep -qE '^loss=[0-9.e-]+$' out
     no_temp
 }
 
@@ -1015,7 +1236,7 @@ group_files() {
 }
 
 if [ "$group" = all ]; then
-    for g in usage npy csv commands errors train tutorial files; do
+    for g in usage npy csv commands errors train variants tutorial files; do
         mkdir -p "$work/$g" && cd "$work/$g" || exit 1
         "group_$g"
     done
