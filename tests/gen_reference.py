@@ -25,11 +25,15 @@ Usage:
         largest magnitude (adam3: MODEL.md's noise-floor entries, |grad| <
         1e-5 max|grad|, reported apart as adam3_floor_moved, the distance
         they moved); exit 1 above --tol (default 1e-6).  --impl nn uses
-        torch.nn.LSTM instead of the hand-written cell; --float32 computes
-        in float32, to see float32's own spread.
+        PyTorch's modules (NNModel) instead of the hand-written cells;
+        --float32 computes in float32, to see float32's own spread.
+    gen_reference.py crosscheck [--tol T] FILE...
+        the hand-written cells against PyTorch's modules, both float64, on
+        FILE's config, parameters and input; exit 1 above --tol (1e-10)
     gen_reference.py generate [--seed S] OUTDIR [CASE...]
-        write the case_gen_*.txt cases (deterministic for a given seed),
-        or only the named ones
+        write the case_gen_*.txt cases (CASES) and, into OUTDIR/v2, the
+        v2_gen_*.txt ones (V2_CASES), deterministic for a given seed, or
+        only the named ones
 
 Cross-check (PyTorch 1.13.1, Debian), max over all tensors and cases of
 |ours - file| / max|file tensor|:
@@ -43,16 +47,48 @@ Cross-check (PyTorch 1.13.1, Debian), max over all tensors and cases of
     forward tensors below 2.7e-7.
 
 Version 2 ("lstmae-reference 2", MODEL.md "Variants"): the config line adds
-"cell lstm|gru bidirectional 0 reverse_target 0 decoder_init zero
-decoder_feedback 0" and the file a `decoded` tensor (lstmae_decode of each
-sequence's latent at its own length; without feedback it equals the
-reconstruction).  This generator writes and checks the GRU cell only (the
-other variants at their defaults; check skips files that need more).  The
-GRU is PyTorch's (gate blocks r, z, n; bias_ih and bias_hh, both trained):
-the hand-written cell (gru_stack) is cross-checked by --impl nn against
-torch.nn.GRU.  `generate` writes the V2_CASES into OUTDIR/v2.
-Cross-check (PyTorch 1.13.1), the shared v2_gru_bce.txt and the
-v2_gen_gru_* cases: see the figures in the commit that added them.
+"cell lstm|gru bidirectional 0|1 reverse_target 0|1 decoder_init
+zero|latent decoder_feedback 0|1", loss may be cross_entropy, and the file
+holds a `decoded` tensor (lstmae_decode of each sequence's latent at its
+own length, padding 0).  The model, every sequence alone over its own
+valid steps:
+  - cell: LSTM (gates i, f, g, o; one bias) or PyTorch's GRU (gates r, z,
+    n; bias_ih and bias_hh, both trained);
+  - bidirectional: each encoder layer also runs backwards over x_{L-1} ..
+    x_0 (tensors *_reverse right after the layer's forward ones); the
+    layer's output is [h_fwd; h_bwd] (2H, the next layer's input); h_enc
+    = [h_fwd after step L-1; h_bwd after step 0]; latent.weight [Z, 2H];
+  - reverse_target: decoder step t's target is x_{L-1-t};
+    `reconstruction` and `decoded` are in the data's own time order;
+  - decoder_init latent: bridge.{k}.weight [H, Z], bridge.{k}.bias [H]
+    after latent.bias; decoder layer k starts at h_0 = tanh(W z + b),
+    c_0 = 0;
+  - decoder_feedback: decoder input [z; prev_t] (decoder.0.weight_ih
+    [G*H, Z+D]), prev_0 = 0; the loss and `reconstruction` take prev_t =
+    the previous target step (teacher forcing), `decoded` the model's own
+    previous output (sigmoid for bce, softmax for cross_entropy, the value
+    for mse), free running;
+  - cross_entropy: p_t = softmax(y_t) over the D features; loss = sum over
+    the valid steps of -sum_d x log p, over S_valid = sum L_i; accuracy =
+    the share of valid steps with argmax y = argmax x (ties to the lowest
+    index; a step whose target is all 0 adds 0 to the loss).
+  bce's accuracy is as in version 1 (per element); mse has none.
+V2_CASES cover the GRU alone, each of the four flags alone for both cells,
+cross-entropy alone (one-hot targets, probability targets, all-zero target
+steps), pairs, three and all four flags together, with 1, 2 and 3 layers,
+lengths 0 and 1 in the sets, two sets with max_len 1, one with n 1, one
+with weights of scale 0.02, and NaN / garbage padding.
+
+Cross-check, version 2 (PyTorch 1.13.1; relative to each tensor's max):
+    hand cells, float64, vs the 5 shared v2 cases (made by another
+    implementation): 1.7e-7 (every tensor, grad, sgd1, adam3 and decoded
+    included; float32 printing); --impl nn on the same files: 1.7e-7
+    --impl nn vs the 36 v2_gen cases: 1.2e-7 (float32 printing)
+    crosscheck, hand vs nn both in float64: the 36 v2_gen cases 1.0e-14
+    (an adam3 tensor; other tensors below 7.4e-15), the 5 shared v2
+    cases 6.0e-14 (adam3 of v2_gru_bce)
+    float32 runs vs the 31 variant cases: hand 3.9e-6, nn 6.2e-6 (adam3);
+    latent, reconstruction, decoded, loss, accuracy and grad below 2.9e-6.
 
 Needs Debian's python3-torch (PyTorch 1.13); run it with /usr/bin/python3.
 """
@@ -70,130 +106,305 @@ torch.set_default_dtype(torch.float64)
 
 # ---- the model -------------------------------------------------------------
 
-def layer_shapes(part, k, ink, H, cell):
+def layer_shapes(part, k, ink, H, cell, suffix=""):
     """A recurrent layer's tensors: LSTM weight_ih, weight_hh, bias (4H
-    rows); GRU weight_ih, weight_hh, bias_ih, bias_hh (3H rows)."""
+    rows); GRU weight_ih, weight_hh, bias_ih, bias_hh (3H rows).  suffix
+    "_reverse" names a bidirectional encoder layer's backward direction."""
     if cell == "gru":
-        return [(f"{part}.{k}.weight_ih", (3 * H, ink)),
-                (f"{part}.{k}.weight_hh", (3 * H, H)),
-                (f"{part}.{k}.bias_ih", (3 * H,)),
-                (f"{part}.{k}.bias_hh", (3 * H,))]
-    return [(f"{part}.{k}.weight_ih", (4 * H, ink)),
-            (f"{part}.{k}.weight_hh", (4 * H, H)),
-            (f"{part}.{k}.bias", (4 * H,))]
+        return [(f"{part}.{k}.weight_ih{suffix}", (3 * H, ink)),
+                (f"{part}.{k}.weight_hh{suffix}", (3 * H, H)),
+                (f"{part}.{k}.bias_ih{suffix}", (3 * H,)),
+                (f"{part}.{k}.bias_hh{suffix}", (3 * H,))]
+    return [(f"{part}.{k}.weight_ih{suffix}", (4 * H, ink)),
+            (f"{part}.{k}.weight_hh{suffix}", (4 * H, H)),
+            (f"{part}.{k}.bias{suffix}", (4 * H,))]
 
 
-def param_shapes(D, H, Z, K, cell="lstm"):
-    """(name, shape) of every parameter tensor, in MODEL.md order."""
+def param_shapes(D, H, Z, K, cell="lstm", bidirectional=0, decoder_init="zero",
+                 decoder_feedback=0, reverse_target=0):
+    """(name, shape) of every parameter tensor, in MODEL.md order: encoder
+    layers (forward tensors, then the _reverse ones), latent, bridge,
+    decoder layers, output.  reverse_target adds no tensor."""
+    del reverse_target
     out = []
+    E = 2 * H if bidirectional else H      # an encoder layer's output width
     for k in range(K):
-        out += layer_shapes("encoder", k, D if k == 0 else H, H, cell)
-    out += [("latent.weight", (Z, H)), ("latent.bias", (Z,))]
+        ink = D if k == 0 else E
+        out += layer_shapes("encoder", k, ink, H, cell)
+        if bidirectional:
+            out += layer_shapes("encoder", k, ink, H, cell, "_reverse")
+    out += [("latent.weight", (Z, E)), ("latent.bias", (Z,))]
+    if decoder_init == "latent":
+        for k in range(K):
+            out += [(f"bridge.{k}.weight", (H, Z)), (f"bridge.{k}.bias", (H,))]
     for k in range(K):
-        out += layer_shapes("decoder", k, Z if k == 0 else H, H, cell)
+        ink = (Z + D if decoder_feedback else Z) if k == 0 else H
+        out += layer_shapes("decoder", k, ink, H, cell)
     out += [("output.weight", (D, H)), ("output.bias", (D,))]
     return out
 
 
+def variant(cfg):
+    """The config's variant fields, their defaults filled in (version 1
+    files have none)."""
+    v = dict(cell="lstm", **V2_DEFAULTS)
+    v.update({k: cfg[k] for k in V2_KEYS if k in cfg})
+    return v
+
+
 def cfg_shapes(cfg):
     return param_shapes(cfg["input_dim"], cfg["hidden_dim"], cfg["latent_dim"],
-                        cfg["num_layers"], cfg.get("cell", "lstm"))
+                        cfg["num_layers"], **variant(cfg))
 
 
-def lstm_stack(P, part, K, H, inputs):
-    """Runs a K-layer LSTM over the list of input vectors; returns the top
-    layer's h at every step.  Gate blocks in order i, f, g, o."""
-    seq = inputs
-    for k in range(K):
-        Wih = P[f"{part}.{k}.weight_ih"]
-        Whh = P[f"{part}.{k}.weight_hh"]
-        b = P[f"{part}.{k}.bias"]
-        h = torch.zeros(H, dtype=Wih.dtype)
-        c = torch.zeros(H, dtype=Wih.dtype)
+def lstm_cell(W, u, state):
+    """One LSTM step (gate blocks i, f, g, o; one bias).  state (h, c)."""
+    Wih, Whh, b = W
+    h, c = state
+    H = h.shape[0]
+    a = Wih @ u + Whh @ h + b
+    i = torch.sigmoid(a[0:H])
+    f = torch.sigmoid(a[H:2 * H])
+    g = torch.tanh(a[2 * H:3 * H])
+    o = torch.sigmoid(a[3 * H:4 * H])
+    c = f * c + i * g
+    h = o * torch.tanh(c)
+    return h, (h, c)
+
+
+def gru_cell(W, u, state):
+    """One GRU step (PyTorch's: gate blocks r, z, n, two biases).  state (h,)."""
+    Wih, Whh, bih, bhh = W
+    (h,) = state
+    H = h.shape[0]
+    gi = Wih @ u + bih
+    gh = Whh @ h + bhh
+    r = torch.sigmoid(gi[0:H] + gh[0:H])
+    z = torch.sigmoid(gi[H:2 * H] + gh[H:2 * H])
+    n = torch.tanh(gi[2 * H:3 * H] + r * gh[2 * H:3 * H])
+    h = (1 - z) * n + z * h
+    return h, (h,)
+
+
+class HandModel:
+    """The recurrent parts written out cell by cell (lstm_cell, gru_cell):
+    the generator's model.  P maps lstmae's names to leaf tensors."""
+
+    def __init__(self, P0, dtype, cfg):
+        self.P = {k: torch.tensor(v, dtype=dtype, requires_grad=True) for k, v in P0.items()}
+        v = variant(cfg)
+        self.gru = v["cell"] == "gru"
+        self.bidir = bool(v["bidirectional"])
+        self.K, self.H = cfg["num_layers"], cfg["hidden_dim"]
+        self.dtype = dtype
+
+    def _w(self, part, k, suffix=""):
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") if self.gru else \
+                ("weight_ih", "weight_hh", "bias")
+        return tuple(self.P[f"{part}.{k}.{nm}{suffix}"] for nm in names)
+
+    def _state(self, h):
+        return (h,) if self.gru else (h, torch.zeros(self.H, dtype=self.dtype))
+
+    def _run(self, W, inputs, state):
+        cell = gru_cell if self.gru else lstm_cell
         outs = []
-        for u in seq:
-            a = Wih @ u + Whh @ h + b
-            i = torch.sigmoid(a[0:H])
-            f = torch.sigmoid(a[H:2 * H])
-            g = torch.tanh(a[2 * H:3 * H])
-            o = torch.sigmoid(a[3 * H:4 * H])
-            c = f * c + i * g
-            h = o * torch.tanh(c)
+        for u in inputs:
+            h, state = cell(W, u, state)
             outs.append(h)
-        seq = outs
-    return seq
+        return outs
 
+    def encode(self, steps):
+        """h_enc of one sequence's valid steps (at least one)."""
+        seq = steps
+        zero = torch.zeros(self.H, dtype=self.dtype)
+        for k in range(self.K):
+            fw = self._run(self._w("encoder", k), seq, self._state(zero))
+            if self.bidir:
+                # the backward direction over x_{L-1} .. x_0, its outputs
+                # put back in time order
+                bw = self._run(self._w("encoder", k, "_reverse"), seq[::-1],
+                               self._state(zero))[::-1]
+                seq = [torch.cat([f, b]) for f, b in zip(fw, bw)]
+            else:
+                seq = fw
+        if self.bidir:
+            return torch.cat([seq[-1][:self.H], seq[0][self.H:]])
+        return seq[-1]
 
-def gru_stack(P, part, K, H, inputs):
-    """Runs a K-layer GRU (PyTorch's: gate blocks r, z, n, two biases) over
-    the list of input vectors; returns the top layer's h at every step."""
-    seq = inputs
-    for k in range(K):
-        Wih = P[f"{part}.{k}.weight_ih"]
-        Whh = P[f"{part}.{k}.weight_hh"]
-        bih = P[f"{part}.{k}.bias_ih"]
-        bhh = P[f"{part}.{k}.bias_hh"]
-        h = torch.zeros(H, dtype=Wih.dtype)
+    def dec_init(self, h0s):
+        """The decoder's state from each layer's h_0 (c_0 = 0)."""
+        return [self._state(h) for h in h0s]
+
+    def dec_step(self, u, states):
+        cell = gru_cell if self.gru else lstm_cell
+        new = []
+        for k in range(self.K):
+            u, st = cell(self._w("decoder", k), u, states[k])
+            new.append(st)
+        return u, new
+
+    def dec_run(self, inputs, states):
+        """The top layer's h at each step, every input known beforehand."""
         outs = []
-        for u in seq:
-            gi = Wih @ u + bih
-            gh = Whh @ h + bhh
-            r = torch.sigmoid(gi[0:H] + gh[0:H])
-            z = torch.sigmoid(gi[H:2 * H] + gh[H:2 * H])
-            n = torch.tanh(gi[2 * H:3 * H] + r * gh[2 * H:3 * H])
-            h = (1 - z) * n + z * h
+        for u in inputs:
+            h, states = self.dec_step(u, states)
             outs.append(h)
-        seq = outs
-    return seq
+        return outs
 
 
-def forward(P, cfg, x, lengths, stack=lstm_stack):
+class NNModel:
+    """The same model on PyTorch's own modules, for cross-checking the
+    hand-written cells: torch.nn.GRU / torch.nn.LSTM (bidirectional=True
+    for a bidirectional encoder; every sequence run alone over its valid
+    steps, which is what pack_padded_sequence gives), the decoder called
+    on the whole input sequence, or stepped one step at a time where the
+    input is the model's own previous output.  A GRU's tensors are all
+    the module's own; an LSTM's bias_ih holds lstmae's single bias and
+    bias_hh is frozen at zero.  The losses are torch.nn.functional's."""
+
+    def __init__(self, P0, dtype, cfg):
+        D, H, Z, K = cfg["input_dim"], cfg["hidden_dim"], cfg["latent_dim"], cfg["num_layers"]
+        v = variant(cfg)
+        self.gru = v["cell"] == "gru"
+        self.bidir = bool(v["bidirectional"])
+        self.K, self.H, self.dtype = K, H, dtype
+        module = torch.nn.GRU if self.gru else torch.nn.LSTM
+        names = ({"weight_ih": "weight_ih", "weight_hh": "weight_hh", "bias_ih": "bias_ih",
+                  "bias_hh": "bias_hh"} if self.gru else
+                 {"weight_ih": "weight_ih", "weight_hh": "weight_hh", "bias": "bias_ih"})
+        dec_in = Z + D if v["decoder_feedback"] else Z
+        self.enc = module(D, H, num_layers=K, batch_first=True,
+                          bidirectional=self.bidir).to(dtype)
+        self.dec = module(dec_in, H, num_layers=K, batch_first=True).to(dtype)
+        P = {}
+        with torch.no_grad():
+            for part, mod, sfxs in (("encoder", self.enc, ("", "_reverse") if self.bidir else ("",)),
+                                    ("decoder", self.dec, ("",))):
+                for k in range(K):
+                    for sfx in sfxs:
+                        for ours, theirs in names.items():
+                            prm = getattr(mod, "%s_l%d%s" % (theirs, k, sfx))
+                            nm = "%s.%d.%s%s" % (part, k, ours, sfx)
+                            prm.copy_(torch.tensor(P0[nm], dtype=dtype))
+                            P[nm] = prm
+                        if not self.gru:
+                            bhh = getattr(mod, "bias_hh_l%d%s" % (k, sfx))
+                            bhh.zero_()
+                            bhh.requires_grad_(False)
+        for nm in P0:
+            if nm not in P:
+                P[nm] = torch.tensor(P0[nm], dtype=dtype, requires_grad=True)
+        self.P = P
+
+    def encode(self, steps):
+        _, hn = self.enc(torch.stack(steps)[None])
+        if not self.gru:
+            hn = hn[0]
+        if self.bidir:      # h_n[-2], h_n[-1]: the top layer's two directions
+            return torch.cat([hn[-2, 0], hn[-1, 0]])
+        return hn[-1, 0]
+
+    def dec_init(self, h0s):
+        h0 = torch.stack(h0s)[:, None, :]
+        return h0 if self.gru else (h0, torch.zeros_like(h0))
+
+    def dec_step(self, u, state):
+        out, state = self.dec(u[None, None], state)
+        return out[0, 0], state
+
+    def dec_run(self, inputs, state):
+        out, _ = self.dec(torch.stack(inputs)[None], state)
+        return list(out[0])
+
+
+def forward(M, cfg, x, lengths, use_functional=False):
     """Returns (latent [n,Z], reconstruction [n,T,D], loss (scalar tensor),
-    accuracy (float or None), decoded ([n,T,D], version 2 only, else None)).  stack(P, part, K, H, inputs) runs a K-layer
-    LSTM stack and returns the top layer's h at every step."""
+    accuracy (float or None), decoded ([n,T,D], version 2 only, else
+    None)).  M: a HandModel or NNModel (its P holds every parameter);
+    use_functional: the loss by torch.nn.functional instead of written
+    out.  Each sequence runs alone over its own valid steps."""
+    P = M.P
     D, H, K = cfg["input_dim"], cfg["hidden_dim"], cfg["num_layers"]
     n, T = cfg["n"], cfg["max_len"]
-    bce = cfg["loss"] == "bce"
-    latents = []
+    v = variant(cfg)
+    loss_kind = cfg["loss"]
+    rev, fb = bool(v["reverse_target"]), bool(v["decoder_feedback"])
+    bridge = v["decoder_init"] == "latent"
+    E = 2 * H if v["bidirectional"] else H
     dt = P["output.bias"].dtype
+    F = torch.nn.functional
+
+    def out_layer(h):
+        return P["output.weight"] @ h + P["output.bias"]
+
+    def prob(y):    # what the model outputs: reconstruction, decoded, feedback
+        if loss_kind == "bce":
+            return torch.sigmoid(y)
+        if loss_kind == "cross_entropy":
+            return torch.softmax(y, dim=-1)
+        return y
+
+    def h0s(z):
+        if bridge:
+            return [torch.tanh(P[f"bridge.{k}.weight"] @ z + P[f"bridge.{k}.bias"])
+                    for k in range(K)]
+        return [torch.zeros(H, dtype=dt) for _ in range(K)]
+
+    def data_order(rows, L):
+        """Decoder step t is data step L-1-t with reverse_target."""
+        return rows.flip(0) if rev else rows
+
+    latents = []
     recon = torch.zeros(n, T, D, dtype=dt)
     total = torch.zeros((), dtype=dt)
-    n_valid = 0
+    n_steps = 0
     correct = 0
-    recon_rows = []
     for s in range(n):
         L = int(lengths[s])
         steps = [x[s, t] for t in range(L)]          # valid steps only
-        top = stack(P, "encoder", K, H, steps) if L > 0 else []
-        h_enc = top[-1] if L > 0 else torch.zeros(H, dtype=dt)
+        h_enc = M.encode(steps) if L > 0 else torch.zeros(E, dtype=dt)
         z = P["latent.weight"] @ h_enc + P["latent.bias"]
         latents.append(z)
         if L == 0:
-            recon_rows.append(None)
             continue
-        dec = stack(P, "decoder", K, H, [z] * L)
-        y = torch.stack([P["output.weight"] @ h + P["output.bias"] for h in dec])  # [L, D]
-        xv = x[s, :L]
-        if bce:
-            # max(y, 0) - y x + log(1 + exp(-|y|))
-            el = torch.clamp(y, min=0) - y * xv + torch.log1p(torch.exp(-torch.abs(y)))
-            p = torch.sigmoid(y)
-            correct += int(((y > 0) == (xv > 0.5)).sum())
+        tgt = steps[::-1] if rev else steps
+        if fb:      # teacher forcing: the previous target step, 0 first
+            prev = [torch.zeros(D, dtype=dt)] + tgt[:-1]
+            inputs = [torch.cat([z, p]) for p in prev]
         else:
-            el = (y - xv) ** 2
-            p = y
-        total = total + el.sum()
-        n_valid += L * D
-        recon_rows.append(p)
-    for s in range(n):
-        if recon_rows[s] is not None:
-            L = recon_rows[s].shape[0]
-            recon[s, :L] = recon_rows[s].detach()
+            inputs = [z] * L
+        dec = M.dec_run(inputs, M.dec_init(h0s(z)))
+        y = torch.stack([out_layer(h) for h in dec])      # [L, D], decoder order
+        X = torch.stack(tgt)
+        if loss_kind == "bce":
+            if use_functional:
+                total = total + F.binary_cross_entropy_with_logits(y, X, reduction="sum")
+            else:
+                # max(y, 0) - y x + log(1 + exp(-|y|))
+                total = total + (torch.clamp(y, min=0) - y * X +
+                                 torch.log1p(torch.exp(-torch.abs(y)))).sum()
+            correct += int(((y > 0) == (X > 0.5)).sum())
+        elif loss_kind == "cross_entropy":
+            if use_functional:    # probability targets (PyTorch >= 1.10)
+                total = total + F.cross_entropy(y, X, reduction="sum")
+            else:
+                total = total - (X * torch.log_softmax(y, dim=-1)).sum()
+            yn, xn = y.detach().numpy(), X.numpy()
+            # np.argmax: ties to the lowest index
+            correct += int((np.argmax(yn, axis=1) == np.argmax(xn, axis=1)).sum())
+        else:
+            if use_functional:
+                total = total + F.mse_loss(y, X, reduction="sum")
+            else:
+                total = total + ((y - X) ** 2).sum()
+        n_steps += L
+        recon[s, :L] = data_order(prob(y), L).detach()
     latent = torch.stack(latents)
     decoded = None
     if cfg.get("version", 1) >= 2:
-        # lstmae_decode of each latent at its own length (no feedback: the
-        # decoder and output layer again, from z alone)
+        # lstmae_decode of each latent at its own length: from z alone,
+        # feeding back the model's own previous output
         decoded = torch.zeros(n, T, D, dtype=dt)
         with torch.no_grad():
             for s in range(n):
@@ -201,105 +412,73 @@ def forward(P, cfg, x, lengths, stack=lstm_stack):
                 if L == 0:
                     continue
                 z = latents[s].detach()
-                dec = stack(P, "decoder", K, H, [z] * L)
-                y = torch.stack([P["output.weight"] @ h + P["output.bias"] for h in dec])
-                decoded[s, :L] = torch.sigmoid(y) if bce else y
-    if n_valid == 0:
+                st = M.dec_init(h0s(z))
+                if fb:
+                    p = torch.zeros(D, dtype=dt)
+                    rows = []
+                    for _ in range(L):
+                        h, st = M.dec_step(torch.cat([z, p]), st)
+                        p = prob(out_layer(h))
+                        rows.append(p)
+                    rows = torch.stack(rows)
+                else:
+                    rows = prob(torch.stack([out_layer(h) for h in M.dec_run([z] * L, st)]))
+                decoded[s, :L] = data_order(rows, L)
+    if n_steps == 0:
         raise ValueError("every sequence is empty: loss undefined")
-    loss = total / n_valid
-    acc = (correct / n_valid) if bce else None
+    if loss_kind == "cross_entropy":
+        loss = total / n_steps                      # per valid step
+        acc = correct / n_steps
+    else:
+        loss = total / (n_steps * D)                # per valid element
+        acc = correct / (n_steps * D) if loss_kind == "bce" else None
     return latent, recon, loss, acc, decoded
-
-
-def make_params(P0, dtype, cfg=None):
-    """Leaf tensors for the hand-written cell (lstm_stack or gru_stack)."""
-    P = {k: torch.tensor(v, dtype=dtype, requires_grad=True) for k, v in P0.items()}
-    gru = cfg is not None and cfg.get("cell", "lstm") == "gru"
-    return P, gru_stack if gru else lstm_stack
-
-
-def make_params_nn(P0, dtype, cfg):
-    """The same model on PyTorch's own modules, for cross-checking the
-    hand-written cells: torch.nn.GRU (every tensor the module's own, both
-    biases trained) or torch.nn.LSTM (bias_ih holds lstmae's single bias,
-    bias_hh is frozen at zero).  P maps the lstmae names to the modules'
-    parameters."""
-    D, H, Z, K = cfg["input_dim"], cfg["hidden_dim"], cfg["latent_dim"], cfg["num_layers"]
-    gru = cfg.get("cell", "lstm") == "gru"
-    module = torch.nn.GRU if gru else torch.nn.LSTM
-    # lstmae's tensor name -> the module's, per layer
-    names = ({"weight_ih": "weight_ih", "weight_hh": "weight_hh", "bias_ih": "bias_ih",
-              "bias_hh": "bias_hh"} if gru else
-             {"weight_ih": "weight_ih", "weight_hh": "weight_hh", "bias": "bias_ih"})
-    mods = {"encoder": module(D, H, num_layers=K, batch_first=True).to(dtype),
-            "decoder": module(Z, H, num_layers=K, batch_first=True).to(dtype)}
-    P = {}
-    with torch.no_grad():
-        for part, mod in mods.items():
-            for k in range(K):
-                for ours, theirs in names.items():
-                    prm = getattr(mod, "%s_l%d" % (theirs, k))
-                    prm.copy_(torch.tensor(P0["%s.%d.%s" % (part, k, ours)], dtype=dtype))
-                    P["%s.%d.%s" % (part, k, ours)] = prm
-                if not gru:
-                    bhh = getattr(mod, "bias_hh_l%d" % k)
-                    bhh.zero_()
-                    bhh.requires_grad_(False)
-    for nm in ("latent.weight", "latent.bias", "output.weight", "output.bias"):
-        P[nm] = torch.tensor(P0[nm], dtype=dtype, requires_grad=True)
-
-    def stack(_P, part, _K, _H, inputs):
-        out, _ = mods[part](torch.stack(inputs)[None])
-        return list(out[0])
-    return P, stack
 
 
 def compute_case(cfg, P0, x_np, lengths, dtype=torch.float64, impl="hand"):
     """P0: dict name -> float64 numpy arrays (float32-representable).
     Returns dict of output tensors (numpy float64).  dtype float32 gives a
     float32 run, for measuring how far float32 rounding moves each tensor;
-    impl "nn" runs torch.nn.LSTM instead of the hand-written cell."""
-    def build():
-        if impl == "nn":
-            return make_params_nn(P0, dtype, cfg)
-        return make_params(P0, dtype, cfg)
-
+    impl "nn" runs PyTorch's modules (NNModel) instead of the hand-written
+    cells."""
+    Model = NNModel if impl == "nn" else HandModel
+    use_f = impl == "nn"
     names = [nm for nm, _ in cfg_shapes(cfg)]
     x = torch.tensor(x_np, dtype=dtype)
     out = {}
 
     # forward, gradient
-    P, stack = build()
-    latent, recon, loss, acc, decoded = forward(P, cfg, x, lengths, stack)
+    M = Model(P0, dtype, cfg)
+    latent, recon, loss, acc, decoded = forward(M, cfg, x, lengths, use_f)
     loss.backward()
     out["latent"] = latent.detach().numpy().astype(np.float64)
-    out["reconstruction"] = recon.numpy()
+    out["reconstruction"] = recon.numpy().astype(np.float64)
     if decoded is not None:
-        out["decoded"] = decoded.numpy()
+        out["decoded"] = decoded.numpy().astype(np.float64)
     out["loss"] = np.array([loss.item()])
     if acc is not None:
         out["accuracy"] = np.array([acc])
     for nm in names:
-        out["grad." + nm] = P[nm].grad.numpy().copy()
+        out["grad." + nm] = M.P[nm].grad.numpy().astype(np.float64)
 
     # one SGD step, lr 0.1, whole set as one batch
-    P, stack = build()
-    opt = torch.optim.SGD([P[nm] for nm in names], lr=0.1)
+    M = Model(P0, dtype, cfg)
+    opt = torch.optim.SGD([M.P[nm] for nm in names], lr=0.1)
     opt.zero_grad()
-    forward(P, cfg, x, lengths, stack)[2].backward()
+    forward(M, cfg, x, lengths, use_f)[2].backward()
     opt.step()
     for nm in names:
-        out["sgd1." + nm] = P[nm].detach().numpy().copy()
+        out["sgd1." + nm] = M.P[nm].detach().numpy().astype(np.float64)
 
     # three Adam steps, lr 0.01, defaults otherwise, whole set each time
-    P, stack = build()
-    opt = torch.optim.Adam([P[nm] for nm in names], lr=0.01)
+    M = Model(P0, dtype, cfg)
+    opt = torch.optim.Adam([M.P[nm] for nm in names], lr=0.01)
     for _ in range(3):
         opt.zero_grad()
-        forward(P, cfg, x, lengths, stack)[2].backward()
+        forward(M, cfg, x, lengths, use_f)[2].backward()
         opt.step()
     for nm in names:
-        out["adam3." + nm] = P[nm].detach().numpy().copy()
+        out["adam3." + nm] = M.P[nm].detach().numpy().astype(np.float64)
     return out
 
 
@@ -389,12 +568,6 @@ def check(paths, tol, impl="hand", dtype=torch.float64):
     worst_all = 0.0
     for path in paths:
         cfg, T, order = read_case(path)
-        other = [k for k, d in V2_DEFAULTS.items() if k in cfg and cfg[k] != d]
-        if other or cfg["loss"] not in ("bce", "mse"):
-            print("%s: skipped, variants this generator lacks: %s" % (
-                os.path.basename(path), ", ".join(other + [cfg["loss"]] * (
-                    cfg["loss"] not in ("bce", "mse")))))
-            continue
         names = [nm for nm, _ in cfg_shapes(cfg)]
         P0 = {nm: T[nm] for nm in names}
         lengths = [int(v) for v in T["lengths"]]
@@ -440,6 +613,34 @@ def check(paths, tol, impl="hand", dtype=torch.float64):
     return 0 if worst_all <= tol else 1
 
 
+def crosscheck(paths, tol):
+    """The hand-written cells against PyTorch's modules, both in float64,
+    on each file's config, parameters and input (the file's outputs are
+    not read): the largest |hand - nn| relative to each tensor's largest
+    |nn| value, over every output tensor."""
+    worst_all = 0.0
+    for path in paths:
+        cfg, T, _ = read_case(path)
+        names = [nm for nm, _ in cfg_shapes(cfg)]
+        P0 = {nm: T[nm] for nm in names}
+        lengths = [int(v) for v in T["lengths"]]
+        hand = compute_case(cfg, P0, T["input"], lengths, impl="hand")
+        ref = compute_case(cfg, P0, T["input"], lengths, impl="nn")
+        assert set(hand) == set(ref)
+        worst = (0.0, None)
+        for k, want in ref.items():
+            scale = float(np.max(np.abs(want))) if want.size else 0.0
+            diff = float(np.max(np.abs(hand[k] - want))) if want.size else 0.0
+            rel = diff / scale if scale > 0 else diff
+            if rel >= worst[0]:
+                worst = (rel, k)
+        print("%s: hand vs nn, float64: worst %.3g (%s)" % (
+            os.path.basename(path), worst[0], worst[1]))
+        worst_all = max(worst_all, worst[0])
+    print("overall worst relative difference: %.3g (tolerance %.3g)" % (worst_all, tol))
+    return 0 if worst_all <= tol else 1
+
+
 # ---- generate mode ---------------------------------------------------------
 
 def f32(a):
@@ -471,15 +672,30 @@ def init_params(rng, cfg, init=None):
 PAD_VALUES = np.array([75000.0, -2500000.0, 123456.0, -999999.0, 1e6, -300000.0], dtype=np.float32)
 
 
-def make_input(rng, cfg, lengths, pad):
+def make_input(rng, cfg, lengths, pad, targets="onehot", zero_steps=()):
+    """The input [n, T, D]: bce data in [0, 1] (exact 0s and 1s among
+    uniform values), mse standard normal, cross_entropy one distribution
+    per step (targets "onehot", or "prob": uniform weights normalised, in
+    float32); zero_steps lists (s, t) valid steps set to all 0 (for
+    cross-entropy, a step that adds nothing to the loss).  Padding: "nan",
+    "garbage" (huge values) or "mixed" (huge values and NaNs)."""
     n, T, D = cfg["n"], cfg["max_len"], cfg["input_dim"]
     if cfg["loss"] == "bce":
         # data in [0, 1]: a mix of exact 0, exact 1 and uniform values
         u = rng.uniform(0, 1, size=(n, T, D)).astype(np.float32)
         r = rng.uniform(0, 1, size=(n, T, D))
         x = np.where(r < 0.3, 0.0, np.where(r < 0.6, 1.0, u)).astype(np.float32)
+    elif cfg["loss"] == "cross_entropy":
+        if targets == "prob":
+            w = rng.uniform(0, 1, size=(n, T, D)) ** 2
+            x = (w / w.sum(axis=2, keepdims=True)).astype(np.float32)
+        else:
+            x = np.eye(D, dtype=np.float32)[rng.integers(0, D, size=(n, T))]
     else:
         x = rng.standard_normal(size=(n, T, D)).astype(np.float32)
+    for s, t in zero_steps:
+        assert t < lengths[s], "a zero step must be a valid step"
+        x[s, t, :] = 0.0
     for s in range(n):
         for t in range(lengths[s], T):
             if pad == "nan":
@@ -521,34 +737,107 @@ CASES = [
 ]
 
 
-# Version 2: the GRU cell, every other variant at its default (written
-# to OUTDIR/v2).  Lengths include 0 and 1.
+def v2(cell="lstm", b=0, r=0, i=0, f=0, **more):
+    """A version-2 case's options: the cell, the variant flags
+    (bidirectional, reverse_target, decoder_init latent, decoder_feedback)
+    and make_input's / init_params' (targets, zero_steps, init)."""
+    return dict(cell=cell, bidirectional=b, reverse_target=r,
+                decoder_init="latent" if i else "zero", decoder_feedback=f, **more)
+
+
+ALL = dict(b=1, r=1, i=1, f=1)
+W002 = ("normal", 0.02)
+CE = "cross_entropy"
+
+# Version 2 (written to OUTDIR/v2): name, D, H, Z, K, loss, n, T, lengths,
+# padding, options (v2()).  The first five, the GRU with every other
+# variant at its default, keep their seeds (the seed is the position in
+# this list): append new cases at the end.
 V2_CASES = [
-    ("v2_gen_gru_bce", 4, 5, 3, 1, "bce", 4, 6, [6, 0, 1, 4], "garbage"),
-    ("v2_gen_gru_mse_2layer", 3, 6, 4, 2, "mse", 4, 7, [7, 1, 0, 5], "nan"),
-    ("v2_gen_gru_bce_2layer_t1", 5, 4, 6, 2, "bce", 3, 1, [1, 0, 1], "mixed"),
-    ("v2_gen_gru_mse_w002", 4, 8, 3, 1, "mse", 4, 6, [6, 3, 0, 1], "garbage", ("normal", 0.02)),
-    ("v2_gen_gru_bce_n1", 2, 5, 3, 1, "bce", 1, 5, [5], "garbage"),
+    ("v2_gen_gru_bce", 4, 5, 3, 1, "bce", 4, 6, [6, 0, 1, 4], "garbage", v2("gru")),
+    ("v2_gen_gru_mse_2layer", 3, 6, 4, 2, "mse", 4, 7, [7, 1, 0, 5], "nan", v2("gru")),
+    ("v2_gen_gru_bce_2layer_t1", 5, 4, 6, 2, "bce", 3, 1, [1, 0, 1], "mixed", v2("gru")),
+    ("v2_gen_gru_mse_w002", 4, 8, 3, 1, "mse", 4, 6, [6, 3, 0, 1], "garbage",
+     v2("gru", init=W002)),
+    ("v2_gen_gru_bce_n1", 2, 5, 3, 1, "bce", 1, 5, [5], "garbage", v2("gru")),
+    # each variant alone, for both cells
+    ("v2_gen_lstm_bidir_bce", 4, 5, 3, 1, "bce", 4, 6, [6, 0, 1, 4], "garbage", v2(b=1)),
+    ("v2_gen_gru_bidir_mse_3layer", 3, 4, 5, 3, "mse", 4, 5, [5, 2, 0, 1], "nan",
+     v2("gru", b=1)),
+    ("v2_gen_lstm_reverse_mse", 3, 6, 4, 1, "mse", 4, 7, [7, 1, 0, 4], "mixed", v2(r=1)),
+    ("v2_gen_gru_reverse_bce_2layer", 4, 5, 3, 2, "bce", 3, 6, [6, 3, 1], "garbage",
+     v2("gru", r=1)),
+    ("v2_gen_lstm_latentinit_bce", 5, 6, 4, 1, "bce", 4, 6, [6, 0, 2, 5], "nan", v2(i=1)),
+    ("v2_gen_gru_latentinit_mse_2layer", 3, 5, 4, 2, "mse", 4, 5, [5, 1, 0, 3], "garbage",
+     v2("gru", i=1)),
+    ("v2_gen_lstm_feedback_mse", 3, 5, 4, 1, "mse", 4, 6, [6, 1, 0, 4], "garbage", v2(f=1)),
+    ("v2_gen_gru_feedback_bce", 4, 6, 3, 1, "bce", 4, 7, [7, 2, 1, 0], "mixed",
+     v2("gru", f=1)),
+    ("v2_gen_lstm_ce_onehot", 5, 6, 4, 1, CE, 5, 6, [6, 0, 1, 3, 6], "nan", v2()),
+    ("v2_gen_gru_ce_onehot_2layer", 4, 5, 3, 2, CE, 4, 6, [6, 2, 0, 1], "garbage", v2("gru")),
+    ("v2_gen_lstm_ce_prob_zero", 4, 6, 5, 1, CE, 4, 6, [6, 4, 0, 1], "garbage",
+     v2(targets="prob", zero_steps=[(0, 2), (1, 0)])),
+    ("v2_gen_gru_ce_onehot_zero", 6, 5, 4, 1, CE, 4, 5, [5, 3, 1, 0], "nan",
+     v2("gru", zero_steps=[(0, 4), (2, 0)])),
+    # pairs
+    ("v2_gen_lstm_bidir_reverse_mse_2layer", 3, 5, 4, 2, "mse", 4, 6, [6, 1, 0, 3], "garbage",
+     v2(b=1, r=1)),
+    ("v2_gen_gru_bidir_latentinit_bce", 4, 5, 3, 1, "bce", 4, 6, [6, 0, 1, 5], "nan",
+     v2("gru", b=1, i=1)),
+    ("v2_gen_lstm_bidir_feedback_ce", 5, 5, 4, 1, CE, 4, 6, [6, 2, 1, 0], "garbage",
+     v2(b=1, f=1)),
+    ("v2_gen_gru_reverse_latentinit_mse", 3, 6, 3, 1, "mse", 4, 7, [7, 0, 1, 5], "mixed",
+     v2("gru", r=1, i=1)),
+    ("v2_gen_lstm_reverse_feedback_bce_2layer", 4, 5, 4, 2, "bce", 4, 6, [6, 1, 3, 0],
+     "garbage", v2(r=1, f=1)),
+    ("v2_gen_gru_latentinit_feedback_mse", 3, 5, 4, 1, "mse", 4, 6, [6, 2, 0, 1], "nan",
+     v2("gru", i=1, f=1)),
+    ("v2_gen_lstm_reverse_ce_3layer", 4, 4, 3, 3, CE, 3, 5, [5, 1, 3], "garbage", v2(r=1)),
+    ("v2_gen_gru_feedback_ce_prob", 5, 6, 4, 1, CE, 4, 6, [6, 3, 0, 1], "garbage",
+     v2("gru", f=1, targets="prob", zero_steps=[(1, 1)])),
+    ("v2_gen_lstm_latentinit_ce_2layer", 4, 5, 4, 2, CE, 4, 5, [5, 0, 2, 1], "nan", v2(i=1)),
+    ("v2_gen_gru_bidir_ce", 5, 4, 3, 1, CE, 4, 6, [6, 1, 4, 0], "mixed", v2("gru", b=1)),
+    # three, and all four
+    ("v2_gen_lstm_bidir_reverse_latentinit_bce_3layer", 3, 4, 3, 3, "bce", 3, 5, [5, 0, 2],
+     "garbage", v2(b=1, r=1, i=1)),
+    ("v2_gen_gru_reverse_latentinit_feedback_ce", 4, 5, 4, 2, CE, 4, 6, [6, 1, 0, 3], "nan",
+     v2("gru", r=1, i=1, f=1)),
+    ("v2_gen_lstm_all_ce_2layer", 5, 6, 4, 2, CE, 4, 6, [6, 0, 1, 4], "garbage",
+     v2(**ALL, zero_steps=[(3, 2)])),
+    ("v2_gen_gru_all_mse_3layer", 3, 4, 4, 3, "mse", 4, 5, [5, 2, 0, 1], "nan", v2("gru", **ALL)),
+    ("v2_gen_lstm_all_bce_t1", 4, 5, 3, 2, "bce", 4, 1, [1, 0, 1, 1], "mixed", v2(**ALL)),
+    ("v2_gen_gru_all_ce_prob", 4, 6, 5, 1, CE, 3, 7, [7, 1, 4], "garbage",
+     v2("gru", **ALL, targets="prob")),
+    ("v2_gen_lstm_all_mse_w002", 4, 8, 3, 1, "mse", 4, 6, [6, 3, 0, 1], "garbage",
+     v2(**ALL, init=W002)),
+    ("v2_gen_gru_bidir_feedback_ce_t1", 5, 4, 3, 1, CE, 4, 1, [1, 1, 0, 1], "nan",
+     v2("gru", b=1, f=1)),
+    ("v2_gen_lstm_all_mse_n1", 3, 5, 4, 1, "mse", 1, 8, [8], "garbage", v2(**ALL)),
 ]
 
 
 def generate(outdir, seed, only=None):
     os.makedirs(outdir, exist_ok=True)
-    todo = [(c, 1, outdir, 1000 * i) for i, c in enumerate(CASES)]
-    todo += [(c, 2, os.path.join(outdir, "v2"), 500000 + 1000 * i)
+    todo = [(c[:10], c[10:] and {"init": c[10]} or {}, 1, outdir, 1000 * i)
+            for i, c in enumerate(CASES)]
+    todo += [(c[:10], c[10], 2, os.path.join(outdir, "v2"), 500000 + 1000 * i)
              for i, c in enumerate(V2_CASES)]
-    for (name, D, H, Z, K, loss, n, T, lengths, pad, *init), version, where, off in todo:
+    for (name, D, H, Z, K, loss, n, T, lengths, pad), opts, version, where, off in todo:
         if only and name not in only:
             continue
         os.makedirs(where, exist_ok=True)
         rng = np.random.default_rng(seed + off)
         cfg = dict(input_dim=D, hidden_dim=H, latent_dim=Z, num_layers=K,
                    loss=loss, n=n, max_len=T)
+        opts = dict(opts)
+        init = opts.pop("init", None)
+        targets = opts.pop("targets", "onehot")
+        zero_steps = opts.pop("zero_steps", ())
         if version == 2:
-            cfg.update(version=2, cell="gru", **V2_DEFAULTS)
+            cfg.update(version=2, **opts)
         assert len(lengths) == n and all(0 <= L <= T for L in lengths)
-        P0 = init_params(rng, cfg, init[0] if init else None)
-        x = make_input(rng, cfg, lengths, pad)
+        P0 = init_params(rng, cfg, init)
+        x = make_input(rng, cfg, lengths, pad, targets, zero_steps)
         out = compute_case(cfg, P0, x, lengths)
         path = os.path.join(where, name + ".txt")
         write_case(path, cfg, P0, x, lengths, out)
@@ -563,11 +852,14 @@ def main():
     c.add_argument("files", nargs="+")
     c.add_argument("--tol", type=float, default=1e-6)
     c.add_argument("--impl", choices=("hand", "nn"), default="hand",
-                   help="hand: the hand-written LSTM cell that generates the "
-                        "cases; nn: torch.nn.LSTM (an independent check)")
+                   help="hand: the hand-written cells that generate the "
+                        "cases; nn: torch.nn.LSTM / GRU modules (an independent check)")
     c.add_argument("--float32", action="store_true",
                    help="compute in float32 (to see float32's spread; "
                         "use with a --tol around 1e-5)")
+    x = sub.add_parser("crosscheck")
+    x.add_argument("files", nargs="+")
+    x.add_argument("--tol", type=float, default=1e-10)
     g = sub.add_parser("generate")
     g.add_argument("outdir")
     g.add_argument("--seed", type=int, default=20240601)
@@ -577,6 +869,8 @@ def main():
     if a.cmd == "check":
         return check(a.files, a.tol, a.impl,
                      torch.float32 if a.float32 else torch.float64)
+    if a.cmd == "crosscheck":
+        return crosscheck(a.files, a.tol)
     generate(a.outdir, a.seed, set(a.cases))
     return 0
 
