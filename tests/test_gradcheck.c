@@ -138,9 +138,10 @@ static void dmodel_slots(dmodel *m, dslots *l)
     const dcfg *c = &m->c;
     size_t D = (size_t)c->D, H = (size_t)c->H, Z = (size_t)c->Z;
     size_t dirs = c->bidir ? 2u : 1u;
-    assert_true(c->K >= 1 && c->K <= DMAX_K);
-    assert_true(c->H >= 1 && c->H <= DMAX_H);
-    assert_true(c->D >= 1 && 2 * H <= DMAX_V && Z + D <= DMAX_V && D <= DMAX_V);
+    if (!(c->K >= 1 && c->K <= DMAX_K && c->H >= 1 && c->H <= DMAX_H && c->D >= 1 &&
+          c->Z >= 1 && Z + D <= DMAX_V))
+        fail_msg("D %d H %d Z %d K %d: outside the double model's limits (K <= %d, "
+                 "H <= %d, Z + D <= %d)", c->D, c->H, c->Z, c->K, DMAX_K, DMAX_H, DMAX_V);
     l->n = 0;
     for (int k = 0; k < c->K; k++) {
         size_t in = k == 0 ? D : dirs * H;
