@@ -17,7 +17,10 @@
  *       finite differences of the double model loaded BY NAME from the
  *       model's parameter table (whose names, order and sizes must be
  *       MODEL.md's); plus the library's loss, lstmae_encode and
- *       lstmae_reconstruct against the double model.
+ *       lstmae_reconstruct against the double model. The loss is the mean
+ *       over the valid elements (bce, mse) or the valid steps
+ *       (cross-entropy), so ae_loss's scale is 1 / (D * sum L) or
+ *       1 / sum L by loss kind.
  *
  * Usage: test_gradcheck DIR...   (every *.txt reference case in each
  *                                 directory, sorted by name; at least one)
@@ -45,7 +48,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <lstmae.h>
 
