@@ -83,7 +83,7 @@ Cross-check, version 2 (PyTorch 1.13.1; relative to each tensor's max):
     hand cells, float64, vs the 5 shared v2 cases (made by another
     implementation): 1.7e-7 (every tensor, grad, sgd1, adam3 and decoded
     included; float32 printing); --impl nn on the same files: 1.7e-7
-    --impl nn vs the 36 v2_gen cases: 1.2e-7 (float32 printing)
+    --impl nn vs the 36 v2_gen cases: 1.1e-7 (float32 printing)
     crosscheck, hand vs nn both in float64: the 36 v2_gen cases 1.0e-14
     (an adam3 tensor; other tensors below 7.4e-15), the 5 shared v2
     cases 6.0e-14 (adam3 of v2_gru_bce)
@@ -752,7 +752,10 @@ CE = "cross_entropy"
 # Version 2 (written to OUTDIR/v2): name, D, H, Z, K, loss, n, T, lengths,
 # padding, options (v2()).  The first five, the GRU with every other
 # variant at its default, keep their seeds (the seed is the position in
-# this list): append new cases at the end.
+# this list): append new cases at the end.  At most 32 parameter tensors
+# a case: test_reference.c's per-test scratch (MAX_SCRATCH 64) holds two
+# buffers a tensor (a 3-layer bidirectional GRU has 40 tensors, 46 with
+# every variant: it passes with a larger scratch, but not with 64).
 V2_CASES = [
     ("v2_gen_gru_bce", 4, 5, 3, 1, "bce", 4, 6, [6, 0, 1, 4], "garbage", v2("gru")),
     ("v2_gen_gru_mse_2layer", 3, 6, 4, 2, "mse", 4, 7, [7, 1, 0, 5], "nan", v2("gru")),
@@ -762,7 +765,7 @@ V2_CASES = [
     ("v2_gen_gru_bce_n1", 2, 5, 3, 1, "bce", 1, 5, [5], "garbage", v2("gru")),
     # each variant alone, for both cells
     ("v2_gen_lstm_bidir_bce", 4, 5, 3, 1, "bce", 4, 6, [6, 0, 1, 4], "garbage", v2(b=1)),
-    ("v2_gen_gru_bidir_mse_3layer", 3, 4, 5, 3, "mse", 4, 5, [5, 2, 0, 1], "nan",
+    ("v2_gen_gru_bidir_mse_2layer", 3, 4, 5, 2, "mse", 4, 5, [5, 2, 0, 1], "nan",
      v2("gru", b=1)),
     ("v2_gen_lstm_reverse_mse", 3, 6, 4, 1, "mse", 4, 7, [7, 1, 0, 4], "mixed", v2(r=1)),
     ("v2_gen_gru_reverse_bce_2layer", 4, 5, 3, 2, "bce", 3, 6, [6, 3, 1], "garbage",
@@ -798,13 +801,13 @@ V2_CASES = [
     ("v2_gen_lstm_latentinit_ce_2layer", 4, 5, 4, 2, CE, 4, 5, [5, 0, 2, 1], "nan", v2(i=1)),
     ("v2_gen_gru_bidir_ce", 5, 4, 3, 1, CE, 4, 6, [6, 1, 4, 0], "mixed", v2("gru", b=1)),
     # three, and all four
-    ("v2_gen_lstm_bidir_reverse_latentinit_bce_3layer", 3, 4, 3, 3, "bce", 3, 5, [5, 0, 2],
-     "garbage", v2(b=1, r=1, i=1)),
+    ("v2_gen_lstm_bidir_reverse_feedback_bce_3layer", 3, 4, 3, 3, "bce", 3, 5, [5, 0, 2],
+     "garbage", v2(b=1, r=1, f=1)),
     ("v2_gen_gru_reverse_latentinit_feedback_ce", 4, 5, 4, 2, CE, 4, 6, [6, 1, 0, 3], "nan",
      v2("gru", r=1, i=1, f=1)),
     ("v2_gen_lstm_all_ce_2layer", 5, 6, 4, 2, CE, 4, 6, [6, 0, 1, 4], "garbage",
      v2(**ALL, zero_steps=[(3, 2)])),
-    ("v2_gen_gru_all_mse_3layer", 3, 4, 4, 3, "mse", 4, 5, [5, 2, 0, 1], "nan", v2("gru", **ALL)),
+    ("v2_gen_gru_all_mse_2layer", 3, 4, 4, 2, "mse", 4, 5, [5, 2, 0, 1], "nan", v2("gru", **ALL)),
     ("v2_gen_lstm_all_bce_t1", 4, 5, 3, 2, "bce", 4, 1, [1, 0, 1, 1], "mixed", v2(**ALL)),
     ("v2_gen_gru_all_ce_prob", 4, 6, 5, 1, CE, 3, 7, [7, 1, 4], "garbage",
      v2("gru", **ALL, targets="prob")),
