@@ -203,6 +203,27 @@ typedef enum {
                                       (tensors bridge.{k}.*), c = 0 */
 } lstmae_decoder_init;
 
+/**
+ * Input scaling stored in the model (docs/anomaly.md): the network sees
+ * (x - offset) / scale per feature, with offset and scale computed from
+ * the valid steps of the training set of the model's first lstmae_fit()
+ * (or set by lstmae_set_scaling()), then fixed.
+ */
+typedef enum {
+    LSTMAE_SCALING_NONE = 0,     /**< no scaling, the default */
+    LSTMAE_SCALING_STANDARD = 1, /**< offset = mean, scale = standard deviation (1/N) */
+    LSTMAE_SCALING_MINMAX = 2    /**< offset = min, scale = max - min */
+} lstmae_scaling;
+
+/**
+ * How lstmae_calibrate() turns the scores of normal data into a threshold.
+ */
+typedef enum {
+    LSTMAE_THRESHOLD_QUANTILE = 0, /**< param q in (0, 1]: the ceil(q n)-th smallest score */
+    LSTMAE_THRESHOLD_MEAN_STD = 1, /**< param k >= 0: mean + k std (population, 1/n) */
+    LSTMAE_THRESHOLD_MAX = 2       /**< param f >= 1: f times the largest score */
+} lstmae_threshold_rule;
+
 /** Optimiser of lstmae_fit(), with PyTorch's semantics (docs/model.md). */
 typedef enum {
     LSTMAE_OPT_ADAM = 0, /**< Adam (torch.optim.Adam) */
@@ -238,6 +259,8 @@ typedef struct lstmae_config {
                                the target's in fit, evaluate and
                                reconstruct (teacher forcing), its own
                                output in decode; default 0 (since 0.2)    */
+    lstmae_scaling scaling; /**< input scaling; default LSTMAE_SCALING_NONE
+                               (since 0.2)                                */
 } lstmae_config;
 
 /**
@@ -264,6 +287,7 @@ static inline void lstmae_config_init(lstmae_config *cfg)
     cfg->reverse_target = 0;
     cfg->decoder_init = LSTMAE_DECODER_INIT_ZERO;
     cfg->decoder_feedback = 0;
+    cfg->scaling = LSTMAE_SCALING_NONE;
 }
 
 /**
@@ -796,6 +820,23 @@ LSTMAE_API int lstmae_check_sequences(const lstmae_model *model,
                                       size_t *bad_index);
 
 /**
+ * lstmae_check_sequences() with a one-line reason naming the sequence,
+ * and for NaN/Inf the step and feature: "sequence 3, step 7, feature 0:
+ * NaN in a valid step (steps 0..9 of this sequence are valid)".
+ *
+ * @param      model     the model.
+ * @param      in        the sequences; read, not kept.
+ * @param[out] why       NULL, or receives the reason (empty when the set
+ *                       is usable), truncated to why_size bytes and
+ *                       terminated.
+ * @param      why_size  bytes at why.
+ * @return as lstmae_check_sequences().
+ */
+LSTMAE_API int lstmae_check_sequences_why(const lstmae_model *model,
+                                          const lstmae_sequences *in, char *why,
+                                          size_t why_size);
+
+/**
  * Checks a configuration as lstmae_create() does, and says why it is
  * rejected: for a program that takes the fields from a user (a command
  * line, a config file) and must tell them which value is wrong.
@@ -1047,6 +1088,170 @@ LSTMAE_API uint64_t lstmae_epochs_done(const lstmae_model *model);
 
 /** @} */
 
+/* ---- anomaly scores, thresholds, scaling --------------------------------- */
+
+/** @defgroup anomaly Anomaly scores, thresholds and input scaling
+ *  Scoring sequences by reconstruction error, a threshold kept in the
+ *  model, and the input scaling it applies (docs/anomaly.md).
+ *  @{ */
+
+/**
+ * Scores every sequence: its own mean loss over its valid elements (for
+ * cross-entropy, over its valid steps), the quantity training minimises,
+ * in the model's scaled units. A length-0 sequence scores 0.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param      model        the model.
+ * @param      in           the sequences; read, not kept.
+ * @param[out] scores       count floats.
+ * @param[out] step_scores  NULL, or count * max_len floats
+ *                          [count][max_len]: each valid step's mean loss
+ *                          over its D elements (cross-entropy: the step's
+ *                          loss), in the data's time order; 0 on padding.
+ *                          A sequence's score is the mean of its steps'.
+ * @retval LSTMAE_OK               written.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL, count 0, lengths out of range,
+ *                                 shapes too large.
+ * @retval LSTMAE_ERR_NUMERIC      NaN/Inf in a valid step
+ *                                 (lstmae_check_sequences_why() says where).
+ * @retval LSTMAE_ERR_NOMEM        the workspace could not be allocated.
+ *
+ * The outputs are untouched on failure.
+ */
+LSTMAE_API int lstmae_score(const lstmae_model *model, const lstmae_sequences *in,
+                            float *scores, float *step_scores);
+
+/**
+ * Scores `normal` (data known to be normal, e.g. a held-out part of the
+ * training data), sets the model's threshold by the rule, and returns it.
+ * Length-0 sequences are left out (n counts the others). The threshold is
+ * saved with the model.
+ *
+ * @par Thread safety
+ *      Changes the model: not while another call uses it.
+ *
+ * @param      model      the model.
+ * @param      normal     the sequences; read, not kept.
+ * @param      rule       #LSTMAE_THRESHOLD_QUANTILE (param q in (0, 1]: the
+ *                        ceil(q n)-th smallest score),
+ *                        #LSTMAE_THRESHOLD_MEAN_STD (param k >= 0: mean +
+ *                        k * population standard deviation) or
+ *                        #LSTMAE_THRESHOLD_MAX (param f >= 1: f * the
+ *                        largest score).
+ * @param      param      q, k or f.
+ * @param[out] threshold  NULL, or receives the threshold.
+ * @retval LSTMAE_OK               set.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL, an unknown rule, param out of its
+ *                                 range (lstmae_check_threshold_rule()
+ *                                 says which), no sequence of length >= 1,
+ *                                 or the set's own problems.
+ * @retval LSTMAE_ERR_NUMERIC      NaN/Inf in a valid step.
+ * @retval LSTMAE_ERR_NOMEM        the workspace could not be allocated.
+ *
+ * The model is unchanged on failure.
+ */
+LSTMAE_API int lstmae_calibrate(lstmae_model *model, const lstmae_sequences *normal,
+                                lstmae_threshold_rule rule, double param,
+                                double *threshold);
+
+/**
+ * Checks a threshold rule and its parameter as lstmae_calibrate() does,
+ * with a one-line reason.
+ *
+ * @param      rule      the rule.
+ * @param      param     its parameter.
+ * @param[out] why       NULL, or receives the reason (empty when valid),
+ *                       truncated to why_size bytes and terminated.
+ * @param      why_size  bytes at why.
+ * @retval LSTMAE_OK               valid.
+ * @retval LSTMAE_ERR_INVALID_ARG  not.
+ */
+LSTMAE_API int lstmae_check_threshold_rule(lstmae_threshold_rule rule, double param, char *why,
+                                           size_t why_size);
+
+/**
+ * The model's threshold.
+ *
+ * @param      model      the model.
+ * @param[out] threshold  receives it.
+ * @retval LSTMAE_OK               *threshold holds it.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL, or no threshold is set
+ *                                 (*threshold untouched).
+ */
+LSTMAE_API int lstmae_get_threshold(const lstmae_model *model, double *threshold);
+
+/**
+ * Sets the model's threshold (saved with it).
+ *
+ * @par Thread safety
+ *      Changes the model: not while another call uses it.
+ *
+ * @retval LSTMAE_OK               set.
+ * @retval LSTMAE_ERR_INVALID_ARG  model NULL or threshold not finite.
+ */
+LSTMAE_API int lstmae_set_threshold(lstmae_model *model, double threshold);
+
+/**
+ * Scores every sequence and flags those above the model's threshold:
+ * flags[i] = 1 where scores[i] > threshold, else 0.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param      model   the model, with a threshold set.
+ * @param      in      the sequences; read, not kept.
+ * @param[out] scores  NULL, or count floats (as lstmae_score()).
+ * @param[out] flags   count bytes.
+ * @retval LSTMAE_OK               written.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL, no threshold set, or the set's
+ *                                 own problems.
+ * @retval LSTMAE_ERR_NUMERIC      NaN/Inf in a valid step.
+ * @retval LSTMAE_ERR_NOMEM        the workspace could not be allocated.
+ */
+LSTMAE_API int lstmae_detect(const lstmae_model *model, const lstmae_sequences *in,
+                             float *scores, uint8_t *flags);
+
+/**
+ * The model's input scaling, input_dim values each: what the network
+ * subtracts and divides by. A model with scaling #LSTMAE_SCALING_NONE, or
+ * whose statistics are not computed yet (no lstmae_fit() and no
+ * lstmae_set_scaling() so far), reports offset 0 and scale 1.
+ *
+ * @param      model   the model.
+ * @param[out] offset  input_dim floats, or NULL.
+ * @param[out] scale   input_dim floats, or NULL.
+ * @retval LSTMAE_OK               written.
+ * @retval LSTMAE_ERR_INVALID_ARG  model NULL.
+ */
+LSTMAE_API int lstmae_get_scaling(const lstmae_model *model, float *offset, float *scale);
+
+/**
+ * Sets the input scaling's statistics (input_dim values each), which
+ * then stay fixed: lstmae_fit() no longer computes them. A scale of 0
+ * becomes 1.
+ *
+ * @par Thread safety
+ *      Changes the model: not while another call uses it.
+ *
+ * @retval LSTMAE_OK               set.
+ * @retval LSTMAE_ERR_INVALID_ARG  NULL, the model's scaling is
+ *                                 #LSTMAE_SCALING_NONE, or a value not
+ *                                 finite; the model is unchanged.
+ */
+LSTMAE_API int lstmae_set_scaling(lstmae_model *model, const float *offset,
+                                  const float *scale);
+
+/**
+ * Whether the model's input scaling statistics are fixed: 1 after the
+ * first lstmae_fit() or lstmae_set_scaling() (and through files), 0
+ * before and for #LSTMAE_SCALING_NONE.
+ */
+LSTMAE_API int lstmae_scaling_ready(const lstmae_model *model);
+
+/** @} */
+
 /* ---- parameters, by name, in PyTorch's layout --------------------------- */
 
 /** @defgroup params Parameters by name, in PyTorch's layout
@@ -1056,7 +1261,8 @@ LSTMAE_API uint64_t lstmae_epochs_done(const lstmae_model *model);
 
 /**
  * Number of named parameter tensors: 6K + 4 for K LSTM layers, 8K + 4
- * for K GRU layers.
+ * for K GRU layers, plus 3K (LSTM) or 4K (GRU) for a bidirectional
+ * encoder's _reverse tensors and 2K for decoder_init latent's bridges.
  *
  * @par Thread safety
  *      A const call: may run alongside other const calls on the model.

@@ -16,6 +16,7 @@
 #include "params.h"
 #include "status.h"
 #include "tensor.h"
+#include "threshold.h"
 
 /* ---- growable structs --------------------------------------------------- */
 
@@ -103,6 +104,41 @@ int lstmae_check_sequences(const lstmae_model *model, const lstmae_sequences *in
     int st = model ? check_sequences(model, in, 0, &bad) : LSTMAE_ERR_INVALID_ARG;
     if (st != LSTMAE_OK && bad_index) *bad_index = bad;
     return st;
+}
+
+int lstmae_check_sequences_why(const lstmae_model *model, const lstmae_sequences *in,
+                               char *why, size_t why_size)
+{
+    if (why && why_size > 0) why[0] = '\0';
+    if (!model) return status_reject(why, why_size, "the model is NULL");
+    if (!in) return status_reject(why, why_size, "the set is NULL");
+    size_t bad = SIZE_MAX;
+    int st = check_sequences(model, in, 0, &bad);
+    if (st == LSTMAE_OK) return st;
+    size_t D = model->plan.d.in_dim, T = in->max_len;
+    if (st == LSTMAE_ERR_NUMERIC) {
+        size_t L = in->lengths ? (size_t)in->lengths[bad] : T;
+        const float *x = in->data + bad * T * D;
+        for (size_t i = 0; i < L * D; i++)
+            if (!isfinite(x[i])) {
+                if (why && why_size > 0)
+                    (void)snprintf(why, why_size,
+                                   "sequence %zu, step %zu, feature %zu: %s in a valid step "
+                                   "(steps 0..%zu of this sequence are valid)",
+                                   bad, i / D, i % D, isnan(x[i]) ? "NaN" : "infinity", L - 1);
+                return st;
+            }
+    }
+    if (in->count == 0) return status_reject(why, why_size, "the set is empty (count 0)");
+    if (bad != SIZE_MAX)
+        return status_reject(why, why_size, "sequence %zu: length %ld is outside 0..%zu",
+                             bad, (long)in->lengths[bad], T);
+    if (in->data == NULL && T > 0)
+        return status_reject(why, why_size, "data is NULL with max_len %zu", T);
+    return status_reject(why, why_size,
+                         "the set is too large (%zu sequences of max_len %zu; limit "
+                         "LSTMAE_MAX_STEPS %d steps)",
+                         in->count, T, LSTMAE_MAX_STEPS);
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -426,6 +462,111 @@ int lstmae_load(const char *path, lstmae_model **out)
 uint64_t lstmae_epochs_done(const lstmae_model *model)
 {
     return model ? model->epochs_done : 0;
+}
+
+/* ---- anomaly scores, thresholds, scaling -------------------------------- */
+
+int lstmae_score(const lstmae_model *model, const lstmae_sequences *in, float *scores,
+                 float *step_scores)
+{
+    CHECK_ARG(model != NULL && scores != NULL);
+    TRY(check_set(model, in, 0));
+    return infer_score(model, in, scores, step_scores);
+}
+
+int lstmae_check_threshold_rule(lstmae_threshold_rule rule, double param, char *why,
+                                size_t why_size)
+{
+    return threshold_check(rule, param, why, why_size);
+}
+
+int lstmae_calibrate(lstmae_model *model, const lstmae_sequences *normal,
+                     lstmae_threshold_rule rule, double param, double *threshold)
+{
+    CHECK_ARG(model != NULL);
+    TRY(threshold_check(rule, param, NULL, 0));
+    TRY(check_set(model, normal, 1)); /* at least one sequence of length >= 1 */
+    float *scores = mem_alloc(&model->alloc, normal->count * sizeof *scores);
+    if (!scores) return LSTMAE_ERR_NOMEM;
+    int st = infer_score(model, normal, scores, NULL);
+    if (st == LSTMAE_OK) {
+        /* length-0 sequences are left out */
+        size_t n = 0;
+        for (size_t i = 0; i < normal->count; i++)
+            if (!normal->lengths || normal->lengths[i] > 0) scores[n++] = scores[i];
+        double t = threshold_compute(rule, param, scores, n);
+        if (!isfinite(t)) {
+            st = LSTMAE_ERR_NUMERIC;
+        } else {
+            model->threshold = t;
+            model->has_threshold = 1;
+            if (threshold) *threshold = t;
+        }
+    }
+    mem_free(&model->alloc, scores);
+    return st;
+}
+
+int lstmae_get_threshold(const lstmae_model *model, double *threshold)
+{
+    CHECK_ARG(model != NULL && threshold != NULL && model->has_threshold);
+    *threshold = model->threshold;
+    return LSTMAE_OK;
+}
+
+int lstmae_set_threshold(lstmae_model *model, double threshold)
+{
+    CHECK_ARG(model != NULL && isfinite(threshold));
+    model->threshold = threshold;
+    model->has_threshold = 1;
+    return LSTMAE_OK;
+}
+
+int lstmae_detect(const lstmae_model *model, const lstmae_sequences *in, float *scores,
+                  uint8_t *flags)
+{
+    CHECK_ARG(model != NULL && flags != NULL && model->has_threshold);
+    TRY(check_set(model, in, 0));
+    float *own = scores;
+    if (!own) {
+        own = mem_alloc(&model->alloc, in->count * sizeof *own);
+        if (!own) return LSTMAE_ERR_NOMEM;
+    }
+    int st = infer_score(model, in, own, NULL);
+    if (st == LSTMAE_OK)
+        for (size_t i = 0; i < in->count; i++)
+            flags[i] = (double)own[i] > model->threshold ? 1 : 0;
+    if (!scores) mem_free(&model->alloc, own);
+    return st;
+}
+
+int lstmae_get_scaling(const lstmae_model *model, float *offset, float *scale)
+{
+    CHECK_ARG(model != NULL);
+    size_t D = model->plan.d.in_dim;
+    for (size_t d = 0; d < D; d++) {
+        if (offset) offset[d] = model->scaling_ready ? model->offset[d] : 0.0f;
+        if (scale) scale[d] = model->scaling_ready ? model->scale[d] : 1.0f;
+    }
+    return LSTMAE_OK;
+}
+
+int lstmae_set_scaling(lstmae_model *model, const float *offset, const float *scale)
+{
+    CHECK_ARG(model != NULL && offset != NULL && scale != NULL && model->offset != NULL);
+    size_t D = model->plan.d.in_dim;
+    CHECK_ARG(tensor_all_finite(offset, D) && tensor_all_finite(scale, D));
+    for (size_t d = 0; d < D; d++) {
+        model->offset[d] = offset[d];
+        model->scale[d] = scale[d] == 0.0f ? 1.0f : scale[d];
+    }
+    model->scaling_ready = 1;
+    return LSTMAE_OK;
+}
+
+int lstmae_scaling_ready(const lstmae_model *model)
+{
+    return model ? model->scaling_ready : 0;
 }
 
 /* ---- memory estimates --------------------------------------------------- */

@@ -16,6 +16,10 @@ typedef struct ae_net {
     lstmae_loss loss;
     const param_entry *table;
     const float *params;
+    /* input scaling, [D] each, or NULL: the network sees (x - offset) /
+       scale (workspace_load applies it), and returns p * scale + offset
+       (infer.c) */
+    const float *offset, *scale;
 } ae_net;
 
 /* Encoder over ws's loaded batch: ws->z[B][Z] (sorted row order).

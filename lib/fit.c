@@ -24,6 +24,7 @@
 #include "io.h"
 #include "mem.h"
 #include "optim.h"
+#include "scaling.h"
 #include "tensor.h"
 #include "workspace.h"
 
@@ -79,6 +80,8 @@ static void shard_run(shard *sh)
 {
     memset(&sh->sums, 0, sizeof sh->sums);
     if (sh->n == 0) return;
+    sh->ws.in_offset = sh->net->offset;
+    sh->ws.in_scale = sh->net->scale;
     workspace_load(&sh->ws, sh->data->data, sh->data->lengths, sh->data->max_len,
                    sh->net->plan->d.in_dim, sh->idx, sh->n);
     ae_encode(sh->net, &sh->ws);
@@ -471,6 +474,15 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
     trainer tr;
     int st = trainer_init(&tr, m, &net, train, valid, opt);
     if (st != LSTMAE_OK) return st;
+    /* The model's first fit fixes its input scaling (the shards and the
+       validation plan read the statistics through net). */
+    int scaled_here = m->offset && !m->scaling_ready;
+    uint64_t epochs_before = m->epochs_done;
+    if (scaled_here) {
+        scaling_compute(train, m->cfg.scaling, m->plan.d.in_dim, m->offset, m->scale);
+        m->scaling_ready = 1;
+        net = model_net(m);
+    }
 
     size_t P = m->nparams, D = m->plan.d.in_dim, n = train->count;
     size_t batch = (size_t)opt->batch_size;
@@ -550,6 +562,17 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
     }
     /* Training ended normally or stopped early: keep the best epoch. */
     if (st == LSTMAE_OK && have_best) snapshot_restore(&tr.best, m);
+    /* A fit that failed before changing the model leaves no scaling
+       either: the next fit computes it (a cancelled one keeps its
+       batches, and so the statistics they used). */
+    if (scaled_here && st != LSTMAE_OK && st != LSTMAE_ERR_CANCELLED &&
+        m->epochs_done == epochs_before) {
+        m->scaling_ready = 0;
+        for (size_t d = 0; d < m->plan.d.in_dim; d++) {
+            m->offset[d] = 0.0f;
+            m->scale[d] = 1.0f;
+        }
+    }
     trainer_free(&tr);
     return st;
 }

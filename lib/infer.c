@@ -26,7 +26,7 @@
 #define BUDGET ((size_t)256 << 20) /* bytes of workspace, all workers */
 
 /* The work of one call: an operation over a set. */
-typedef enum infer_op { OP_ENCODE, OP_DECODE, OP_RECONSTRUCT, OP_EVALUATE } infer_op;
+typedef enum infer_op { OP_ENCODE, OP_DECODE, OP_RECONSTRUCT, OP_EVALUATE, OP_SCORE } infer_op;
 
 typedef struct infer_job {
     infer_op op;
@@ -37,7 +37,8 @@ typedef struct infer_job {
     size_t count, T;
     size_t length;           /* decode: steps to generate                    */
     float *out;              /* encode: [count][Z]; decode, reconstruct:
-                                [count][T or length][D]                      */
+                                [count][T or length][D]; score: [count]      */
+    float *step_out;         /* score: [count][T] or NULL                    */
 } infer_job;
 
 /* One worker: canonical positions first, first + S, first + 2S, ... of
@@ -131,14 +132,44 @@ static void canonical_order(const infer_plan *p, const float *data, const int32_
 /* Scatters the packed rows of ws->y into out[src][T][D], in the data's
    time order: with reverse_target the decoder's step t is the data's
    step L - 1 - t. */
-static void unpack_steps(const ae_ws *ws, const ae_plan *p, float *out, size_t T, size_t D)
+static void unpack_steps(const ae_ws *ws, const ae_net *net, float *out, size_t T, size_t D)
 {
+    const ae_plan *p = net->plan;
     for (size_t t = 0; t < ws->pk.steps; t++) {
         const float *yt = ws->y + ws->offset[t] * D;
         for (size_t r = 0; r < ws->active[t]; r++) {
             size_t s = p->reverse_target ? ws->len[r] - 1 - t : t;
-            memcpy(out + (ws->src[r] * T + s) * D, yt + r * D, D * sizeof *out);
+            float *o = out + (ws->src[r] * T + s) * D;
+            memcpy(o, yt + r * D, D * sizeof *out);
+            if (net->offset) /* back to the data's units */
+                for (size_t d = 0; d < D; d++) o[d] = o[d] * net->scale[d] + net->offset[d];
         }
+    }
+}
+
+/* Per-sequence and per-step scores of the loaded, decoded chunk: each
+   valid step's loss (mean over its D elements; cross-entropy: the
+   step's), and each sequence's mean over its steps (0 for length 0). */
+static void score_rows(const ae_ws *ws, const ae_net *net, float *scores, float *steps_out,
+                       size_t T, size_t D)
+{
+    const ae_plan *p = net->plan;
+    double per = p->loss == LSTMAE_LOSS_CROSS_ENTROPY ? 1.0 : (double)D;
+    for (size_t r = 0; r < ws->pk.batch; r++) {
+        size_t len = ws->len[r];
+        double total = 0.0;
+        for (size_t t = 0; t < len; t++) {
+            size_t i = ws->offset[t] + r;
+            loss_sums one = { 0.0, 0.0 };
+            loss_forward_backward(p->loss, ws->y + i * D, ws->tgt + i * D, 1, D, 0.0f, NULL,
+                                  &one);
+            total += one.loss;
+            if (steps_out) {
+                size_t s = p->reverse_target ? len - 1 - t : t;
+                steps_out[ws->src[r] * T + s] = (float)(one.loss / per);
+            }
+        }
+        scores[ws->src[r]] = len ? (float)(total / (per * (double)len)) : 0.0f;
     }
 }
 
@@ -218,6 +249,8 @@ static void worker_run(infer_worker *w)
     const ae_net *net = &j->net;
     ae_ws *ws = &w->ws;
     size_t S = p->workers, D = j->m->plan.d.in_dim, Z = j->m->plan.d.latent;
+    ws->in_offset = net->offset;
+    ws->in_scale = net->scale;
     memset(&w->sums, 0, sizeof w->sums);
     w->elements = 0;
     for (size_t pos = w->first; pos < j->count;) {
@@ -238,14 +271,20 @@ static void worker_run(infer_worker *w)
             ae_decode(net, ws);
             ws->free_run = 0;
             if (!j->m->plan.feedback) loss_activate(net->loss, ws->y, ws->pk.rows, D);
-            unpack_steps(ws, &j->m->plan, j->out, j->length, D);
+            unpack_steps(ws, net, j->out, j->length, D);
             break;
         case OP_RECONSTRUCT:
             workspace_load(ws, j->data, j->lengths, j->T, D, w->idx, n);
             ae_encode(net, ws);
             ae_decode(net, ws);
             loss_activate(net->loss, ws->y, ws->pk.rows, D);
-            unpack_steps(ws, &j->m->plan, j->out, j->T, D);
+            unpack_steps(ws, net, j->out, j->T, D);
+            break;
+        case OP_SCORE:
+            workspace_load(ws, j->data, j->lengths, j->T, D, w->idx, n);
+            ae_encode(net, ws);
+            ae_decode(net, ws);
+            score_rows(ws, net, j->out, j->step_out, j->T, D);
             break;
         case OP_EVALUATE: {
             size_t rows = workspace_load(ws, j->data, j->lengths, j->T, D, w->idx, n);
@@ -364,6 +403,21 @@ int infer_evaluate(const lstmae_model *m, const lstmae_sequences *in,
     int st = infer_plan_make(&p, m, in->count, in->max_len, (size_t)m->num_threads);
     if (st != LSTMAE_OK) return st;
     infer_evaluate_planned(&p, m, in, sums, elements);
+    infer_plan_free(&p, m);
+    return LSTMAE_OK;
+}
+
+int infer_score(const lstmae_model *m, const lstmae_sequences *in, float *scores,
+                float *step_scores)
+{
+    infer_plan p;
+    int st = infer_plan_make(&p, m, in->count, in->max_len, (size_t)m->num_threads);
+    if (st != LSTMAE_OK) return st;
+    size_t T = in->max_len;
+    if (step_scores) memset(step_scores, 0, in->count * T * sizeof *step_scores);
+    infer_job j = make_job(OP_SCORE, m, in->data, in->lengths, in->count, T, scores);
+    j.step_out = step_scores;
+    run_job(&p, &j);
     infer_plan_free(&p, m);
     return LSTMAE_OK;
 }

@@ -37,6 +37,10 @@ int infer_encode(const lstmae_model *m, const lstmae_sequences *in, float *laten
 int infer_decode(const lstmae_model *m, const float *latent, size_t count,
                  size_t length, float *out);
 int infer_reconstruct(const lstmae_model *m, const lstmae_sequences *in, float *out);
+/* scores[count] and, when not NULL, step_scores[count][max_len] (0 on
+   padding): see lstmae_score. */
+int infer_score(const lstmae_model *m, const lstmae_sequences *in, float *scores,
+                float *step_scores);
 /* Sums over the set; sums->loss / elements is the mean loss. */
 int infer_evaluate(const lstmae_model *m, const lstmae_sequences *in,
                    loss_sums *sums, uint64_t *elements);

@@ -225,22 +225,28 @@ static void variant_values(const lstmae_config *cfg, uint32_t v[VARIANTS])
     v[4] = (uint32_t)cfg->decoder_feedback;
 }
 
-/* The record section's length as io_write writes it for this config:
-   records holding a default are left out. */
-static size_t records_bytes(const lstmae_config *cfg)
+/* The record section's length as io_write writes it for this model and
+   flags: records holding a default are left out; the epochs trained
+   (tag 14) are written in every file without the training state (which
+   holds them), so that a file's size never changes as a model trains. */
+static size_t records_bytes(const lstmae_model *m, unsigned flags)
 {
     uint32_t v[VARIANTS];
-    variant_values(cfg, v);
+    variant_values(&m->cfg, v);
     size_t bytes = RECORDS_BYTES;
     for (int i = 0; i < VARIANTS; i++)
         if (v[i] != 0) bytes += U32_RECORD_BYTES;
+    if (m->cfg.scaling != LSTMAE_SCALING_NONE)
+        bytes += RECORD_HEAD_BYTES + 8 + 8 * m->plan.d.in_dim;
+    if (m->has_threshold) bytes += RECORD_HEAD_BYTES + 8;
+    if (!(flags & IO_FLAG_TRAINING)) bytes += RECORD_HEAD_BYTES + 8;
     return bytes;
 }
 
 size_t io_saved_size(const lstmae_model *m, unsigned flags)
 {
     return file_size(m->table, m->ntensors, m->nparams, flags,
-                     SECTION_HEAD_BYTES + records_bytes(&m->cfg));
+                     SECTION_HEAD_BYTES + records_bytes(m, flags));
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -252,7 +258,7 @@ void io_write(const lstmae_model *m, unsigned flags, unsigned char *buf, size_t 
     put_u32(&c, IO_FORMAT_VERSION);
     put_u32(&c, flags);
     put_u64(&c, (uint64_t)size);
-    put_u32(&c, (uint32_t)records_bytes(&m->cfg));
+    put_u32(&c, (uint32_t)records_bytes(m, flags));
     put_u32(&c, 0);
     const uint32_t u32s[5][2] = {
         { IO_TAG_INPUT_DIM, (uint32_t)m->cfg.input_dim },
@@ -279,6 +285,30 @@ void io_write(const lstmae_model *m, unsigned flags, unsigned char *buf, size_t 
         put_u16(&c, IO_RECORD_REQUIRED);
         put_u32(&c, 4);
         put_u32(&c, variants[i]);
+    }
+    if (m->cfg.scaling != LSTMAE_SCALING_NONE) {
+        size_t D = m->plan.d.in_dim;
+        put_u16(&c, IO_TAG_SCALING);
+        put_u16(&c, IO_RECORD_REQUIRED);
+        put_u32(&c, (uint32_t)(8 + 8 * D));
+        put_u32(&c, (uint32_t)m->cfg.scaling);
+        put_u32(&c, m->scaling_ready ? 1u : 0u);
+        put_f32s(&c, m->offset, D);
+        put_f32s(&c, m->scale, D);
+    }
+    if (m->has_threshold) { /* information only: optional */
+        uint64_t bits;
+        memcpy(&bits, &m->threshold, sizeof bits);
+        put_u16(&c, IO_TAG_THRESHOLD);
+        put_u16(&c, 0);
+        put_u32(&c, 8);
+        put_u64(&c, bits);
+    }
+    if (!(flags & IO_FLAG_TRAINING)) {
+        put_u16(&c, IO_TAG_EPOCHS);
+        put_u16(&c, 0);
+        put_u32(&c, 8);
+        put_u64(&c, m->epochs_done);
     }
     put_u32(&c, (uint32_t)m->ntensors);
     put_u32(&c, 0);
@@ -319,50 +349,85 @@ static int read_config_v1(cursor *c, uint32_t v[5], uint64_t *seed)
     return LSTMAE_OK;
 }
 
+/* What a version-2 file stores beyond the configuration, applied to the
+   model once it exists. */
+typedef struct io_extras {
+    const unsigned char *scaling; /* tag 12's D offsets and D scales, or NULL */
+    uint32_t scaling_ready;
+    int has_threshold;
+    double threshold;
+    uint64_t epochs;              /* tag 14; 0 when absent                    */
+} io_extras;
+
 /* Version 2's record section: u32 length, u32 reserved, then records of
    u16 tag, u16 flags, u32 payload length, payload, filling exactly the
    length. Each known tag at most once, every one of tags 1-6 present, the
    payload length the tag's; an unknown tag is skipped unless required.
-   v[0..4]: tags 1-5; v[5..9]: tags 7-11 (the variants), left as they
-   are (the defaults) when absent. *config_bytes: the section's size, for
-   the file-size check. */
-static int read_config_v2(cursor *c, uint32_t v[5 + VARIANTS], uint64_t *seed,
-                          size_t *config_bytes)
+   v[0..4]: tags 1-5; v[5..9]: tags 7-11 (the variants), v[10]: tag 12's
+   scaling kind, left as they are (the defaults) when absent; *ex: tags
+   12-14's values. *config_bytes: the section's size, for the file-size
+   check. */
+static int read_config_v2(cursor *c, uint32_t v[6 + VARIANTS], uint64_t *seed,
+                          io_extras *ex, size_t *config_bytes)
 {
     uint32_t len = get_u32(c);
     if (get_u32(c) != 0 || c->bad) return LSTMAE_ERR_FORMAT;
     /* the section lies before the checksum */
     if (c->size - c->at < 4 || len > c->size - c->at - 4) return LSTMAE_ERR_FORMAT;
-    size_t end = c->at + len;
+    size_t end = c->at + len, scaling_len = 0;
     unsigned seen = 0;
     while (c->at < end) {
         if (end - c->at < RECORD_HEAD_BYTES) return LSTMAE_ERR_FORMAT;
         uint32_t tag = get_u16(c), rflags = get_u16(c), plen = get_u32(c);
         if ((rflags & ~IO_RECORD_REQUIRED) != 0 || plen > end - c->at || tag == 0)
             return LSTMAE_ERR_FORMAT;
-        if (tag > IO_TAG_DECODER_FEEDBACK) { /* not known to this reader */
+        if (tag > IO_TAG_LAST) { /* not known to this reader */
             if (rflags & IO_RECORD_REQUIRED) return LSTMAE_ERR_FORMAT;
             take(c, plen);
             continue;
         }
         unsigned bit = 1u << tag;
-        if ((seen & bit) || plen != (tag == IO_TAG_SEED ? 8u : 4u)) return LSTMAE_ERR_FORMAT;
+        if (seen & bit) return LSTMAE_ERR_FORMAT;
         seen |= bit;
-        if (tag == IO_TAG_SEED)
+        if (tag == IO_TAG_SCALING) {
+            /* u32 kind, u32 ready, then D offsets and D scales: D is
+               checked once every record is read */
+            if (plen < 8) return LSTMAE_ERR_FORMAT;
+            v[5 + VARIANTS] = get_u32(c);
+            ex->scaling_ready = get_u32(c);
+            scaling_len = plen - 8;
+            ex->scaling = take(c, scaling_len);
+            continue;
+        }
+        int wide = tag == IO_TAG_SEED || tag == IO_TAG_THRESHOLD || tag == IO_TAG_EPOCHS;
+        if (plen != (wide ? 8u : 4u)) return LSTMAE_ERR_FORMAT;
+        if (tag == IO_TAG_SEED) {
             *seed = get_u64(c);
-        else if (tag >= IO_TAG_CELL)
+        } else if (tag == IO_TAG_THRESHOLD) {
+            uint64_t bits = get_u64(c);
+            memcpy(&ex->threshold, &bits, sizeof bits);
+            if (!isfinite(ex->threshold)) return LSTMAE_ERR_FORMAT;
+            ex->has_threshold = 1;
+        } else if (tag == IO_TAG_EPOCHS) {
+            ex->epochs = get_u64(c);
+            if (ex->epochs > IO_MAX_COUNTER) return LSTMAE_ERR_FORMAT;
+        } else if (tag >= IO_TAG_CELL) {
             v[5 + tag - IO_TAG_CELL] = get_u32(c);
-        else
+        } else {
             v[tag - IO_TAG_INPUT_DIM] = get_u32(c);
+        }
     }
     if (c->bad || (seen & 0x7Eu) != 0x7Eu /* tags 1-6 */) return LSTMAE_ERR_FORMAT;
+    if (ex->scaling && (ex->scaling_ready > 1 || scaling_len != (size_t)8 * v[0]))
+        return LSTMAE_ERR_FORMAT;
     *config_bytes = SECTION_HEAD_BYTES + (size_t)len;
     return LSTMAE_OK;
 }
 
 /* Everything up to and including the config, checked before any
    allocation; fills cfg and the config's size in the file. */
-static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags, size_t *config_bytes)
+static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags, io_extras *ex,
+                     size_t *config_bytes)
 {
     const unsigned char *magic = take(c, sizeof MAGIC);
     if (!magic || memcmp(magic, MAGIC, sizeof MAGIC) != 0) return LSTMAE_ERR_FORMAT;
@@ -384,17 +449,18 @@ static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags, size_t *con
     (void)stored;
 #endif
 
-    uint32_t v[5 + VARIANTS] = { 0 }; /* the variants' defaults are 0 */
+    uint32_t v[6 + VARIANTS] = { 0 }; /* the variants' defaults are 0 */
+    memset(ex, 0, sizeof *ex);
     uint64_t seed = 0;
     int st;
     if (version == 1) {
         st = read_config_v1(c, v, &seed);
         *config_bytes = CONFIG_BYTES;
     } else {
-        st = read_config_v2(c, v, &seed, config_bytes);
+        st = read_config_v2(c, v, &seed, ex, config_bytes);
     }
     if (st != LSTMAE_OK) return st;
-    for (int i = 0; i < 5 + VARIANTS; i++)
+    for (int i = 0; i < 6 + VARIANTS; i++)
         if (v[i] > INT_MAX) return LSTMAE_ERR_FORMAT;
     lstmae_config_init(cfg);
     cfg->input_dim = (int)v[0];
@@ -409,6 +475,7 @@ static int read_head(cursor *c, lstmae_config *cfg, unsigned *flags, size_t *con
     cfg->reverse_target = (int)v[7];
     cfg->decoder_init = (lstmae_decoder_init)v[8];
     cfg->decoder_feedback = (int)v[9];
+    cfg->scaling = (lstmae_scaling)v[10];
     /* the one check of model.c, the same as lstmae_create's */
     if (model_check_config(cfg, NULL, 0) != LSTMAE_OK) return LSTMAE_ERR_FORMAT;
     *flags = fl;
@@ -449,6 +516,25 @@ static int read_body(cursor *c, lstmae_model *m, unsigned flags)
     return LSTMAE_OK;
 }
 
+/* Tags 12-14 into the model: the scaling statistics (finite, scales
+   not 0), the threshold, the epochs trained (the training state's count
+   wins where the file has both). */
+static int apply_extras(lstmae_model *m, const io_extras *ex)
+{
+    if (ex->scaling && m->offset) {
+        size_t D = m->plan.d.in_dim;
+        cursor c = { NULL, ex->scaling, 0, 8 * D, 0 };
+        if (!get_f32s(&c, m->offset, D) || !get_f32s(&c, m->scale, D)) return LSTMAE_ERR_FORMAT;
+        for (size_t d = 0; d < D; d++)
+            if (m->scale[d] == 0.0f) return LSTMAE_ERR_FORMAT;
+        m->scaling_ready = (int)ex->scaling_ready;
+    }
+    m->has_threshold = ex->has_threshold;
+    m->threshold = ex->threshold;
+    if (m->epochs_done == 0) m->epochs_done = ex->epochs;
+    return LSTMAE_OK;
+}
+
 int io_read(const unsigned char *buf, size_t size, const lstmae_allocator *a,
             lstmae_model **out)
 {
@@ -457,7 +543,8 @@ int io_read(const unsigned char *buf, size_t size, const lstmae_allocator *a,
     lstmae_config cfg;
     unsigned flags = 0;
     size_t config_bytes = 0;
-    int st = read_head(&c, &cfg, &flags, &config_bytes);
+    io_extras ex;
+    int st = read_head(&c, &cfg, &flags, &ex, &config_bytes);
     if (st != LSTMAE_OK) return st;
 
     /* The size the config implies must be the size we were given: only
@@ -482,6 +569,7 @@ int io_read(const unsigned char *buf, size_t size, const lstmae_allocator *a,
     st = model_create(&cfg, a, &m);
     if (st != LSTMAE_OK) return st == LSTMAE_ERR_NOMEM ? st : LSTMAE_ERR_FORMAT;
     st = read_body(&c, m, flags);
+    if (st == LSTMAE_OK) st = apply_extras(m, &ex);
     if (st != LSTMAE_OK) {
         model_free(m);
         return st;

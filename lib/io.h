@@ -30,9 +30,11 @@ enum {
     IO_TAG_REVERSE_TARGET = 9,   /* u32 0 or 1; absent: 0                 */
     IO_TAG_DECODER_INIT = 10,    /* u32 lstmae_decoder_init; absent: zero */
     IO_TAG_DECODER_FEEDBACK = 11, /* u32 0 or 1; absent: 0                */
-    IO_TAG_SCALING = 12,         /* reserved: u32 kind, u32 0, D offsets,
-                                    D scales (binary32)                   */
-    IO_TAG_THRESHOLD = 13        /* reserved: binary64, optional          */
+    IO_TAG_SCALING = 12,         /* u32 lstmae_scaling, u32 ready (0 or 1),
+                                    D offsets, D scales (binary32)        */
+    IO_TAG_THRESHOLD = 13,       /* binary64, optional                    */
+    IO_TAG_EPOCHS = 14,          /* u64 epochs trained, optional          */
+    IO_TAG_LAST = IO_TAG_EPOCHS  /* the highest tag this reader knows     */
 };
 
 /* Bytes of the serialised model (0 if it would overflow size_t). */

@@ -44,6 +44,12 @@ int model_check_config(const lstmae_config *c, char *why, size_t size)
                              "decoder_init %d is not LSTMAE_DECODER_INIT_ZERO (0) or "
                              "LSTMAE_DECODER_INIT_LATENT (1)",
                              (int)c->decoder_init);
+    if (c->scaling != LSTMAE_SCALING_NONE && c->scaling != LSTMAE_SCALING_STANDARD &&
+        c->scaling != LSTMAE_SCALING_MINMAX)
+        return status_reject(why, size,
+                             "scaling %d is not LSTMAE_SCALING_NONE (0), "
+                             "LSTMAE_SCALING_STANDARD (1) or LSTMAE_SCALING_MINMAX (2)",
+                             (int)c->scaling);
     if (c->loss == LSTMAE_LOSS_CROSS_ENTROPY && c->input_dim < 2)
         return status_reject(why, size,
                              "cross-entropy needs input_dim >= 2 (a softmax over %d feature "
@@ -76,6 +82,18 @@ int model_create(const lstmae_config *cfg, const lstmae_allocator *a, lstmae_mod
         mem_free(a, m);
         return LSTMAE_ERR_NOMEM;
     }
+    if (cfg->scaling != LSTMAE_SCALING_NONE) {
+        size_t D = (size_t)cfg->input_dim;
+        m->offset = mem_calloc(a, 2 * D, sizeof(float));
+        if (!m->offset) {
+            mem_free(a, m->params);
+            mem_free(a, m->table);
+            mem_free(a, m);
+            return LSTMAE_ERR_NOMEM;
+        }
+        m->scale = m->offset + D;
+        for (size_t i = 0; i < D; i++) m->scale[i] = 1.0f;
+    }
     m->adam_m = m->params + m->nparams;
     m->adam_v = m->params + 2 * m->nparams;
     m->sgd_buf = m->params + 3 * m->nparams;
@@ -89,6 +107,7 @@ void model_free(lstmae_model *m)
 {
     if (!m) return;
     lstmae_allocator a = m->alloc;
+    mem_free(&a, m->offset);
     mem_free(&a, m->params);
     mem_free(&a, m->table);
     mem_free(&a, m);

@@ -31,6 +31,12 @@ struct lstmae_model {
     rng gen;                /* shuffling; seeded from cfg.seed            */
     int num_threads;        /* inference workers (lstmae_set_num_threads);
                                0 = one; not saved in model files          */
+    /* input scaling (cfg.scaling != NONE): the network sees (x - offset)
+       / scale; offset 0 and scale 1 until scaling_ready */
+    float *offset, *scale;  /* [D] each; NULL with LSTMAE_SCALING_NONE    */
+    int scaling_ready;      /* fixed: computed by the first fit, or set   */
+    int has_threshold;
+    double threshold;       /* lstmae_calibrate / lstmae_set_threshold    */
 };
 
 /* The configuration's limits: LSTMAE_OK, or LSTMAE_ERR_INVALID_ARG with
@@ -50,7 +56,8 @@ void model_free(lstmae_model *m);
 /* The model's weights as a network view. */
 static inline ae_net model_net(const lstmae_model *m)
 {
-    ae_net net = { &m->plan, m->cfg.loss, m->table, m->params };
+    ae_net net = { &m->plan, m->cfg.loss, m->table, m->params,
+                   m->scaling_ready ? m->offset : NULL, m->scaling_ready ? m->scale : NULL };
     return net;
 }
 

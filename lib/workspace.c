@@ -242,6 +242,12 @@ size_t workspace_load(ae_ws *ws, const float *data, const int32_t *lengths,
             for (size_t r = 0; r < ws->active[t]; r++)
                 memcpy(dst + r * D, data + (ws->src[r] * T + t) * D, D * sizeof *dst);
         }
+        if (ws->in_offset) {
+            const float *off = ws->in_offset, *sc = ws->in_scale;
+            for (size_t i = 0; i < rows; i++)
+                for (size_t d = 0; d < D; d++)
+                    ws->x[i * D + d] = (ws->x[i * D + d] - off[d]) / sc[d];
+        }
         if (ws->tgt != ws->x) workspace_permute_rows(ws->tgt, ws->x, ws->rev, rows, D);
     }
     return rows;

@@ -15,6 +15,10 @@
 typedef struct ae_ws {
     size_t max_batch, max_steps;  /* planned shape                      */
     int training;                 /* gradient buffers planned           */
+    const float *in_offset, *in_scale; /* [D] input scaling that
+                                     workspace_load applies, (x - offset)
+                                     / scale; NULL: none (set by the
+                                     caller, from ae_net)               */
     int free_run;                 /* decode with feedback: the decoder
                                      sees its own previous output (set
                                      by the caller before ae_decode)    */
