@@ -93,7 +93,6 @@
 #define ADAM_LR  0.01f
 #define ADAM_STEPS 3
 
-#define MAX_SCRATCH 64
 #define MAX_MODELS  4
 #define NAME_CAP    64
 
@@ -107,10 +106,10 @@ typedef struct case_ctx {
     int32_t *lengths;          /* [n], from the file's `lengths`          */
     int all_full;              /* every length == max_len                 */
     size_t n_valid;            /* D * sum(lengths)                        */
-    size_t num_params;         /* 6K + 4 (LSTM), 8K + 4 (GRU)             */
+    size_t num_params;         /* tensors, MODEL.md's list for the config */
     /* per-test scratch, released by the teardown even when a test fails */
-    void *scratch[MAX_SCRATCH];
-    size_t num_scratch;
+    void **scratch;            /* grows: any number of tensors            */
+    size_t num_scratch, cap_scratch;
     lstmae_model *models[MAX_MODELS];
     size_t num_models;
 } case_ctx;
@@ -120,7 +119,9 @@ static int teardown_scratch(void **state)
     case_ctx *c = *state;
     for (size_t i = 0; i < c->num_scratch; i++)
         free(c->scratch[i]);
-    c->num_scratch = 0;
+    free(c->scratch);
+    c->scratch = NULL;
+    c->num_scratch = c->cap_scratch = 0;
     for (size_t i = 0; i < c->num_models; i++)
         lstmae_free(c->models[i]);
     c->num_models = 0;
@@ -130,8 +131,14 @@ static int teardown_scratch(void **state)
 /* Zeroed memory owned by the test (freed by its teardown). */
 static void *scratch_alloc(case_ctx *c, size_t count, size_t size)
 {
-    if (c->num_scratch == MAX_SCRATCH)
-        fail_msg("test scratch exhausted (%d allocations)", MAX_SCRATCH);
+    if (c->num_scratch == c->cap_scratch) {
+        size_t cap = c->cap_scratch ? 2 * c->cap_scratch : 64;
+        void **grown = realloc(c->scratch, cap * sizeof *grown);
+        if (grown == NULL)
+            fail_msg("out of memory (scratch list of %zu)", cap);
+        c->scratch = grown;
+        c->cap_scratch = cap;
+    }
     void *p = calloc(count ? count : 1, size);
     if (p == NULL)
         fail_msg("out of memory (%zu x %zu bytes)", count, size);
