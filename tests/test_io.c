@@ -5,7 +5,8 @@
    that must not block or read a large foreign file, counters that would
    wrap, resume equal to uninterrupted training, early stopping,
    checkpoints, the golden version-1 file, and version 2's configuration
-   records (round trip, re-saving version 1, crafted record sections). */
+   records (round trip, re-saving version 1, crafted record sections; a
+   model with every variant on, and its variant records crafted). */
 #define _XOPEN_SOURCE 700 /* POSIX 2008 with mknod */
 
 #include <dirent.h>
@@ -1512,6 +1513,361 @@ static void test_v2_records(void **state)
     lstmae_free(m);
 }
 
+/* ---- version 2: the variants (issue 12) ----------------------------------- */
+
+/* A model with every variant on: the cell given, bidirectional,
+   reverse_target, decoder_init latent, decoder_feedback, K = 2, D = 3
+   (or d), cross-entropy (or loss). */
+static lstmae_model *all_variants_model(lstmae_cell cell, int d, lstmae_loss loss,
+                                        uint64_t seed)
+{
+    lstmae_config cfg;
+    lstmae_config_init(&cfg);
+    cfg.input_dim = d;
+    cfg.hidden_dim = 5;
+    cfg.latent_dim = 4;
+    cfg.num_layers = 2;
+    cfg.loss = loss;
+    cfg.seed = seed;
+    cfg.cell = cell;
+    cfg.bidirectional = 1;
+    cfg.reverse_target = 1;
+    cfg.decoder_init = LSTMAE_DECODER_INIT_LATENT;
+    cfg.decoder_feedback = 1;
+    lstmae_model *m = NULL;
+    assert_int_equal(lstmae_create(&cfg, &m), LSTMAE_OK);
+    /* per layer: encoder forward and _reverse, bridge, decoder */
+    size_t per = cell == LSTMAE_CELL_GRU ? 4 : 3;
+    assert_int_equal(lstmae_param_count(m), 2 * (3 * per + 2) + 4);
+    return m;
+}
+
+/* The standard records of a save of all_variants_model, then its variant
+   records (tags 7-11, cell only for a GRU), each required, in tag order. */
+static size_t all_variants_records(unsigned char *rec, lstmae_cell cell, int d,
+                                   lstmae_loss loss, uint64_t seed)
+{
+    const uint32_t v[5] = { (uint32_t)d, 5, 4, 2, (uint32_t)loss };
+    size_t n = standard_records(rec, v, seed);
+    if (cell != LSTMAE_CELL_LSTM) add_record(rec, &n, IO_TAG_CELL, IO_RECORD_REQUIRED, 4, cell);
+    add_record(rec, &n, IO_TAG_BIDIRECTIONAL, IO_RECORD_REQUIRED, 4, 1);
+    add_record(rec, &n, IO_TAG_REVERSE_TARGET, IO_RECORD_REQUIRED, 4, 1);
+    add_record(rec, &n, IO_TAG_DECODER_INIT, IO_RECORD_REQUIRED, 4, LSTMAE_DECODER_INIT_LATENT);
+    add_record(rec, &n, IO_TAG_DECODER_FEEDBACK, IO_RECORD_REQUIRED, 4, 1);
+    return n;
+}
+
+/* encode, reconstruct, decode (free-running: the model has feedback) and
+   evaluate of a and b: the same bits. */
+static void assert_same_outputs(const lstmae_model *a, const lstmae_model *b,
+                                const lstmae_sequences *s, size_t Z, size_t D)
+{
+    assert_same_encoding(a, b, s, Z);
+    size_t nx = s->count * s->max_len * D;
+    float *ra = malloc(nx * sizeof *ra), *rb = malloc(nx * sizeof *rb);
+    float *z = malloc(s->count * Z * sizeof *z);
+    assert_non_null(ra);
+    assert_non_null(rb);
+    assert_non_null(z);
+    assert_int_equal(lstmae_reconstruct(a, s, ra), LSTMAE_OK);
+    assert_int_equal(lstmae_reconstruct(b, s, rb), LSTMAE_OK);
+    tu_assert_bits_equal("reconstruct", ra, rb, nx);
+    assert_int_equal(lstmae_encode(a, s, z), LSTMAE_OK);
+    assert_int_equal(lstmae_decode(a, z, s->count, s->max_len, ra), LSTMAE_OK);
+    assert_int_equal(lstmae_decode(b, z, s->count, s->max_len, rb), LSTMAE_OK);
+    tu_assert_bits_equal("decode", ra, rb, nx);
+    lstmae_metrics ma, mb;
+    lstmae_metrics_init(&ma);
+    lstmae_metrics_init(&mb);
+    assert_int_equal(lstmae_evaluate(a, s, &ma), LSTMAE_OK);
+    assert_int_equal(lstmae_evaluate(b, s, &mb), LSTMAE_OK);
+    assert_memory_equal(&ma.loss, &mb.loss, sizeof ma.loss);
+    assert_memory_equal(&ma.accuracy, &mb.accuracy, sizeof ma.accuracy);
+    assert_true(ma.elements == mb.elements);
+    free(ra);
+    free(rb);
+    free(z);
+}
+
+/* A model with every variant on (LSTM and GRU, K = 2, cross-entropy),
+   trained 2 epochs: its save begins its record section with the six
+   standard records and then the variant records, required, in tag order
+   (any later record is an optional one); it loads to the same
+   configuration (every variant field), parameters (bit for bit) and
+   outputs, and saves again to the same bytes, with and without the
+   training state; with it, the loaded model trains on exactly as the
+   original. */
+static void test_v2_variants_round_trip(void **state)
+{
+    (void)state;
+    dataset d;
+    make_data(&d, 12, 40);
+    for (int c = 0; c < 2; c++) {
+        const lstmae_cell cell = c ? LSTMAE_CELL_GRU : LSTMAE_CELL_LSTM;
+        const uint64_t seed = c ? 0xFEDCBA9876543211ull : 0xFEDCBA9876543210ull;
+        lstmae_model *m = all_variants_model(cell, 3, LSTMAE_LOSS_CROSS_ENTROPY, seed);
+        lstmae_fit_options o = fit_opts(2);
+        assert_int_equal(lstmae_fit(m, &d.s, NULL, &o, NULL), LSTMAE_OK);
+        /* inference-only first: the last round trains m on */
+        for (int f = 1; f >= 0; f--) {
+            unsigned flags = f ? LSTMAE_SAVE_INFERENCE_ONLY : 0u;
+            size_t size, again_size;
+            unsigned char *buf = save_to_buffer(m, flags, &size);
+            assert_int_equal(le32_at(buf + 8), 2);
+            assert_int_equal(le32_at(buf + 12), flags ? 0u : 1u);
+            unsigned char rec[256];
+            size_t n = all_variants_records(rec, cell, 3, LSTMAE_LOSS_CROSS_ENTROPY, seed);
+            assert_int_equal(n, 76 + 12 * (cell == LSTMAE_CELL_GRU ? 5 : 4));
+            size_t section = le32_at(buf + 24);
+            assert_true(section >= n);
+            assert_memory_equal(buf + 32, rec, n);
+            for (size_t at = 32 + n; at < 32 + section;) { /* optional ones only */
+                assert_int_equal(buf[at + 2] & IO_RECORD_REQUIRED, 0);
+                at += 8 + le32_at(buf + at + 4);
+            }
+            lstmae_model *l = NULL;
+            assert_int_equal(lstmae_load_buffer(buf, size, &l), LSTMAE_OK);
+            assert_same_model(m, l); /* parameters bit for bit, the whole config */
+            lstmae_config got;
+            lstmae_config_init(&got);
+            assert_int_equal(lstmae_get_config(l, &got), LSTMAE_OK);
+            assert_int_equal(got.input_dim, 3);
+            assert_int_equal(got.hidden_dim, 5);
+            assert_int_equal(got.latent_dim, 4);
+            assert_int_equal(got.num_layers, 2);
+            assert_int_equal(got.loss, LSTMAE_LOSS_CROSS_ENTROPY);
+            assert_true(got.seed == seed);
+            assert_int_equal(got.cell, cell);
+            assert_int_equal(got.bidirectional, 1);
+            assert_int_equal(got.reverse_target, 1);
+            assert_int_equal(got.decoder_init, LSTMAE_DECODER_INIT_LATENT);
+            assert_int_equal(got.decoder_feedback, 1);
+            assert_same_outputs(m, l, &d.s, 4, 3);
+            unsigned char *again = save_to_buffer(l, flags, &again_size);
+            assert_int_equal(again_size, size);
+            assert_memory_equal(again, buf, size);
+            free(again);
+            if (!flags) {
+                /* the training state came through: both train on alike */
+                assert_int_equal(lstmae_epochs_done(l), 2);
+                lstmae_fit_options o1 = fit_opts(1);
+                assert_int_equal(lstmae_fit(m, &d.s, NULL, &o1, NULL), LSTMAE_OK);
+                assert_int_equal(lstmae_fit(l, &d.s, NULL, &o1, NULL), LSTMAE_OK);
+                assert_same_model(m, l);
+                assert_same_outputs(m, l, &d.s, 4, 3);
+                unsigned char *b2 = save_to_buffer(m, 0, &size);
+                again = save_to_buffer(l, 0, &again_size);
+                assert_int_equal(again_size, size);
+                assert_memory_equal(again, b2, size);
+                free(again);
+                free(b2);
+            }
+            /* and through a file */
+            char path[512];
+            path_in_tmp(path, sizeof path, "variants.lstmae");
+            assert_int_equal(lstmae_save_ex(l, path, flags), LSTMAE_OK);
+            lstmae_model *fl = NULL;
+            assert_int_equal(lstmae_load(path, &fl), LSTMAE_OK);
+            assert_same_model(l, fl);
+            assert_same_outputs(l, fl, &d.s, 4, 3);
+            unlink(path);
+            lstmae_free(fl);
+            print_message("%s, every variant, ce, flags %u: %zu bytes, %zu bytes of "
+                          "records (%zu of them the variants'), re-saved bit-identical\n",
+                          cell == LSTMAE_CELL_GRU ? "gru" : "lstm", flags, size, section,
+                          n - 76);
+            free(buf);
+            lstmae_free(l);
+        }
+        lstmae_free(m);
+    }
+}
+
+/* Crafted record sections of a model with every variant on: the variant
+   records in any order load the same model (which saves back to the
+   original bytes); an invalid value, a wrong payload length, a duplicate,
+   or a record that disagrees with the tensors is LSTMAE_ERR_FORMAT. */
+static void test_v2_variant_records(void **state)
+{
+    (void)state;
+    const uint64_t seed = 4242;
+    const lstmae_loss ce = LSTMAE_LOSS_CROSS_ENTROPY;
+    int loaded = 0, rejected = 0;
+    for (int c = 0; c < 2; c++) {
+        const lstmae_cell cell = c ? LSTMAE_CELL_GRU : LSTMAE_CELL_LSTM;
+        lstmae_model *m = all_variants_model(cell, 3, ce, seed);
+        /* D = 1 and bce: its tensors fit cross-entropy's but for D */
+        lstmae_model *m1 = all_variants_model(cell, 1, LSTMAE_LOSS_BCE, seed);
+        size_t size, size1;
+        unsigned char *buf = save_to_buffer(m, 0, &size);
+        unsigned char *buf1 = save_to_buffer(m1, 0, &size1);
+        const uint32_t v[5] = { 3, 5, 4, 2, (uint32_t)ce };
+        /* the variant records as saved: tag, value */
+        uint32_t vt[5], vv[5];
+        size_t nv = 0;
+        if (cell != LSTMAE_CELL_LSTM) { vt[nv] = IO_TAG_CELL; vv[nv++] = cell; }
+        vt[nv] = IO_TAG_BIDIRECTIONAL; vv[nv++] = 1;
+        vt[nv] = IO_TAG_REVERSE_TARGET; vv[nv++] = 1;
+        vt[nv] = IO_TAG_DECODER_INIT; vv[nv++] = LSTMAE_DECODER_INIT_LATENT;
+        vt[nv] = IO_TAG_DECODER_FEEDBACK; vv[nv++] = 1;
+        enum { OK_SAME, OK_OTHER, BAD };
+        for (int k = 0;; k++) {
+            unsigned char rec[512];
+            size_t n = 0;
+            int want = BAD;
+            const unsigned char *base = buf;
+            size_t base_size = size;
+            const char *what;
+            /* the variant record that case k changes (k 6..29: 4 per tag) */
+            switch (k) {
+            case 0:
+                what = "as saved";
+                want = OK_SAME;
+                n = all_variants_records(rec, cell, 3, ce, seed);
+                break;
+            case 1:
+                what = "variant records first, reversed";
+                want = OK_SAME;
+                for (size_t i = nv; i-- > 0;) add_record(rec, &n, vt[i], 1, 4, vv[i]);
+                n += standard_records(rec + n, v, seed);
+                break;
+            case 2:
+                what = "variant and standard records interleaved";
+                want = OK_SAME;
+                add_record(rec, &n, IO_TAG_SEED, 1, 8, seed);
+                for (size_t i = 0; i < nv; i++) {
+                    add_record(rec, &n, vt[i], 1, 4, vv[i]);
+                    if (i < 5) add_record(rec, &n, IO_TAG_LOSS - (uint32_t)i, 1, 4, v[4 - i]);
+                }
+                for (size_t i = nv; i < 5; i++)
+                    add_record(rec, &n, IO_TAG_LOSS - (uint32_t)i, 1, 4, v[4 - i]);
+                break;
+            case 3:
+                what = "variant records marked optional";
+                want = OK_SAME;
+                n = standard_records(rec, v, seed);
+                for (size_t i = 0; i < nv; i++) add_record(rec, &n, vt[i], 0, 4, vv[i]);
+                break;
+            case 4:
+                what = "loss 3 (unknown)";
+                n = all_variants_records(rec, cell, 3, (lstmae_loss)3, seed);
+                break;
+            case 5:
+                what = "cross-entropy with input_dim 1";
+                base = buf1;
+                base_size = size1;
+                n = all_variants_records(rec, cell, 1, ce, seed);
+                break;
+            case 6:
+                what = "the D = 1 model's own records (bce)";
+                want = OK_OTHER;
+                base = buf1;
+                base_size = size1;
+                n = all_variants_records(rec, cell, 1, LSTMAE_LOSS_BCE, seed);
+                break;
+            case 7:
+                what = "reverse_target absent (0: the same tensors)";
+                want = OK_OTHER;
+                n = standard_records(rec, v, seed);
+                for (size_t i = 0; i < nv; i++)
+                    if (vt[i] != IO_TAG_REVERSE_TARGET) add_record(rec, &n, vt[i], 1, 4, vv[i]);
+                break;
+            default: {
+                /* per variant tag (8-11): an invalid value, 2^32-1, an
+                   8-byte payload, twice, absent (the tensors disagree,
+                   except reverse_target, case 7) */
+                int j = k - 8, tag = 8 + j / 5, kind = j % 5;
+                if (tag > 11) { what = NULL; break; }
+                static char name[96];
+                static const char *tagname[] = { "bidirectional", "reverse_target",
+                                                 "decoder_init", "decoder_feedback" };
+                static const char *kindname[] = { "value 2", "value 2^32-1",
+                                                  "8-byte payload", "twice", "absent" };
+                /* reverse_target absent loads (case 7): value 3 instead */
+                const int rt3 = kind == 4 && tag == IO_TAG_REVERSE_TARGET;
+                const int di7 = kind == 0 && tag == IO_TAG_DECODER_INIT;
+                snprintf(name, sizeof name, "%s: %s", tagname[tag - 8],
+                         rt3 ? "value 3" : di7 ? "value 7 (and 2)" : kindname[kind]);
+                what = name;
+                n = standard_records(rec, v, seed);
+                for (size_t i = 0; i < nv; i++) {
+                    if ((int)vt[i] != tag) {
+                        add_record(rec, &n, vt[i], 1, 4, vv[i]);
+                        continue;
+                    }
+                    switch (kind) {
+                    case 0: add_record(rec, &n, vt[i], 1, 4, di7 ? 7 : 2); break;
+                    case 1: add_record(rec, &n, vt[i], 1, 4, 0xFFFFFFFFu); break;
+                    case 2: add_record(rec, &n, vt[i], 1, 8, vv[i]); break;
+                    case 3:
+                        add_record(rec, &n, vt[i], 1, 4, vv[i]);
+                        add_record(rec, &n, vt[i], 1, 4, vv[i]);
+                        break;
+                    default: /* absent */
+                        if (rt3) add_record(rec, &n, vt[i], 1, 4, 3);
+                        break;
+                    }
+                }
+                if (di7) {
+                    /* and 2, the first value past the enum */
+                    size_t cs;
+                    unsigned char r2[512];
+                    size_t n2 = standard_records(r2, v, seed);
+                    for (size_t i = 0; i < nv; i++)
+                        add_record(r2, &n2, vt[i], 1, 4, (int)vt[i] == tag ? 2 : vv[i]);
+                    unsigned char *c2 = with_records(buf, size, (uint32_t)n2, r2, n2, &cs);
+                    lstmae_model *o2 = NULL;
+                    assert_int_equal(lstmae_load_buffer(c2, cs, &o2), LSTMAE_ERR_FORMAT);
+                    assert_null(o2);
+                    free(c2);
+                }
+                break;
+            }
+            }
+            if (!what) break;
+            size_t csize;
+            unsigned char *cbuf = with_records(base, base_size, (uint32_t)n, rec, n, &csize);
+            lstmae_model *out = (lstmae_model *)cbuf; /* must become NULL on failure */
+            int st = lstmae_load_buffer(cbuf, csize, &out);
+            if (want == BAD) {
+                if (st != LSTMAE_ERR_FORMAT || out != NULL)
+                    fail_msg("%s: status %d, expected LSTMAE_ERR_FORMAT", what, st);
+                rejected++;
+            } else {
+                if (st != LSTMAE_OK) fail_msg("%s: status %d, expected LSTMAE_OK", what, st);
+                lstmae_config got;
+                lstmae_config_init(&got);
+                assert_int_equal(lstmae_get_config(out, &got), LSTMAE_OK);
+                if (want == OK_SAME) {
+                    assert_same_model(m, out);
+                    size_t again_size;
+                    unsigned char *again = save_to_buffer(out, 0, &again_size);
+                    assert_int_equal(again_size, size);
+                    assert_memory_equal(again, buf, size);
+                    free(again);
+                } else if (k == 6) {
+                    assert_same_model(m1, out);
+                } else {
+                    assert_int_equal(got.reverse_target, 0);
+                    assert_int_equal(got.bidirectional, 1);
+                    assert_int_equal(got.decoder_feedback, 1);
+                }
+                loaded++;
+                lstmae_free(out);
+            }
+            print_message("%s, %-44s %s\n", cell == LSTMAE_CELL_GRU ? "gru " : "lstm", what,
+                          st == LSTMAE_OK ? "loads" : "LSTMAE_ERR_FORMAT");
+            free(cbuf);
+        }
+        free(buf);
+        free(buf1);
+        lstmae_free(m1);
+        lstmae_free(m);
+    }
+    assert_int_equal(loaded, 2 * 6);
+    assert_int_equal(rejected, 2 * (2 + 4 * 5));
+}
+
 static int make_golden(const char *dir)
 {
     lstmae_model *m;
@@ -1591,6 +1947,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_v2_gru_round_trip),
         cmocka_unit_test(test_v1_resaves_as_v2),
         cmocka_unit_test(test_v2_records),
+        cmocka_unit_test(test_v2_variants_round_trip),
+        cmocka_unit_test(test_v2_variant_records),
     };
     return cmocka_run_group_tests_name("io", tests, setup, teardown);
 }
