@@ -154,20 +154,23 @@ static void put_decin(const ae_plan *p, ae_ws *ws, size_t t, size_t r, const flo
         memset(row + Z, 0, D * sizeof *row);
 }
 
-/* y = h_dec W_o^T + b_o for n rows from packed row `first`. */
+/* y = h_dec W_o^T + b_o for n rows from packed row `first` (wpack: the
+   scratch to pack W_o into, or NULL: CBLAS). */
 static void output_rows(const ae_net *net, ae_ws *ws, const float *hdec, size_t first,
-                        size_t n)
+                        size_t n, float *wpack)
 {
     const plan_linear *out = &net->plan->output;
     float *y = ws->y + first * out->out_dim;
     tensor_fill_rows(y, W(net, out->bias), n, out->out_dim);
     tensor_project(y, hdec + first * out->in_dim, W(net, out->weight), n, out->out_dim,
-                   out->in_dim, ws->sc.wpack);
+                   out->in_dim, wpack);
 }
 
 /* Free-running decode (feedback, decode from z alone): step by step
    through every decoder layer and the output, whose activated output is
-   the next step's prev. ws->y ends up activated. */
+   the next step's prev. ws->y ends up activated. The one-step calls run
+   on CBLAS (no wpack): packing a layer's weights once per step would
+   cost more than the step's product. */
 static void decode_free(const ae_net *net, ae_ws *ws)
 {
     const ae_plan *p = net->plan;
@@ -185,6 +188,7 @@ static void decode_free(const ae_net *net, ae_ws *ws)
             size_t j = L - E, S = l->cell->state * l->hidden;
             layer_call lc = layer_at(net, ws, NULL, L, in);
             lc.pk = &one;
+            lc.s.wpack = NULL;
             lc.gates += cur * l->width;
             lc.state += cur * S;
             lc.h += cur * l->hidden;
@@ -198,7 +202,7 @@ static void decode_free(const ae_net *net, ae_ws *ws)
             l->cell->forward(&lc);
             in = lc.h;
         }
-        output_rows(net, ws, ws->h[p->nlayers - 1], cur, n);
+        output_rows(net, ws, ws->h[p->nlayers - 1], cur, n, NULL);
         loss_activate(net->loss, ws->y + cur * D, n, D);
     }
 }
@@ -227,7 +231,7 @@ void ae_decode(const ae_net *net, ae_ws *ws)
         in = ws->h[L];
     }
     /* every valid step in one product */
-    output_rows(net, ws, in, 0, ws->pk.rows);
+    output_rows(net, ws, in, 0, ws->pk.rows, ws->sc.wpack);
 }
 
 void ae_loss(const ae_net *net, ae_ws *ws, float scale, loss_sums *sums)
