@@ -1301,6 +1301,21 @@ LSTMAE_API size_t lstmae_param_size(const lstmae_model *model,
                                     const char *name);
 
 /**
+ * Shape of the named tensor: its rank (1 for a vector, 2 for a matrix)
+ * and dims[0 .. rank-1] (rows, then columns), as MODEL.md lists them.
+ *
+ * @par Thread safety
+ *      A const call: may run alongside other const calls on the model.
+ *
+ * @param      model  the model.
+ * @param      name   a name from lstmae_param_name().
+ * @param[out] dims   two size_t; dims[1] is set to 1 for a vector.
+ * @return the rank; 0 for an unknown name or NULL (dims untouched).
+ */
+LSTMAE_API int lstmae_param_shape(const lstmae_model *model, const char *name,
+                                  size_t dims[2]);
+
+/**
  * Copies the named tensor (row-major) into out.
  *
  * @par Thread safety

@@ -350,6 +350,15 @@ size_t lstmae_param_size(const lstmae_model *model, const char *name)
     return e ? e->size : 0;
 }
 
+int lstmae_param_shape(const lstmae_model *model, const char *name, size_t dims[2])
+{
+    const param_entry *e = find_param(model, name);
+    if (!e || !dims) return 0;
+    dims[0] = e->rows;
+    dims[1] = e->cols;
+    return e->is_vector ? 1 : 2;
+}
+
 int lstmae_get_param(const lstmae_model *model, const char *name, float *out, size_t count)
 {
     const param_entry *e = find_param(model, name);

@@ -785,7 +785,26 @@ static void test_param_table(void **state)
                          want[i].size);
             /* the name stays valid and the same */
             assert_ptr_equal(name, lstmae_param_name(m, i));
+            /* the shape: vectors for the biases, rows x cols the size */
+            size_t dims[2] = {0, 0};
+            int rank = lstmae_param_shape(m, want[i].name, dims);
+            assert_int_equal(rank, strstr(want[i].name, "bias") ? 1 : 2);
+            assert_int_equal(dims[0] * dims[1], want[i].size);
+            if (rank == 1) assert_int_equal(dims[1], 1);
+            if (strcmp(want[i].name, "latent.weight") == 0) {
+                assert_int_equal(dims[0], (size_t)sh[2]);
+                assert_int_equal(dims[1], (size_t)sh[1]);
+            }
+            if (strcmp(want[i].name, "output.weight") == 0) {
+                assert_int_equal(dims[0], (size_t)sh[0]);
+                assert_int_equal(dims[1], (size_t)sh[1]);
+            }
         }
+        size_t kept[2] = {7, 9};
+        assert_int_equal(lstmae_param_shape(m, "no.such", kept), 0);
+        assert_int_equal(kept[0], 7);
+        assert_int_equal(lstmae_param_shape(NULL, "latent.bias", kept), 0);
+        assert_int_equal(lstmae_param_shape(m, "latent.bias", NULL), 0);
         const char *none = (const char *)1;
         QUIET(none, lstmae_param_name(m, n));
         assert_null(none);
