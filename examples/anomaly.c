@@ -16,12 +16,16 @@
  *       generated data: noisy sine waves around 20 (amplitude 4-6), with
  *       spikes, flat lines and noise bursts injected into half of the test
  *       set. Deterministic; a few seconds.
- *   anomaly TRAIN.npy CALIB.npy TEST.npy LABELS.npy [EPOCHS]
+ *   anomaly TRAIN.npy CALIB.npy TEST.npy LABELS.npy [EPOCHS [OUT_DIR]]
  *       sequences from files: float32 [n][T] or [n][T][D] (little-endian
  *       .npy, as numpy.save writes them); LABELS int32 or float32 [n] for
  *       TEST, 0 for normal and anything else for an anomaly (its value is
  *       the kind, counted apart). examples/ecg_anomaly.py writes such
- *       files from SciPy's ECG record.
+ *       files from SciPy's ECG record. EPOCHS defaults to 40. With
+ *       OUT_DIR (an existing directory), the loaded model's outputs are
+ *       written there for plotting (docs/figures/anomaly.py): threshold.npy
+ *       (float64 [1]), calib_scores.npy and test_scores.npy (float32 [n]),
+ *       test_recon.npy (lstmae_reconstruct of TEST, data units, like TEST).
  *
  * The model is saved as anomaly.lstmae in the working directory.
  * Exit status: 0 when every step worked and detection is sound, 1 when a
@@ -294,6 +298,76 @@ static int failed(const char *what, int status, const lstmae_model *model, const
     return 1;
 }
 
+/* Writes a little-endian .npy version 1.0 file of `ndim` dimensions;
+   descr is "<f4" or "<f8". Returns 0 after printing why on failure. */
+static int write_npy(const char *path, const char *descr, const size_t *shape, int ndim,
+                     const void *values, size_t value_size)
+{
+    char header[128], dims[64] = "";
+    size_t total = 1, used = 0;
+    for (int i = 0; i < ndim; i++) {
+        used += (size_t)snprintf(dims + used, sizeof dims - used, "%zu,%s", shape[i],
+                                 i + 1 < ndim ? " " : "");
+        total *= shape[i];
+    }
+    if (ndim > 1) /* "(3, 4)" rather than "(3, 4,)"; one dimension keeps its comma */
+        dims[used - 1] = '\0';
+    int len = snprintf(header, sizeof header,
+                       "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, dims);
+    /* magic (6) + version (2) + length (2) + header, padded with spaces
+       to a multiple of 64 and ended by a newline */
+    size_t padded = ((size_t)len + 10 + 1 + 63) / 64 * 64 - 10;
+    memset(header + len, ' ', padded - (size_t)len - 1);
+    header[padded - 1] = '\n';
+    unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                              (unsigned char)(padded & 0xff), (unsigned char)(padded >> 8)};
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL && fwrite(head, 1, 10, f) == 10 &&
+             fwrite(header, 1, padded, f) == padded &&
+             fwrite(values, value_size, total, f) == total;
+    if (f != NULL && fclose(f) != 0)
+        ok = 0;
+    if (!ok)
+        perror(path);
+    return ok;
+}
+
+/* The loaded model's threshold, scores and reconstructions, for a plot. */
+static int write_outputs(const char *dir, const lstmae_model *model, const data_set *calib,
+                         const data_set *test, const float *test_scores)
+{
+    char path[4096];
+    double threshold = 0.0;
+    size_t one = 1, shape[3] = {test->count, test->steps, test->dim};
+    float *calib_scores = malloc(calib->count * sizeof *calib_scores);
+    float *recon = malloc(test->count * test->steps * test->dim * sizeof *recon);
+    lstmae_sequences calib_v = view(calib), test_v = view(test);
+    int status = calib_scores && recon ? LSTMAE_OK : LSTMAE_ERR_NOMEM;
+    if (status == LSTMAE_OK)
+        status = lstmae_get_threshold(model, &threshold);
+    if (status == LSTMAE_OK)
+        status = lstmae_score(model, &calib_v, calib_scores, NULL);
+    if (status == LSTMAE_OK)
+        status = lstmae_reconstruct(model, &test_v, recon);
+    int ok = status == LSTMAE_OK;
+    if (!ok)
+        failed("outputs", status, NULL, NULL);
+    ok = ok && snprintf(path, sizeof path, "%s/threshold.npy", dir) > 0 &&
+         write_npy(path, "<f8", &one, 1, &threshold, sizeof threshold);
+    ok = ok && snprintf(path, sizeof path, "%s/calib_scores.npy", dir) > 0 &&
+         write_npy(path, "<f4", &calib->count, 1, calib_scores, sizeof *calib_scores);
+    ok = ok && snprintf(path, sizeof path, "%s/test_scores.npy", dir) > 0 &&
+         write_npy(path, "<f4", &test->count, 1, test_scores, sizeof *test_scores);
+    ok = ok && snprintf(path, sizeof path, "%s/test_recon.npy", dir) > 0 &&
+         write_npy(path, "<f4", shape, 3, recon, sizeof *recon);
+    if (ok)
+        printf("outputs: %s/threshold.npy, calib_scores.npy, test_scores.npy, test_recon.npy\n",
+               dir);
+    free(calib_scores);
+    free(recon);
+    return ok ? 0 : 1;
+}
+
 /* Steps 1-3: fit with scaling, calibrate, save. */
 static int train_and_save(const data_set *train, const data_set *calib, int epochs)
 {
@@ -354,9 +428,10 @@ static int train_and_save(const data_set *train, const data_set *calib, int epoc
 }
 
 /* Step 4: load, detect, compare with the labels. Sets *broken when the
-   detection figures miss the bounds. */
-static int load_and_detect(const data_set *test, int generated, double min_recall,
-                           double max_fpr, int *broken)
+   detection figures miss the bounds. With out_dir, writes the outputs. */
+static int load_and_detect(const data_set *calib, const data_set *test, int generated,
+                           const char *out_dir, double min_recall, double max_fpr,
+                           int *broken)
 {
     lstmae_model *model = NULL;
     int status = lstmae_load(MODEL_PATH, &model);
@@ -420,10 +495,11 @@ static int load_and_detect(const data_set *test, int generated, double min_recal
     if (*broken)
         fprintf(stderr, "anomaly: detection is broken: recall must be >= %.2f and the "
                         "false-positive rate <= %.2f\n", min_recall, max_fpr);
+    int rc = out_dir != NULL ? write_outputs(out_dir, model, calib, test, scores) : 0;
     lstmae_free(model);
     free(scores);
     free(flags);
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -437,11 +513,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "anomaly: out of memory\n");
             goto done;
         }
-    } else if (argc == 5 || argc == 6) {
+    } else if (argc >= 5 && argc <= 7) {
         if (!read_sequences(argv[1], &train) || !read_sequences(argv[2], &calib) ||
             !read_sequences(argv[3], &test) || !read_labels(argv[4], &test))
             goto done;
-        if (argc == 6 && ((epochs = atoi(argv[5])) < 1 || epochs > 100000)) {
+        if (argc >= 6 && ((epochs = atoi(argv[5])) < 1 || epochs > 100000)) {
             fprintf(stderr, "anomaly: EPOCHS must be 1 to 100000, not %s\n", argv[5]);
             goto done;
         }
@@ -453,14 +529,16 @@ int main(int argc, char **argv)
         min_recall = 0.5;
         max_fpr = 0.2;
     } else {
-        fprintf(stderr, "usage: anomaly [TRAIN.npy CALIB.npy TEST.npy LABELS.npy [EPOCHS]]\n");
+        fprintf(stderr,
+                "usage: anomaly [TRAIN.npy CALIB.npy TEST.npy LABELS.npy [EPOCHS [OUT_DIR]]]\n");
         goto done;
     }
 
     int broken = 0;
     rc = 1;
     if (train_and_save(&train, &calib, epochs) == 0 &&
-        load_and_detect(&test, argc == 1, min_recall, max_fpr, &broken) == 0 && !broken)
+        load_and_detect(&calib, &test, argc == 1, argc == 7 ? argv[6] : NULL, min_recall,
+                        max_fpr, &broken) == 0 && !broken)
         rc = 0;
 done:
     free_set(&train);
