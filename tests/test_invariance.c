@@ -64,7 +64,7 @@ typedef struct {
     int d, h, z, k;
     lstmae_loss loss;
     size_t n, t;
-    char name[64];
+    char name[96];
 } shape;
 
 static const shape shapes[] = {
@@ -138,10 +138,9 @@ static shape shape_for(const shape *base)
         if (s.d < 2)
             s.d = 2;
     }
-    snprintf(s.name, sizeof s.name, "%.40s%s%s%s", base->name,
-             cur->cross_entropy ? " as ce D" : "",
-             cur->cross_entropy ? (s.d == base->d ? "=" : "2") : "",
-             cur->name[0] ? cur->name : " (default)");
+    snprintf(s.name, sizeof s.name, "%.40s%.15s, variant %.28s", base->name,
+             !cur->cross_entropy ? "" : s.d == base->d ? " as ce" : " as ce with D 2",
+             cur->name[0] ? cur->name + 1 : "default");
     return s;
 }
 
