@@ -152,8 +152,8 @@ static int generate(data_set *train, data_set *calib, data_set *test)
         make_sine(train->data + i * GEN_STEPS, GEN_STEPS, &state);
     for (size_t i = 0; i < GEN_CALIB; i++)
         make_sine(calib->data + i * GEN_STEPS, GEN_STEPS, &state);
-    /* sd of A sin(.) with A uniform in [4, 6], plus the noise */
-    double spread = sqrt((16.0 + 20.0 + 36.0) / 3.0 / 2.0 + 0.25 * 0.25);
+    /* sd of A sin(.) with A uniform in [4, 6] (E[A^2] = 76 / 3), plus the noise */
+    double spread = sqrt((16.0 + 24.0 + 36.0) / 3.0 / 2.0 + 0.25 * 0.25);
     for (size_t i = 0; i < GEN_TEST; i++) {
         float *x = test->data + i * GEN_STEPS;
         make_sine(x, GEN_STEPS, &state);
