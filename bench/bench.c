@@ -25,6 +25,12 @@
  *
  *   bench impl=lstmae cell=lstm config=S threads=1 ... train_seq_per_s=... \
  *         encode_seq_per_s=... gflops=... encode_gflops=... peak_rss_mb=...
+ *         ... train_cpu_seq_per_s=... encode_cpu_seq_per_s=...
+ *
+ * The *_cpu_seq_per_s fields divide by the process's CPU time (user +
+ * system, getrusage) over the same units instead of the wall time: at one
+ * thread, a speed that time slices taken by other processes do not lower
+ * (they still share caches and memory bandwidth).
  *
  * bench/compare.py runs it beside bench/torch_baseline.py.
  *
@@ -286,6 +292,8 @@ typedef struct fit_clock {
     size_t batches;     /* batches done                                   */
     double *epoch_ends; /* [epoch_cap]                                    */
     int epoch_cap;
+    double *cpu_ends;   /* the process's CPU time at each stamp, the same
+                           index as batch_ends or epoch_ends              */
     double last_loss;   /* of the last batch                              */
 } fit_clock;
 
@@ -299,6 +307,7 @@ static int on_batch(void *user, int epoch, size_t batch, size_t num_batches,
     fc->last_loss = batch_loss;
     if (fc->batch_ends == NULL)
         return 0;
+    fc->cpu_ends[fc->batches] = cpu_seconds();
     fc->batch_ends[fc->batches++] = seconds_now();
     return fc->batches >= fc->limit;
 }
@@ -309,8 +318,10 @@ static int on_epoch(void *user, int epoch, const lstmae_metrics *train,
     fit_clock *fc = user;
     (void)train;
     (void)valid;
-    if (epoch >= 1 && epoch <= fc->epoch_cap)
+    if (epoch >= 1 && epoch <= fc->epoch_cap) {
+        fc->cpu_ends[epoch - 1] = cpu_seconds();
         fc->epoch_ends[epoch - 1] = seconds_now();
+    }
     return 0;
 }
 
@@ -330,10 +341,12 @@ static int run_config(const bench_config *c, const bench_args *a)
     int32_t *lengths = malloc(sizeof(int32_t) * c->count);
     float *latent = malloc(sizeof(float) * c->count * (size_t)c->latent_dim);
     double *times = malloc(sizeof(double) * (size_t)(epochs + reps));
-    double *stamps = NULL;
+    double *cpu_times = malloc(sizeof(double) * (size_t)(epochs + reps));
+    double *stamps = NULL, *cpu_stamps = NULL;
     lstmae_model *model = NULL;
     int status = LSTMAE_ERR_NOMEM;
-    if (x == NULL || lengths == NULL || latent == NULL || times == NULL)
+    if (x == NULL || lengths == NULL || latent == NULL || times == NULL ||
+        cpu_times == NULL)
         goto done;
     make_data(c, x, lengths);
     double steps = 0.0, enc_steps = 0.0;
@@ -370,9 +383,10 @@ static int run_config(const bench_config *c, const bench_args *a)
     const size_t unit = batches > 0 ? (size_t)batches : 1; /* stamps per run */
     const size_t num_stamps = (size_t)warmup + (size_t)epochs * unit;
     const size_t per_epoch = (c->count + (size_t)c->batch_size - 1) / (size_t)c->batch_size;
-    fit_clock fc = {NULL, 0, 0, NULL, 0, NAN};
+    fit_clock fc = {NULL, 0, 0, NULL, 0, NULL, NAN};
     stamps = malloc(sizeof(double) * num_stamps);
-    if (stamps == NULL) {
+    cpu_stamps = malloc(sizeof(double) * num_stamps);
+    if (stamps == NULL || cpu_stamps == NULL) {
         status = LSTMAE_ERR_NOMEM;
         goto done;
     }
@@ -385,6 +399,7 @@ static int run_config(const bench_config *c, const bench_args *a)
         fc.epoch_cap = (int)num_stamps;
         opt.epochs = (int)num_stamps;
     }
+    fc.cpu_ends = cpu_stamps;
     opt.on_epoch = on_epoch;
     opt.on_batch = on_batch;
     opt.user = &fc;
@@ -400,8 +415,11 @@ static int run_config(const bench_config *c, const bench_args *a)
     for (size_t e = 0; e < (size_t)epochs; e++) {
         const size_t first = (size_t)warmup + e * unit; /* its first stamp */
         times[e] = stamps[first + unit - 1] - (first == 0 ? start : stamps[first - 1]);
+        cpu_times[e] = cpu_stamps[first + unit - 1] -
+                       (first == 0 ? cpu0 : cpu_stamps[first - 1]);
     }
     const double train_time = median(times, (size_t)epochs);
+    const double train_cpu = median(cpu_times, (size_t)epochs);
     /* With `batches`, lengths are drawn per sequence: the work is estimated
        from the mean length (exact when every length is the same, as in L). */
     const double train_seqs = batches > 0 ? (double)batches * c->batch_size
@@ -420,23 +438,27 @@ static int run_config(const bench_config *c, const bench_args *a)
         goto done;
     enc.count = enc_n;
     for (int r = 0; r < reps; r++) {
-        const double t0 = seconds_now();
+        const double c0 = cpu_seconds(), t0 = seconds_now();
         status = lstmae_encode(model, &enc, latent);
         times[r] = seconds_now() - t0;
+        cpu_times[r] = cpu_seconds() - c0;
         if (status != LSTMAE_OK)
             goto done;
     }
     const double encode_time = median(times, (size_t)reps);
+    const double encode_cpu = median(cpu_times, (size_t)reps);
 
     printf("bench impl=lstmae cell=%s config=%s threads=%d epochs=%d batches=%d "
            "warmup=%d encode_n=%zu train_seq_per_s=%.1f encode_seq_per_s=%.1f "
            "gflops=%.2f encode_gflops=%.2f peak_rss_mb=%.1f base_rss_mb=%.1f "
-           "unit_s=%.4f loss=%.5f cpu_util=%.2f\n",
+           "unit_s=%.4f loss=%.5f cpu_util=%.2f train_cpu_seq_per_s=%.1f "
+           "encode_cpu_seq_per_s=%.1f\n",
            a->cell == LSTMAE_CELL_GRU ? "gru" : "lstm", c->name, a->threads, epochs, batches, warmup, enc_n, train_seqs / train_time,
            (double)enc_n / encode_time,
            3.0 * model_flops(c, a->cell, train_steps, train_seqs) / train_time * 1e-9,
            encoder_flops(c, a->cell, enc_steps, (double)enc_n) / encode_time * 1e-9,
-           peak_rss_mb(), base_rss, train_time, fc.last_loss, cpu_util);
+           peak_rss_mb(), base_rss, train_time, fc.last_loss, cpu_util,
+           train_seqs / train_cpu, (double)enc_n / encode_cpu);
     fflush(stdout);
 
 done:
@@ -448,7 +470,9 @@ done:
     free(lengths);
     free(latent);
     free(times);
+    free(cpu_times);
     free(stamps);
+    free(cpu_stamps);
     return status == LSTMAE_OK;
 }
 

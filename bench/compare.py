@@ -220,6 +220,11 @@ def best_of(a, b):
     if float(second["encode_seq_per_s"]) > float(first["encode_seq_per_s"]):
         rec["encode_seq_per_s"] = second["encode_seq_per_s"]
         rec["encode_gflops"] = second["encode_gflops"]
+    # per CPU second: the best of each, independently (absent from a 0.1
+    # binary's lines)
+    for field in ("train_cpu_seq_per_s", "encode_cpu_seq_per_s"):
+        if field in a and field in b:
+            rec[field] = str(max(float(a[field]), float(b[field])))
     rec["peak_rss_mb"] = str(max(float(a["peak_rss_mb"]), float(b["peak_rss_mb"])))
     return rec
 
@@ -383,8 +388,9 @@ def main():
               "faster PyTorch variant for that column.\n")
         print("| env | threads | config | cell | train vs best | train vs packed | "
               "encode vs best | encode vs packed | goal train / encode | "
-              "peak RSS lstmae / torch MB |")
-        print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+              "peak RSS lstmae / torch MB | train / encode vs best, "
+              "per CPU second |")
+        print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for env_name, _ in envs if not args.no_torch else ():
         for t, c, cell in ((t, c, cell) for t in threads for c in configs
                            for cell in cells):
@@ -400,6 +406,12 @@ def main():
                 row.append(f"{fmt(r, 2)} ({best[1]})" if best and r
                            else "—")
                 row.append(fmt(ratio(mine, theirs["packed"]), 2))
+            cpu = []
+            for field in ("train_cpu_seq_per_s", "encode_cpu_seq_per_s"):
+                theirs = [x for x in (val(k + (f"torch-{v}",), field)
+                                      for v in VARIANTS) if x]
+                cpu.append(fmt(ratio(val(k + ("lstmae",), field),
+                                     max(theirs) if theirs else None), 2))
             rss_torch = [val(k + (f"torch-{v}",), "peak_rss_mb")
                          for v in VARIANTS]
             rss_torch = [x for x in rss_torch if x is not None]
@@ -408,7 +420,7 @@ def main():
             goal = " / ".join("—" if g is None else str(g) for g in
                               GOALS[cell].get(c, (None, None)))
             print(f"| {env_name} | {t} | {c} | {cell} | " + " | ".join(row) +
-                  f" | {goal} | {rss} |")
+                  f" | {goal} | {rss} | {' / '.join(cpu)} |")
 
     print("\nAbsolute numbers (train/encode in sequences per second; GFLOP/s "
           "by the formula in docs/performance.md; CPU/wall: CPU time over "
@@ -454,24 +466,32 @@ def main():
         print(f"\nlstmae ({bench}) against lstmae-base ({args.base}), LSTM: "
               "the median and range (min-max) of sequences per second over "
               "the runs, and the ratio of the medians (lstmae / base; "
-              "< 1: lstmae slower).\n")
-        print("| env | threads | config | runs | train lstmae | train base | "
-              "train ratio | encode lstmae | encode base | encode ratio |")
-        print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+              "< 1: lstmae slower); per wall second, then per CPU second "
+              "where both binaries print it.\n")
+        print("| env | threads | config | runs | speed | train lstmae | "
+              "train base | train ratio | encode lstmae | encode base | "
+              "encode ratio |")
+        print("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for env_name, _ in envs:
             for t, c in ((t, c) for t in threads for c in configs):
                 mine = runs.get((env_name, t, c, "lstm", "lstmae"), [])
                 theirs = runs.get((env_name, t, c, "lstm", "lstmae-base"), [])
                 if not mine or not theirs:
                     continue
-                row = [f"{len(mine)}/{len(theirs)}"]
-                for field in ("train_seq_per_s", "encode_seq_per_s"):
-                    a = [float(r[field]) for r in mine]
-                    b = [float(r[field]) for r in theirs]
-                    row += [f"{median(a):.1f} ({min(a):.1f}-{max(a):.1f})",
-                            f"{median(b):.1f} ({min(b):.1f}-{max(b):.1f})",
-                            fmt(ratio(median(a), median(b)), 3)]
-                print(f"| {env_name} | {t} | {c} | " + " | ".join(row) + " |")
+                for speed, suffix in (("wall", "seq_per_s"),
+                                      ("CPU", "cpu_seq_per_s")):
+                    fields = ("train_" + suffix, "encode_" + suffix)
+                    if any(f not in r for r in mine + theirs for f in fields):
+                        continue
+                    row = [f"{len(mine)}/{len(theirs)}", speed]
+                    for field in fields:
+                        a = [float(r[field]) for r in mine]
+                        b = [float(r[field]) for r in theirs]
+                        row += [f"{median(a):.1f} ({min(a):.1f}-{max(a):.1f})",
+                                f"{median(b):.1f} ({min(b):.1f}-{max(b):.1f})",
+                                fmt(ratio(median(a), median(b)), 3)]
+                    print(f"| {env_name} | {t} | {c} | " + " | ".join(row) +
+                          " |")
     missing = [(e, t, c, cell) for e, _ in envs for t in threads
                for c in configs for cell in cells
                if (e, t, c, cell, "lstmae") not in results]

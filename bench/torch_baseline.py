@@ -6,7 +6,8 @@ written by `lstmae_bench --write-data DIR`, so both sides train on the same
 numbers, and measures the same things as bench/bench.c with the same
 options: warm-up epochs (or batches), the median of N timed epochs (or runs
 of B batches) of Adam (lr 1e-3, shuffled mini-batches), then the median of
-R encoding passes. Prints one line in bench.c's format:
+R encoding passes; also the same per CPU second (time.process_time), as
+bench.c's *_cpu_seq_per_s. Prints one line in bench.c's format:
 
   bench impl=torch-packed cell=lstm config=S threads=1 ... \
         train_seq_per_s=... encode_seq_per_s=... gflops=... \
@@ -221,31 +222,35 @@ def main():
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(args.warmup * unit if not batches else args.warmup):
         last = train_batch(model, opt, *next(stream), cfg["loss"], args.variant)
-    times = []
+    times, cpu_times = [], []
     for _ in range(epochs):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for _ in range(unit):
             last = train_batch(model, opt, *next(stream), cfg["loss"],
                                args.variant)
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
     # CPU over wall time of all training (bench.c's cpu_util: a diagnostic)
     cpu_util = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
     train_time = statistics.median(times)
+    train_cpu = statistics.median(cpu_times)
     seen = cfg["n"] if not batches else batches * cfg["batch"]
     train_steps = float(lengths.sum()) * seen / cfg["n"]
 
     # Encoding: the whole set (its first enc_n sequences) in one call.
     model.eval()
     xe, le = x[:enc_n], lengths[:enc_n]
-    enc_times = []
+    enc_times, enc_cpu = [], []
     encode = model.encode if args.variant == "packed" else model.encode_padded
     with torch.inference_mode():
         encode(x[:16], lengths[:16])  # warm-up
         for _ in range(reps):
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             encode(xe, le)
             enc_times.append(time.perf_counter() - t0)
+            enc_cpu.append(time.process_time() - c0)
     encode_time = statistics.median(enc_times)
+    encode_cpu = statistics.median(enc_cpu)
 
     print(f"bench impl=torch-{args.variant} cell={args.cell} config={name} "
           f"threads={args.threads} "
@@ -258,7 +263,9 @@ def main():
           f"encode_gflops="
           f"{flops(cfg, args.cell, float(le.sum()), enc_n, True) / encode_time * 1e-9:.2f} "
           f"peak_rss_mb={rss_mb():.1f} base_rss_mb={base_rss:.1f} "
-          f"unit_s={train_time:.4f} loss={last:.5f} cpu_util={cpu_util:.2f}",
+          f"unit_s={train_time:.4f} loss={last:.5f} cpu_util={cpu_util:.2f} "
+          f"train_cpu_seq_per_s={seen / train_cpu:.1f} "
+          f"encode_cpu_seq_per_s={enc_n / encode_cpu:.1f}",
           flush=True)
 
 
