@@ -188,6 +188,31 @@ int args_float(const char *cmd, const char *opt, const char *text, double lo,
     return CLI_OK;
 }
 
+int args_pick(const char *cmd, const char *opt, const char *text,
+              const cli_name *t, size_t n, int *out)
+{
+    if (text == NULL)
+        return CLI_OK;
+    char list[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(text, t[i].name) == 0) {
+            *out = t[i].value;
+            return CLI_OK;
+        }
+        int alias = i > 0 && t[i].value == t[i - 1].value;
+        size_t left = 0; /* names from here on, aliases not counted */
+        for (size_t k = i; k < n; k++)
+            left += !(k > 0 && t[k].value == t[k - 1].value);
+        const char *sep = alias ? " (" : i == 0 ? "" : left == 1 ? " or " : ", ";
+        int k = snprintf(list + used, sizeof list - used, "%s%s%s", sep,
+                         t[i].name, alias ? ")" : "");
+        if (k > 0 && (size_t)k < sizeof list - used)
+            used += (size_t)k;
+    }
+    return args_usage_error(cmd, "%s: expected %s, got '%s'", opt, list, text);
+}
+
 /* The directory part of path ("." when it has none) into buf; the base
    name's offset in path, or -1 when buf is too small or path ends in
    '/'. */

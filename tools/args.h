@@ -50,6 +50,13 @@ int args_double(const char *cmd, const char *opt, const char *text,
 int args_float(const char *cmd, const char *opt, const char *text, double lo,
                double hi, int lo_open, int hi_open, float *out);
 
+/* One of the names of t[n] (cli.h's tables): CLI_OK and *out its value,
+   or CLI_BAD with "OPT: expected a, b or c (alias), got 'TEXT'". A NULL
+   text leaves *out unchanged. */
+struct cli_name;
+int args_pick(const char *cmd, const char *opt, const char *text,
+              const struct cli_name *t, size_t n, int *out);
+
 /* A file named on the command line: its option ("-o"), path (NULL: not
    given) and whether the command writes it. */
 typedef struct args_file {

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -492,32 +493,46 @@ void cli_init_process(void)
     signal(SIGXFSZ, SIG_IGN);
 }
 
-const char *cli_loss_name(lstmae_loss loss)
+const cli_name cli_losses[4] = {{"bce", LSTMAE_LOSS_BCE},
+                                 {"mse", LSTMAE_LOSS_MSE},
+                                 {"ce", LSTMAE_LOSS_CROSS_ENTROPY},
+                                 {"cross_entropy", LSTMAE_LOSS_CROSS_ENTROPY}};
+const cli_name cli_cells[2] = {{"lstm", LSTMAE_CELL_LSTM},
+                               {"gru", LSTMAE_CELL_GRU}};
+const cli_name cli_decoder_inits[2] = {{"zero", LSTMAE_DECODER_INIT_ZERO},
+                                       {"latent", LSTMAE_DECODER_INIT_LATENT}};
+const cli_name cli_optimizers[2] = {{"adam", LSTMAE_OPT_ADAM},
+                                    {"sgd", LSTMAE_OPT_SGD}};
+const cli_name cli_scalings[3] = {{"none", LSTMAE_SCALING_NONE},
+                                  {"standard", LSTMAE_SCALING_STANDARD},
+                                  {"minmax", LSTMAE_SCALING_MINMAX}};
+const cli_name cli_rules[3] = {{"quantile", LSTMAE_THRESHOLD_QUANTILE},
+                               {"mean_std", LSTMAE_THRESHOLD_MEAN_STD},
+                               {"max", LSTMAE_THRESHOLD_MAX}};
+
+const char *cli_name_of(const cli_name *t, size_t n, int v)
 {
-    switch (loss) {
-    case LSTMAE_LOSS_BCE: return "bce";
-    case LSTMAE_LOSS_MSE: return "mse";
-    case LSTMAE_LOSS_CROSS_ENTROPY: return "cross_entropy";
-    }
-    return "unknown";
+    const char *name = "unknown";
+    for (size_t i = 0; i < n; i++)
+        if (t[i].value == v)
+            name = t[i].name;
+    return name;
 }
 
-const char *cli_cell_name(lstmae_cell cell)
+void cli_print_metrics(const char *label, const lstmae_metrics *m,
+                       const lstmae_metrics *base, const char *tail)
 {
-    switch (cell) {
-    case LSTMAE_CELL_LSTM: return "lstm";
-    case LSTMAE_CELL_GRU: return "gru";
+    if (label[0] != '\0')
+        printf("%-11s ", label);
+    for (int k = 0; k < 2; k++) {
+        const lstmae_metrics *x = k ? base : m;
+        if (x == NULL)
+            continue;
+        printf("%s%sloss=%.6g", k ? " " : "", k ? "baseline_" : "", x->loss);
+        if (!isnan(x->accuracy))
+            printf(" %saccuracy=%.6f", k ? "baseline_" : "", x->accuracy);
     }
-    return "unknown";
-}
-
-const char *cli_decoder_init_name(lstmae_decoder_init init)
-{
-    switch (init) {
-    case LSTMAE_DECODER_INIT_ZERO: return "zero";
-    case LSTMAE_DECODER_INIT_LATENT: return "latent";
-    }
-    return "unknown";
+    printf("%s\n", tail);
 }
 
 double cli_now(void)

@@ -95,12 +95,26 @@ int cli_save_model(const lstmae_model *model, const char *path);
    size limit is a write error (EFBIG) that is reported and cleaned up. */
 void cli_init_process(void);
 
-/* The names the tool prints for a configuration's values (what train's
-   options take): "bce", "mse", "cross_entropy"; "lstm", "gru"; "zero",
-   "latent". A value outside the enum: "unknown". */
-const char *cli_loss_name(lstmae_loss loss);
-const char *cli_cell_name(lstmae_cell cell);
-const char *cli_decoder_init_name(lstmae_decoder_init init);
+/* The names of enum values: what the options take (args_pick) and info
+   prints. An entry with the value of the entry before it is an alias of
+   it (ce, cross_entropy); the last name of a value is the one printed. */
+typedef struct cli_name {
+    const char *name;
+    int value;
+} cli_name;
+#define CLI_NAMES(table) (table), (sizeof(table) / sizeof((table)[0]))
+extern const cli_name cli_losses[4], cli_cells[2], cli_decoder_inits[2],
+    cli_optimizers[2], cli_scalings[3], cli_rules[3];
+
+/* The name printed for value v of table t[n]; "unknown" for none. */
+const char *cli_name_of(const cli_name *t, size_t n, int v);
+
+/* "LABEL loss=L accuracy=A baseline_loss=BL baseline_accuracy=BA TAIL\n"
+   on standard output: LABEL padded to 11 columns unless empty, the
+   accuracies only when not NaN (mse), the baseline's when base is not NULL
+   (seqset_baseline). */
+void cli_print_metrics(const char *label, const lstmae_metrics *m,
+                       const lstmae_metrics *base, const char *tail);
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);
@@ -113,6 +127,9 @@ int cmd_train(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+int cmd_reconstruct(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_make_moving_ones(int argc, char **argv);

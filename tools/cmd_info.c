@@ -19,7 +19,10 @@ static const char info_help[] =
 "\n"
 "Prints what the model file holds: the file format version and size, the\n"
 "configuration (dimensions, cell, the variants, loss, seed), the number of\n"
-"parameters, whether the training state is present and the epochs trained.\n"
+"parameters, whether the training state is present, the epochs trained,\n"
+"the input scaling (kind, and each feature's offset and scale: the first\n"
+"8, then their range) and the anomaly threshold ('none' until 'lstmae\n"
+"calibrate' sets one).\n"
 "\n"
 "  --tensors            also list the parameter tensors and their sizes\n";
 
@@ -83,12 +86,13 @@ int cmd_info(int argc, char **argv)
     printf("hidden_dim:       %d\n", cfg.hidden_dim);
     printf("latent_dim:       %d\n", cfg.latent_dim);
     printf("num_layers:       %d\n", cfg.num_layers);
-    printf("cell:             %s\n", cli_cell_name(cfg.cell));
+    printf("cell:             %s\n", cli_name_of(CLI_NAMES(cli_cells), cfg.cell));
     printf("bidirectional:    %s\n", cfg.bidirectional ? "yes" : "no");
     printf("reverse_target:   %s\n", cfg.reverse_target ? "yes" : "no");
-    printf("decoder_init:     %s\n", cli_decoder_init_name(cfg.decoder_init));
+    printf("decoder_init:     %s\n", cli_name_of(CLI_NAMES(cli_decoder_inits),
+                                   cfg.decoder_init));
     printf("decoder_feedback: %s\n", cfg.decoder_feedback ? "yes" : "no");
-    printf("loss:             %s\n", cli_loss_name(cfg.loss));
+    printf("loss:             %s\n", cli_name_of(CLI_NAMES(cli_losses), cfg.loss));
     printf("seed:             %llu\n", (unsigned long long)cfg.seed);
     printf("parameters:       %zu values in %zu tensors\n", values, ntensors);
     printf("training state:   %s\n",
@@ -96,6 +100,39 @@ int cmd_info(int argc, char **argv)
                  : "absent (inference only)");
     printf("epochs done:      %llu\n",
            (unsigned long long)lstmae_epochs_done(model));
+    printf("scaling:          %s", cli_name_of(CLI_NAMES(cli_scalings),
+                                              cfg.scaling));
+    if (cfg.scaling != LSTMAE_SCALING_NONE && !lstmae_scaling_ready(model))
+        printf(" (not computed yet: the first training sets it)");
+    putchar('\n');
+    float *stats = NULL;
+    if (lstmae_scaling_ready(model) &&
+        (stats = cli_alloc((size_t)cfg.input_dim, 2 * sizeof(float))) != NULL) {
+        /* offset and scale per feature: the first 8, then their range */
+        size_t D = (size_t)cfg.input_dim, shown = D <= 8 ? D : 8;
+        lstmae_get_scaling(model, stats, stats + D);
+        for (int k = 0; k < 2; k++) {
+            const float *v = stats + (size_t)k * D;
+            float lo = v[0], hi = v[0];
+            printf("  %-15s", k ? "scale:" : "offset:");
+            for (size_t d = 0; d < D; d++) {
+                lo = v[d] < lo ? v[d] : lo;
+                hi = v[d] > hi ? v[d] : hi;
+                if (d < shown)
+                    printf(" %.6g", (double)v[d]);
+            }
+            if (shown < D)
+                printf(" ... (%zu features, %.6g to %.6g)", D, (double)lo,
+                       (double)hi);
+            putchar('\n');
+        }
+    }
+    free(stats);
+    double threshold = 0.0;
+    if (lstmae_get_threshold(model, &threshold) == LSTMAE_OK)
+        printf("threshold:        %.9g\n", threshold);
+    else
+        printf("threshold:        none\n");
     if (tensors != NULL) {
         /* one column for the sizes, past the longest name (at least 24:
            encoder.0.weight_ih_reverse is 27) */

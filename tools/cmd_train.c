@@ -31,10 +31,11 @@ static const char train_help[] =
 "                    [--hidden 64] [--latent 16] [--layers 1] [--cell lstm|gru]\n"
 "                    [--bidirectional] [--reverse-target]\n"
 "                    [--decoder-init zero|latent] [--decoder-feedback]\n"
-"                    [--loss bce|mse|ce]\n"
+"                    [--loss bce|mse|ce] [--scaling none|standard|minmax]\n"
 "                    [--epochs 50] [--batch 64] [--lr 0.001] [--clip 0]\n"
 "                    [--seed 1] [--threads 0] [--patience 0] [--plot loss.svg]\n"
 "                    [--optimizer adam|sgd] [--momentum 0] [--resume MODEL]\n"
+"                    [--history FILE.csv] [--valid-index-out FILE]\n"
 "                    [--header yes|no|auto] [--quiet] -o MODEL\n"
 "\n"
 "Trains an LSTM (or GRU) autoencoder on the sequences in X and saves it to\n"
@@ -68,9 +69,19 @@ static const char train_help[] =
 "  --loss bce|mse|ce    bce for data in [0, 1] (default), mse for real\n"
 "                       values, ce (also spelled cross_entropy) for one-hot\n"
 "                       steps: a softmax over each step's D >= 2 features\n"
+"  --scaling none|standard|minmax\n"
+"                       the model scales its input per feature, (x - offset)\n"
+"                       / scale, with offset and scale the mean and standard\n"
+"                       deviation (standard) or the min and max - min\n"
+"                       (minmax) of X's valid steps, stored in MODEL; its\n"
+"                       outputs are in the data's units, its losses and\n"
+"                       scores in scaled units. Default none\n"
 "  --seed S             initialisation, shuffling and --valid-split (default 1)\n"
 "  --resume MODEL0      continue training the model in MODEL0 instead\n"
-"training:\n"
+"training:\n";
+
+/* The rest of the help (C guarantees string literals of 4095 bytes). */
+static const char train_help_more[] =
 "  --epochs N           passes over the data (default 50)\n"
 "  --batch B            sequences per step (default 64)\n"
 "  --lr R               learning rate (default 0.001)\n"
@@ -82,11 +93,20 @@ static const char train_help[] =
 "output:\n"
 "  -o, --output MODEL   the model file (written atomically)\n"
 "  --plot FILE.svg      an SVG chart of the loss per epoch\n"
+"  --history FILE.csv   one row per epoch: epoch,train_loss,train_accuracy,\n"
+"                       valid_loss,valid_accuracy,learning_rate,seconds (the\n"
+"                       time since training started); an accuracy is empty\n"
+"                       for mse, the valid_ fields without a validation set\n"
+"  --valid-index-out FILE\n"
+"                       the indices in X (from 0, ascending) of the sequences\n"
+"                       --valid-split held out: an int32 .npy, or text, one\n"
+"                       a line (any other name); for 'lstmae calibrate'\n"
 "  --quiet              no progress lines\n"
 "\n"
 "Progress goes to standard error: on a terminal one line rewritten after\n"
 "every batch and epoch, otherwise one line per epoch; the summary to\n"
-"standard output. Ctrl-C stops after the current batch and saves the best\n"
+"standard output, with beside each loss the trivial baseline's (see 'lstmae\n"
+"eval --help'). Ctrl-C stops after the current batch and saves the best\n"
 "model so far (exit status 130): with a validation set the epoch with the\n"
 "lowest validation loss; without one (or before any epoch completed) the\n"
 "model as the last batch left it, its unfinished epoch not counted in its\n"
@@ -152,7 +172,10 @@ static void restore_stop_signals(const struct sigaction old[2])
 typedef struct train_run {
     lstmae_model *model;
     progress prog;
-    double *train_loss, *valid_loss;  /* [epochs] of this run            */
+    double *train_loss, *valid_loss;  /* [epochs] of this run; valid_loss */
+    double *train_acc, *valid_acc;    /* NULL without a validation set    */
+    double *seconds;                  /* since t0, at each epoch's end    */
+    double t0, lr;
     size_t epochs_run;
     uint64_t done_before;             /* epochs the model had at start   */
     uint64_t best_epoch;              /* global number; 0: none yet      */
@@ -199,8 +222,11 @@ static int on_epoch(void *user, int epoch, const lstmae_metrics *train,
     train_run *run = user;
     size_t i = (size_t)epoch - 1;
     run->train_loss[i] = train->loss;
+    run->train_acc[i] = train->accuracy;
+    run->valid_acc[i] = valid != NULL ? valid->accuracy : NAN;
     if (valid != NULL)
         run->valid_loss[i] = valid->loss;
+    run->seconds[i] = cli_now() - run->t0;
     run->epochs_run = (size_t)epoch;
     int best = 0;
     if (valid != NULL && (run->best_epoch == 0 || valid->loss < run->best_loss)) {
@@ -223,8 +249,17 @@ static int on_epoch(void *user, int epoch, const lstmae_metrics *train,
 
 /* Splits `all` into train and valid: a seeded shuffle, the last share of
    the order held out. */
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* ... and *held (malloc'ed, *n_held entries) the held-out indices,
+   ascending. */
 static int split_valid(const char *path, const seqset *all, double share,
-                       uint64_t seed, seqset *train, seqset *valid)
+                       uint64_t seed, seqset *train, seqset *valid,
+                       size_t **held, size_t *n_held)
 {
     size_t n = all->count;
     size_t n_valid = (size_t)llround(share * (double)n);
@@ -250,63 +285,15 @@ static int split_valid(const char *path, const seqset *all, double share,
     int code = seqset_gather(all, order, n - n_valid, train);
     if (code == CLI_OK)
         code = seqset_gather(all, order + (n - n_valid), n_valid, valid);
+    if (code == CLI_OK) {
+        memmove(order, order + (n - n_valid), n_valid * sizeof *order);
+        qsort(order, n_valid, sizeof *order, cmp_size);
+        *held = order;
+        *n_held = n_valid;
+        return code;
+    }
     free(order);
     return code;
-}
-
-static int parse_loss(const char *text, lstmae_loss *out)
-{
-    if (text == NULL)
-        return CLI_OK;
-    if (strcmp(text, "bce") == 0)
-        *out = LSTMAE_LOSS_BCE;
-    else if (strcmp(text, "mse") == 0)
-        *out = LSTMAE_LOSS_MSE;
-    else if (strcmp(text, "ce") == 0 || strcmp(text, "cross_entropy") == 0)
-        *out = LSTMAE_LOSS_CROSS_ENTROPY;
-    else
-        return args_usage_error("train", "--loss: expected bce, mse or ce "
-                                "(cross_entropy), got '%s'", text);
-    return CLI_OK;
-}
-
-static int parse_decoder_init(const char *text, lstmae_decoder_init *out)
-{
-    if (text == NULL)
-        return CLI_OK;
-    if (strcmp(text, "zero") == 0)
-        *out = LSTMAE_DECODER_INIT_ZERO;
-    else if (strcmp(text, "latent") == 0)
-        *out = LSTMAE_DECODER_INIT_LATENT;
-    else
-        return args_usage_error("train", "--decoder-init: expected zero or "
-                                "latent, got '%s'", text);
-    return CLI_OK;
-}
-
-static int parse_cell(const char *text, lstmae_cell *out)
-{
-    if (text == NULL)
-        return CLI_OK;
-    if (strcmp(text, "lstm") == 0)
-        *out = LSTMAE_CELL_LSTM;
-    else if (strcmp(text, "gru") == 0)
-        *out = LSTMAE_CELL_GRU;
-    else
-        return args_usage_error("train", "--cell: expected lstm or gru, got "
-                                "'%s'", text);
-    return CLI_OK;
-}
-
-static void print_metrics(const char *label, const lstmae_metrics *m,
-                          size_t sequences)
-{
-    if (isnan(m->accuracy))
-        printf("%-11s loss=%.6g  (%zu sequences)\n", label, m->loss,
-               sequences);
-    else
-        printf("%-11s loss=%.6g accuracy=%.6f  (%zu sequences)\n", label,
-               m->loss, m->accuracy, sequences);
 }
 
 /* Warns when bce or cross-entropy is asked for data outside [0, 1]. */
@@ -323,7 +310,8 @@ static void check_unit_range(const seqset *s, const char *path,
                 fprintf(stderr, "lstmae: warning: %s has values outside "
                         "[0, 1] (sequence %zu: %g); --loss %s is meant for "
                         "%s, --loss mse for real values\n", path, i,
-                        (double)x[k], cli_loss_name(loss),
+                        (double)x[k],
+                        cli_name_of(CLI_NAMES(cli_losses), (int)loss),
                         loss == LSTMAE_LOSS_BCE
                             ? "data in [0, 1]"
                             : "one-hot or probability steps");
@@ -336,22 +324,15 @@ static void check_unit_range(const seqset *s, const char *path,
    what the training line adds after the cell. */
 static void describe_variants(const lstmae_config *c, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s%s%s%s",
+    snprintf(out, cap, "%s%s%s%s%s%s",
              c->bidirectional ? ", bidirectional" : "",
              c->reverse_target ? ", reverse-target" : "",
              c->decoder_init == LSTMAE_DECODER_INIT_LATENT
                  ? ", decoder-init latent" : "",
-             c->decoder_feedback ? ", decoder-feedback" : "");
-}
-
-/* CLI_BAD when a set's sequences are longer than the library takes. */
-static int seqset_check_steps(const seqset *s, const char *path)
-{
-    if (s->max_len <= LSTMAE_MAX_STEPS)
-        return CLI_OK;
-    cli_error("%s: sequences of %zu steps; at most %d (LSTMAE_MAX_STEPS) are "
-              "supported", path, s->max_len, LSTMAE_MAX_STEPS);
-    return CLI_BAD;
+             c->decoder_feedback ? ", decoder-feedback" : "",
+             c->scaling != LSTMAE_SCALING_NONE ? ", scaling " : "",
+             c->scaling != LSTMAE_SCALING_NONE
+                 ? cli_name_of(CLI_NAMES(cli_scalings), c->scaling) : "");
 }
 
 /* A reason from lstmae_check_config or lstmae_check_fit_options ("field
@@ -372,6 +353,7 @@ static int library_rejects(const char *why, const char *data,
         {"reverse_target", "--reverse-target"},
         {"decoder_init", "--decoder-init"},
         {"decoder_feedback", "--decoder-feedback"},
+        {"scaling", "--scaling"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         size_t n = strlen(names[i].field);
@@ -387,6 +369,30 @@ static int library_rejects(const char *why, const char *data,
     return CLI_BAD;
 }
 
+/* --history: a CSV row per epoch; NaN (undefined) fields empty. */
+static int fill_history(FILE *f, const void *ctx)
+{
+    const train_run *run = ctx;
+    if (fputs("epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,"
+              "learning_rate,seconds\n", f) == EOF)
+        return -1;
+    for (size_t i = 0; i < run->epochs_run; i++) {
+        double v[6] = {run->train_loss[i], run->train_acc[i],
+                       run->valid_loss ? run->valid_loss[i] : NAN,
+                       run->valid_acc[i], run->lr, run->seconds[i]};
+        if (fprintf(f, "%llu", (unsigned long long)run->done_before + i + 1) < 0)
+            return -1;
+        for (int k = 0; k < 6; k++)
+            if ((isnan(v[k]) ? fputc(',', f) == EOF
+                             : fprintf(f, k == 4 ? ",%.7g" : ",%.9g",
+                                       v[k]) < 0)) /* lr: a float32 */
+                return -1;
+        if (fputc('\n', f) == EOF)
+            return -1;
+    }
+    return CLI_OK;
+}
+
 /* ---- the command -------------------------------------------------------- */
 
 int cmd_train(int argc, char **argv)
@@ -399,7 +405,8 @@ int cmd_train(int argc, char **argv)
                *output = NULL, *optimizer = NULL, *momentum = NULL,
                *resume = NULL, *quiet = NULL, *header = NULL, *cell = NULL,
                *bidirectional = NULL, *reverse_target = NULL,
-               *decoder_init = NULL, *decoder_feedback = NULL;
+               *decoder_init = NULL, *decoder_feedback = NULL,
+               *scaling = NULL, *history = NULL, *index_out = NULL;
     const args_option opts[] = {
         {"--data", NULL, 1, &data},
         {"--lengths", NULL, 1, &lengths},
@@ -429,11 +436,16 @@ int cmd_train(int argc, char **argv)
         {"--resume", NULL, 1, &resume},
         {"--quiet", "-q", 0, &quiet},
         {"--header", NULL, 1, &header},
+        {"--scaling", NULL, 1, &scaling},
+        {"--history", NULL, 1, &history},
+        {"--valid-index-out", NULL, 1, &index_out},
     };
     args_parsed parsed;
     int code = args_parse_help(argc, argv, opts,
                                sizeof opts / sizeof opts[0], 0,
                                train_help, &parsed);
+    if (code == CLI_OK && parsed.help)
+        fputs(train_help_more, stdout);
     if (code != CLI_OK || parsed.help)
         return code;
 
@@ -470,6 +482,7 @@ int cmd_train(int argc, char **argv)
             {decoder_init, "--decoder-init"},
             {decoder_feedback, "--decoder-feedback"},
             {loss, "--loss"},
+            {scaling, "--scaling"},
         };
         size_t n = sizeof model_opts / sizeof model_opts[0], given = 0;
         for (size_t i = 0; i < n; i++)
@@ -490,15 +503,24 @@ int cmd_train(int argc, char **argv)
                                     "configuration; drop %s", list);
         }
     }
+    int pick[5] = {cfg.loss, cfg.cell, cfg.decoder_init, cfg.scaling,
+                   opt.optimizer};
     if ((code = args_int("train", "--hidden", hidden, 1, LSTMAE_MAX_DIM,
                          &cfg.hidden_dim)) ||
         (code = args_int("train", "--latent", latent, 1, LSTMAE_MAX_DIM,
                          &cfg.latent_dim)) ||
         (code = args_int("train", "--layers", layers, 1, LSTMAE_MAX_LAYERS,
                          &cfg.num_layers)) ||
-        (code = parse_loss(loss, &cfg.loss)) ||
-        (code = parse_cell(cell, &cfg.cell)) ||
-        (code = parse_decoder_init(decoder_init, &cfg.decoder_init)) ||
+        (code = args_pick("train", "--loss", loss, CLI_NAMES(cli_losses),
+                          &pick[0])) ||
+        (code = args_pick("train", "--cell", cell, CLI_NAMES(cli_cells),
+                          &pick[1])) ||
+        (code = args_pick("train", "--decoder-init", decoder_init,
+                          CLI_NAMES(cli_decoder_inits), &pick[2])) ||
+        (code = args_pick("train", "--scaling", scaling,
+                          CLI_NAMES(cli_scalings), &pick[3])) ||
+        (code = args_pick("train", "--optimizer", optimizer,
+                          CLI_NAMES(cli_optimizers), &pick[4])) ||
         (code = args_u64("train", "--seed", seed, &cfg.seed)) ||
         (code = args_int("train", "--epochs", epochs, 0, 10000000,
                          &opt.epochs)) ||
@@ -517,25 +539,25 @@ int cmd_train(int argc, char **argv)
         (code = args_float("train", "--momentum", momentum, 0.0, 1e6, 0, 0,
                            &opt.momentum)))
         return code;
+    cfg.loss = (lstmae_loss)pick[0];
+    cfg.cell = (lstmae_cell)pick[1];
+    cfg.decoder_init = (lstmae_decoder_init)pick[2];
+    cfg.scaling = (lstmae_scaling)pick[3];
+    opt.optimizer = (lstmae_optimizer)pick[4];
     cfg.bidirectional = bidirectional != NULL;
     cfg.reverse_target = reverse_target != NULL;
     cfg.decoder_feedback = decoder_feedback != NULL;
-    if (optimizer != NULL) {
-        if (strcmp(optimizer, "adam") == 0)
-            opt.optimizer = LSTMAE_OPT_ADAM;
-        else if (strcmp(optimizer, "sgd") == 0)
-            opt.optimizer = LSTMAE_OPT_SGD;
-        else
-            return args_usage_error("train", "--optimizer: expected adam or "
-                                    "sgd, got '%s'", optimizer);
-    }
     if (momentum != NULL && opt.optimizer != LSTMAE_OPT_SGD)
         return args_usage_error("train", "--momentum is for --optimizer sgd");
     if (opt.patience > 0 && valid_path == NULL && split == NULL)
         return args_usage_error("train", "--patience needs a validation set "
                                 "(--valid or --valid-split)");
+    if (index_out != NULL && split == NULL)
+        return args_usage_error("train", "--valid-index-out needs "
+                                "--valid-split");
     const args_file files[] = {
         {"-o", output, 1},           {"--plot", plot, 1},
+        {"--history", history, 1},   {"--valid-index-out", index_out, 1},
         {"--data", data, 0},         {"--lengths", lengths, 0},
         {"--valid", valid_path, 0},  {"--valid-lengths", valid_lengths, 0},
         {"--resume", resume, 0},
@@ -545,9 +567,10 @@ int cmd_train(int argc, char **argv)
         return code;
 
     /* Fail on an unwritable output now, not after training. */
-    if ((code = cli_check_writable(output)) != CLI_OK ||
-        (plot != NULL && (code = cli_check_writable(plot)) != CLI_OK))
-        return code;
+    const char *outs[4] = {output, plot, history, index_out};
+    for (int k = 0; k < 4; k++)
+        if (outs[k] != NULL && (code = cli_check_writable(outs[k])) != CLI_OK)
+            return code;
 
     /* Caught from here on: a signal while the data loads quits (status 3,
        nothing saved); the first one during training stops it after the
@@ -567,12 +590,14 @@ int cmd_train(int argc, char **argv)
     lstmae_model *model = NULL, *best_model = NULL;
     train_run run;
     memset(&run, 0, sizeof run);
+    size_t *held = NULL, n_held = 0;
     int have_valid = valid_path != NULL || split != NULL;
     const char *valid_name = valid_path ? valid_path : data;
 
     code = seqset_load(data, lengths, &all);
     if (code == CLI_OK && split != NULL)
-        code = split_valid(data, &all, split_v, cfg.seed, &train, &valid);
+        code = split_valid(data, &all, split_v, cfg.seed, &train, &valid,
+                           &held, &n_held);
     else if (code == CLI_OK) {
         train = all; /* train owns the data now */
         memset(&all, 0, sizeof all);
@@ -629,7 +654,12 @@ int cmd_train(int argc, char **argv)
             code = st == LSTMAE_ERR_INVALID_ARG ? CLI_BAD : CLI_FAIL;
         }
     }
-    if (code == CLI_OK) {
+    /* NaN or infinity in a valid step: named as in the file */
+    if (code == CLI_OK)
+        code = seqset_check(split != NULL ? &all : &train, data, model);
+    if (code == CLI_OK && valid_path != NULL)
+        code = seqset_check(&valid, valid_path, model);
+    if (code == CLI_OK && cfg.scaling == LSTMAE_SCALING_NONE) {
         check_unit_range(split != NULL ? &all : &train, data, cfg.loss);
         if (valid_path != NULL)
             check_unit_range(&valid, valid_path, cfg.loss);
@@ -640,10 +670,15 @@ int cmd_train(int argc, char **argv)
         size_t cap = opt.epochs > 0 ? (size_t)opt.epochs : 1;
         run.model = model;
         run.done_before = lstmae_epochs_done(model);
-        run.train_loss = cli_alloc(cap, sizeof(double));
-        run.valid_loss = have_valid ? cli_alloc(cap, sizeof(double)) : NULL;
-        if (run.train_loss == NULL || (have_valid && run.valid_loss == NULL))
+        run.train_loss = cli_alloc(cap, 5 * sizeof(double));
+        if (run.train_loss == NULL)
             code = CLI_FAIL;
+        else {
+            run.train_acc = run.train_loss + cap;
+            run.valid_acc = run.train_loss + 2 * cap;
+            run.seconds = run.train_loss + 3 * cap;
+            run.valid_loss = have_valid ? run.train_loss + 4 * cap : NULL;
+        }
         if (code == CLI_OK && have_valid) {
             run.best_size = lstmae_saved_size(model);
             run.best = cli_alloc(run.best_size, 1);
@@ -655,6 +690,8 @@ int cmd_train(int argc, char **argv)
     int interrupted = 0, status = LSTMAE_OK, mask_saved = 0;
     sigset_t saved_mask;
     double t0 = cli_now(), elapsed = 0.0;
+    run.t0 = t0;
+    run.lr = (double)opt.learning_rate;
     if (code == CLI_OK) {
         lstmae_sequences tv = seqset_view(&train), vv = seqset_view(&valid);
         opt.on_epoch = on_epoch;
@@ -671,8 +708,9 @@ int cmd_train(int argc, char **argv)
                     "to %zu steps, D %d, H %d, Z %d, K %d, %s%s, %s loss; %d "
                     "epochs\n", train.count, have_valid ? valid.count : 0,
                     train.max_len, cfg.input_dim, cfg.hidden_dim,
-                    cfg.latent_dim, cfg.num_layers, cli_cell_name(cfg.cell),
-                    variants, cli_loss_name(cfg.loss), opt.epochs);
+                    cfg.latent_dim, cfg.num_layers,
+                    cli_name_of(CLI_NAMES(cli_cells), cfg.cell), variants,
+                    cli_name_of(CLI_NAMES(cli_losses), cfg.loss), opt.epochs);
         }
         progress_start(&run.prog, stderr, quiet != NULL, run.done_before,
                        opt.epochs, train.count);
@@ -722,7 +760,7 @@ int cmd_train(int argc, char **argv)
     if (code == CLI_OK && plot != NULL) {
         char title[64];
         snprintf(title, sizeof title, "lstmae training loss (%s)",
-                 cli_loss_name(cfg.loss));
+                 cli_name_of(CLI_NAMES(cli_losses), cfg.loss));
         plot_data pd = {
             title,
             run.train_loss, run.valid_loss, run.epochs_run,
@@ -731,13 +769,19 @@ int cmd_train(int argc, char **argv)
                                                             : 0};
         code = plot_write_svg(plot, &pd);
     }
+    if (code == CLI_OK && history != NULL)
+        code = cli_write_atomic(history, fill_history, &run);
+    if (code == CLI_OK && index_out != NULL)
+        code = write_indices(index_out, held, n_held);
     if (code == CLI_OK) {
         code = cli_save_model(final, output);
     }
     if (code == CLI_OK) {
-        lstmae_metrics tm, vm;
+        lstmae_metrics tm, vm, tb, vb;
         lstmae_metrics_init(&tm);
         lstmae_metrics_init(&vm);
+        lstmae_metrics_init(&tb);
+        lstmae_metrics_init(&vb);
         lstmae_sequences tv = seqset_view(&train), vv = seqset_view(&valid);
         int st = lstmae_evaluate(final, &tv, &tm);
         if (st == LSTMAE_OK && have_valid)
@@ -778,13 +822,20 @@ int cmd_train(int argc, char **argv)
             printf(" and %zu/%zu batches", run.stop_batch, run.num_batches);
         printf(" in %.1f s (%.0f sequences/s); epochs done: %llu\n", elapsed,
                elapsed > 0 ? seen / elapsed : 0.0, (unsigned long long)done);
-        if (st == LSTMAE_OK) {
-            print_metrics("train:", &tm, train.count);
+        if (st == LSTMAE_OK &&
+            seqset_baseline(&train, final, &tb) == CLI_OK &&
+            (!have_valid || seqset_baseline(&valid, final, &vb) == CLI_OK)) {
+            char tail[64];
+            snprintf(tail, sizeof tail, "  (%zu sequences)", train.count);
+            cli_print_metrics("train:", &tm, &tb, tail);
+            snprintf(tail, sizeof tail, "  (%zu sequences)", valid.count);
             if (have_valid)
-                print_metrics("validation:", &vm, valid.count);
+                cli_print_metrics("validation:", &vm, &vb, tail);
         }
-        printf("saved %s%s%s\n", output, plot ? ", loss plot " : "",
-               plot ? plot : "");
+        printf("saved %s%s%s%s%s%s%s\n", output, plot ? ", loss plot " : "",
+               plot ? plot : "", history ? ", history " : "",
+               history ? history : "", index_out ? ", held-out indices " : "",
+               index_out ? index_out : "");
         if (interrupted)
             code = CLI_INTERRUPTED;
     }
@@ -795,7 +846,7 @@ int cmd_train(int argc, char **argv)
     if (mask_saved) /* a signal that came while saving acts now */
         sigprocmask(SIG_SETMASK, &saved_mask, NULL);
     free(run.train_loss);
-    free(run.valid_loss);
+    free(held);
     free(run.best);
     lstmae_free(best_model);
     lstmae_free(model);

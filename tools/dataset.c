@@ -85,27 +85,6 @@ static int load_lengths(const char *path, size_t count, size_t max_len,
     return code;
 }
 
-/* Every valid step finite, or CLI_BAD naming the first that is not. */
-static int check_finite(const seqset *s, const char *path)
-{
-    for (size_t i = 0; i < s->count; i++) {
-        const float *x = s->data + i * s->max_len * s->dim;
-        size_t valid = (size_t)s->lengths[i] * s->dim;
-        for (size_t k = 0; k < valid; k++) {
-            if (!isfinite(x[k])) {
-                cli_error("%s: sequence %zu, step %zu, feature %zu is %s "
-                          "(only padding past a sequence's length, given by "
-                          "a lengths file, may be NaN)", path, i, k / s->dim,
-                          k % s->dim,
-                          isnan(x[k]) ? "NaN" : "infinite or out of the "
-                                                "float32 range");
-                return CLI_BAD;
-            }
-        }
-    }
-    return CLI_OK;
-}
-
 static int seqset_load_npy(const char *path, const char *lengths_path,
                            seqset *s)
 {
@@ -136,8 +115,6 @@ static int seqset_load_npy(const char *path, const char *lengths_path,
                 s->lengths[i] = (int32_t)s->max_len;
         }
     }
-    if (code == CLI_OK)
-        code = check_finite(s, path);
     free(buf);
     return code;
 }
@@ -287,6 +264,95 @@ int seqset_check_dim(const seqset *s, const char *path,
     return CLI_OK;
 }
 
+int seqset_check_steps(const seqset *s, const char *path)
+{
+    if (s->max_len <= LSTMAE_MAX_STEPS)
+        return CLI_OK;
+    cli_error("%s: sequences of %zu steps; at most %d (LSTMAE_MAX_STEPS) are "
+              "supported", path, s->max_len, LSTMAE_MAX_STEPS);
+    return CLI_BAD;
+}
+
+int seqset_check(const seqset *s, const char *path,
+                 const lstmae_model *model)
+{
+    char why[256];
+    lstmae_sequences v = seqset_view(s);
+    if (seqset_check_steps(s, path) != CLI_OK)
+        return CLI_BAD;
+    if (lstmae_check_sequences_why(model, &v, why, sizeof why) == LSTMAE_OK)
+        return CLI_OK;
+    cli_error("%s: %s", path, why);
+    return CLI_BAD;
+}
+
+/* ---- the trivial baseline ----------------------------------------------- */
+
+int seqset_baseline(const seqset *s, const lstmae_model *model,
+                    lstmae_metrics *out)
+{
+    lstmae_config cfg;
+    lstmae_config_init(&cfg);
+    lstmae_metrics_init(out);
+    size_t D = s->dim;
+    uint64_t steps = seqset_steps(s);
+    float *off = cli_alloc(2 * D, sizeof(float));
+    double *mean = cli_alloc(D, sizeof(double));
+    if (off == NULL || mean == NULL) {
+        free(off);
+        free(mean);
+        return CLI_FAIL;
+    }
+    float *scale = off + D;
+    lstmae_get_config(model, &cfg);
+    lstmae_get_scaling(model, off, scale);
+    /* x as the network sees it: the model's scaling applied */
+#define SCALED(i, t, d)                                                      \
+    (((double)s->data[((i) * s->max_len + (t)) * D + (d)] - off[d]) / scale[d])
+    for (size_t d = 0; d < D; d++)
+        mean[d] = 0.0;
+    for (size_t i = 0; i < s->count; i++)
+        for (size_t t = 0; t < (size_t)s->lengths[i]; t++)
+            for (size_t d = 0; d < D; d++)
+                mean[d] += SCALED(i, t, d) / (double)steps;
+    size_t best = 0; /* cross-entropy: the most frequent feature */
+    double qsum = 0.0;
+    for (size_t d = 0; d < D; d++) {
+        qsum += mean[d] > 0.0 ? mean[d] : 0.0;
+        best = mean[d] > mean[best] ? d : best;
+    }
+    double loss = 0.0, hits = 0.0;
+    for (size_t i = 0; i < s->count; i++)
+        for (size_t t = 0; t < (size_t)s->lengths[i]; t++) {
+            size_t top = 0;
+            for (size_t d = 0; d < D; d++) {
+                double x = SCALED(i, t, d), p = mean[d];
+                if (cfg.loss == LSTMAE_LOSS_MSE) {
+                    loss += (x - p) * (x - p);
+                } else if (cfg.loss == LSTMAE_LOSS_BCE) {
+                    p = p < 1e-7 ? 1e-7 : p > 1.0 - 1e-7 ? 1.0 - 1e-7 : p;
+                    loss -= x * log(p) + (1.0 - x) * log(1.0 - p);
+                    hits += (p > 0.5) == (x > 0.5);
+                } else {
+                    double q = qsum > 0.0 ? (p > 0.0 ? p : 0.0) / qsum
+                                          : 1.0 / (double)D;
+                    loss -= x == 0.0 ? 0.0 : x * log(q > 1e-7 ? q : 1e-7);
+                    top = x > SCALED(i, t, top) ? d : top;
+                }
+            }
+            hits += cfg.loss == LSTMAE_LOSS_CROSS_ENTROPY && top == best;
+        }
+#undef SCALED
+    double n = cfg.loss == LSTMAE_LOSS_CROSS_ENTROPY ? (double)steps
+                                                     : (double)steps * (double)D;
+    out->loss = loss / n;
+    out->accuracy = cfg.loss == LSTMAE_LOSS_MSE ? NAN : hits / n;
+    out->elements = steps * D;
+    free(off);
+    free(mean);
+    return CLI_OK;
+}
+
 /* ---- matrices ----------------------------------------------------------- */
 
 int matrix_load(const char *path, matrix *out)
@@ -380,7 +446,9 @@ static int fill_output(FILE *f, const void *ctx)
         return CLI_OK;
     }
     size_t cols = o->ndim == 1 ? 1 : o->dim;
-    if (csv_write_header(f, o->prefix, o->ndim == 1 ? 0 : cols) != 0)
+    /* a prefix with a comma is the list of the columns' names */
+    if (csv_write_header(f, o->prefix,
+                         o->ndim == 1 || strchr(o->prefix, ',') ? 0 : cols))
         return -1;
     for (size_t i = 0; i < o->count; i++) {
         const char *id = o->ids ? o->ids[i] : NULL;
@@ -430,16 +498,36 @@ int write_vector(const char *path, const float *values, size_t n,
 
 typedef struct lengths_spec {
     const int32_t *lengths;
+    const size_t *indices;      /* or these, as text or int32 */
     size_t n;
 } lengths_spec;
 
 static int fill_lengths(FILE *f, const void *ctx)
 {
     const lengths_spec *l = ctx;
-    if (npy_write_header(f, "<i4", &l->n, 1) != 0 ||
-        npy_write_i32(f, l->lengths, l->n) != 0)
-        return -1;
+    if (l->lengths != NULL)
+        return npy_write_header(f, "<i4", &l->n, 1) != 0 ||
+               npy_write_i32(f, l->lengths, l->n) != 0 ? -1 : CLI_OK;
+    for (size_t i = 0; i < l->n; i++)
+        if (fprintf(f, "%zu\n", l->indices[i]) < 0)
+            return -1;
     return CLI_OK;
+}
+
+int write_indices(const char *path, const size_t *indices, size_t n)
+{
+    if (cli_filetype_of(path) != CLI_FT_NPY) {
+        lengths_spec l = {NULL, indices, n};
+        return cli_write_atomic(path, fill_lengths, &l);
+    }
+    int32_t *v = cli_alloc(n, sizeof *v);
+    if (v == NULL)
+        return CLI_FAIL;
+    for (size_t i = 0; i < n; i++) /* < count <= INT32_MAX (npy.h, csv.h) */
+        v[i] = (int32_t)indices[i];
+    int code = write_lengths(path, v, n);
+    free(v);
+    return code;
 }
 
 int write_lengths(const char *path, const int32_t *lengths, size_t n)
@@ -448,6 +536,6 @@ int write_lengths(const char *path, const int32_t *lengths, size_t n)
         cli_error("%s: lengths are written as .npy only", path);
         return CLI_BAD;
     }
-    lengths_spec l = {lengths, n};
+    lengths_spec l = {lengths, NULL, n};
     return cli_write_atomic(path, fill_lengths, &l);
 }

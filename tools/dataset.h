@@ -36,8 +36,8 @@ typedef struct seqset {
 int dataset_set_header(const char *cmd, const char *text);
 
 /* Reads sequences from `path`, with lengths from `lengths_path` (.npy; NULL
-   for full length; must be NULL for CSV). Checks every valid step is
-   finite. Returns CLI_OK, or CLI_BAD/CLI_FAIL after a message naming the
+   for full length; must be NULL for CSV). A .npy's values are not checked
+   here (seqset_check does that, with a model). Returns CLI_OK, or CLI_BAD/CLI_FAIL after a message naming the
    file, the problem and where. On failure *out holds nothing to free. */
 int seqset_load(const char *path, const char *lengths_path, seqset *out);
 
@@ -59,6 +59,32 @@ uint64_t seqset_steps(const seqset *s);
 int seqset_check_dim(const seqset *s, const char *path,
                      const lstmae_model *model, const char *model_path);
 
+/* CLI_OK when s->max_len is within LSTMAE_MAX_STEPS, else CLI_BAD. */
+int seqset_check_steps(const seqset *s, const char *path);
+
+/* CLI_OK when the model takes s (its steps within LSTMAE_MAX_STEPS, every
+   valid step finite...; s->dim must already match), else CLI_BAD with
+   "PATH: " and lstmae_check_sequences_why's reason ("sequence 3, step 7,
+   feature 0: NaN in a valid step ..."). */
+int seqset_check(const seqset *s, const char *path,
+                 const lstmae_model *model);
+
+/* The trivial baseline of s for the model's loss, in the model's scaled
+   units (lstmae_get_scaling), over s's valid steps: every step predicted
+   as the constant m, m[d] the mean of feature d over those steps. mse:
+   the loss of predicting m (no accuracy). bce: m[d] (clamped to
+   [1e-7, 1 - 1e-7]) as the probability: loss the cross-entropy of that
+   (the lowest a constant can reach), accuracy the share of elements with
+   (m[d] > 0.5) == (x > 0.5); when every feature is 1 in less than half the
+   steps, as in one-hot data with D >= 3, that is the accuracy of
+   predicting all zeros. cross-entropy: the step distribution q[d] =
+   max(m[d], 0) / sum (uniform when the sum is 0; clamped at 1e-7 inside
+   the log): loss -sum_d x_d log q_d per step, accuracy the share of steps
+   whose largest value is at the most frequent feature. CLI_OK, or
+   CLI_FAIL when out of memory. */
+int seqset_baseline(const seqset *s, const lstmae_model *model,
+                    lstmae_metrics *out);
+
 typedef struct matrix {
     float *data;         /* [rows][cols] */
     size_t rows, cols;
@@ -71,7 +97,9 @@ int matrix_load(const char *path, matrix *out);
 void matrix_free(matrix *m);
 
 /* Writers: atomically (cli_write_atomic), by the name's ending. ids may be
-   NULL (rows are then numbered from 0). Each returns an exit code. */
+   NULL (rows are then numbered from 0). Each returns an exit code. A
+   matrix's CSV columns are PREFIX1..PREFIXn, or, when the prefix holds a
+   comma, the names it lists ("score,flag"). */
 int write_matrix(const char *path, const float *data, size_t rows,
                  size_t cols, const char *const *ids, const char *prefix);
 /* [count][steps][dim]; a CSV gets only the first lengths[i] steps of
@@ -83,5 +111,7 @@ int write_vector(const char *path, const float *values, size_t n,
                  const char *const *ids, const char *name);
 /* int32 .npy only. */
 int write_lengths(const char *path, const int32_t *lengths, size_t n);
+/* int32 .npy, or (any other name) text, one index a line. */
+int write_indices(const char *path, const size_t *indices, size_t n);
 
 #endif /* LSTMAE_DATASET_H */

@@ -3,7 +3,7 @@
 #
 #   run.sh GROUP LSTMAE DATA_DIR WORK_DIR
 #
-# GROUP: usage, npy, csv, commands, errors, train, variants, tutorial or files (CTest
+# GROUP: usage, npy, csv, commands, errors, train, variants, tutorial, files or anomaly (CTest
 # runs each as its own test; "all" runs every group). LSTMAE: the tool. DATA_DIR: this
 # directory's data/. WORK_DIR: scratch space, emptied first.
 # LSTMAE_CLI_WRAPPER, if set, prefixes every run of the tool, e.g.
@@ -179,7 +179,8 @@ help_man() {
 
 group_usage() {
     local c
-    for c in train encode decode eval info show make-moving-ones; do
+    for c in train encode decode eval score calibrate reconstruct info show \
+        make-moving-ones; do
         help_man "$c"
     done
     lm 0 --version && has_out "lstmae 0."
@@ -187,7 +188,8 @@ group_usage() {
     lm 0 --help && has_out "usage: lstmae COMMAND"
     lm 0 -h && has_out "commands:"
     lm 0 help && has_out "make-moving-ones"
-    for c in train encode decode eval info show make-moving-ones; do
+    for c in train encode decode eval score calibrate reconstruct info show \
+        make-moving-ones; do
         lm 0 "$c" --help && has_out "usage: lstmae $c"
         lm 0 help "$c" && has_out "usage: lstmae $c"
         lm 0 "$c" -h && has_out "usage: lstmae $c"
@@ -495,7 +497,7 @@ group_commands() {
     lm 0 eval -m mo.lstmae --data mo.npy --lengths mo_len.npy \
         --per-sequence err.npy
     check "eval prints loss and accuracy" \
-        grep -qE '^loss=[0-9.e-]+ accuracy=[0-9.]+$' out
+        grep -qE '^loss=[0-9.e-]+ accuracy=[0-9.]+ baseline_loss=[0-9.e-]+ baseline_accuracy=[0-9.]+$' out
     # sequences of length 0 get NaN
     py "e = np.load('err.npy'); l = np.load('mo_len.npy')
 assert e.shape == (300,) and (np.isnan(e) == (l == 0)).all()"
@@ -546,7 +548,7 @@ assert e.shape == (300,) and (np.isnan(e) == (l == 0)).all()"
     lm 0 train --data "$data/series_2d.npy" --loss mse --hidden 4 \
         --latent 2 --epochs 2 --quiet -o s.lstmae
     lm 0 eval -m s.lstmae --data "$data/series_2d.npy"
-    check "mse eval prints loss only" grep -qE '^loss=[0-9.e-]+$' out
+    check "mse eval prints the loss and its baseline only" grep -qE '^loss=[0-9.e-]+ baseline_loss=[0-9.e-]+$' out
     # bce on data outside [0, 1]: a warning
     lm 0 train --data "$data/series_2d.npy" --hidden 4 --latent 2 \
         --epochs 1 --quiet -o w.lstmae
@@ -648,7 +650,8 @@ group_errors() {
     lm 2 encode -m $m --data "$f4" --lengths "$data/bad_len_count.npy" -o z.npy
     has_err "bad_len_count.npy" "4 lengths for the 6 sequences"
     lm 2 encode -m $m --data "$f4" -o z.npy
-    has_err "small_f4.npy" "sequence 1, step 3, feature 0 is NaN"
+    has_err "small_f4.npy: sequence 1, step 3, feature 0: NaN in a valid step" \
+        "(steps 0..4 of this sequence are valid)" && absent z.npy
     lm 2 encode -m $m --data "$data/small_header.csv" --lengths "$len" -o z.npy
     has_err "small_header.csv" "row counts"
     # CSV
@@ -942,7 +945,7 @@ assert (l == 0).any() and (l > 0).sum() > 300"
     has_err ", K 1, lstm, cross_entropy loss; 3 epochs"
     has_out "trained 3 epochs" && has_out "saved ce.lstmae"
     check "ce: the summary has an accuracy" grep -qE \
-        '^train: +loss=[0-9.e-]+ accuracy=[0-9.]+ +\(400 sequences\)$' out
+        '^train: +loss=[0-9.e-]+ accuracy=[0-9.]+ baseline_loss=[0-9.e-]+ baseline_accuracy=[0-9.]+ +\(400 sequences\)$' out
     check "ce: no warning on one-hot data" eval '! grep -q warning err'
     # shellcheck disable=SC2086
     lm 0 train $d $s --loss cross_entropy --epochs 3 --quiet -o ce2.lstmae
@@ -953,7 +956,7 @@ assert (l == 0).any() and (l > 0).sum() > 300"
     # shellcheck disable=SC2086
     lm 0 eval -m ce.lstmae $d --per-sequence ce_err.npy
     check "ce eval prints loss and accuracy" \
-        grep -qE '^loss=[0-9.e-]+ accuracy=(0|1)\.[0-9]{6}$' out
+        grep -qE '^loss=[0-9.e-]+ accuracy=(0|1)\.[0-9]{6} baseline_loss=[0-9.e-]+ baseline_accuracy=(0|1)\.[0-9]{6}$' out
     py "e = np.load('ce_err.npy'); l = np.load('oh_len.npy')
 assert e.shape == (400,) and (np.isnan(e) == (l == 0)).all()
 assert (e[l > 0] > 0).all() and np.isfinite(e[l > 0]).all()"
@@ -1017,7 +1020,7 @@ assert (e[l > 0] > 0).all() and np.isfinite(e[l > 0]).all()"
     # shellcheck disable=SC2086
     lm 0 eval -m all.lstmae $d
     check "all variants: eval prints loss and accuracy" \
-        grep -qE '^loss=[0-9.e-]+ accuracy=[0-9.]+$' out
+        grep -qE '^loss=[0-9.e-]+ accuracy=[0-9.]+ baseline_loss=[0-9.e-]+ baseline_accuracy=[0-9.]+$' out
     # resume keeps them all, and the epochs add up
     # shellcheck disable=SC2086
     lm 0 train --resume all.lstmae $d --batch 50 --lr 0.01 --epochs 1 -o all2.lstmae
@@ -1050,7 +1053,7 @@ assert d.shape == (400, 4, 8) and ((0 <= d) & (d <= 1)).all()"
         --decoder-feedback --hidden 4 --latent 2 --epochs 2 --quiet -o mse.lstmae
     lm 0 info mse.lstmae && variants_are lstm no yes zero yes mse
     lm 0 eval -m mse.lstmae --data "$data/series_2d.npy"
-    check "mse eval prints the loss only" grep -qE '^loss=[0-9.e-]+$' out
+    check "mse eval prints the loss and its baseline only" grep -qE '^loss=[0-9.e-]+ baseline_loss=[0-9.e-]+$' out
     no_temp
 }
 
@@ -1235,8 +1238,289 @@ group_files() {
     no_temp
 }
 
+# ---- anomaly detection (issue 13) -------------------------------------------
+# sines CSV N SEED [SPIKED]: N sequences of 16 steps, one feature, about
+# 1000 + 50 sin(...) with noise; ids 0..N-1. The first SPIKED ones get
+# +400 at step 9.
+sines() {
+    awk -v n="$2" -v seed="$3" -v spiked="${4:-0}" 'BEGIN {
+        srand(seed); print "id,value"
+        for (i = 0; i < n; i++) {
+            p = rand() * 6.283
+            for (t = 0; t < 16; t++)
+                printf "%d,%.4f\n", i, 1000 + 50 * sin(t / 2.5 + p) + \
+                    rand() - 0.5 + (i < spiked && t == 9 ? 400 : 0)
+        }
+    }' >"$1"
+}
+
+# field FILE KEY: the value after "KEY" in FILE's first line that has it,
+# KEY being "name=" (eval, train) or "name:" (info).
+field() {
+    awk -v k="$2" '{ for (i = 1; i <= NF; i++) {
+        if (index($i, k) == 1 && length($i) > length(k)) {
+            print substr($i, length(k) + 1); exit }
+        if ($i == k) { print $(i + 1); exit } } }' "$1"
+}
+
+# (awk programs in single quotes throughout)
+# shellcheck disable=SC2016
+group_anomaly() {
+    small_model
+    local m=small.lstmae f4=$data/small_f4.npy len=$data/small_len.npy
+    sines normal.csv 120 7
+    sines new.csv 30 8 10
+    # -- usage: required options, values, files
+    lm 2 score -m $m --data "$f4" --lengths "$len" && has_err "-o OUT is required"
+    lm 2 score -m $m --data "$f4" --lengths "$len" -o s.txt && has_err "s.txt" ".npy or .csv"
+    lm 2 score -m $m --data "$f4" --lengths "$len" -o s.npy --step-scores st.txt
+    has_err "st.txt" ".npy or .csv"
+    lm 2 score -m $m --data normal.csv -o normal.csv && has_err "refusing to overwrite an input"
+    lm 2 score -m $m --data normal.csv -o s.npy --step-scores s.npy
+    has_err "give each output its own"
+    lm 2 score $m normal.csv -m $m -o s.npy && has_err "MODEL given twice"
+    lm 2 score $m normal.csv extra.csv -o s.npy && has_err "unexpected argument 'extra.csv'"
+    lm 2 reconstruct -m $m --data normal.csv && has_err "-o OUT is required"
+    lm 2 calibrate -m $m --data normal.csv --param 0.9 && has_err "--rule R is required"
+    lm 2 calibrate -m $m --data normal.csv --rule max && has_err "--param P is required"
+    lm 2 calibrate -m $m --data normal.csv --rule median --param 0.5
+    has_err "--rule: expected quantile, mean_std or max, got 'median'"
+    lm 2 calibrate -m $m --data normal.csv --rule max --param x
+    has_err "--param: expected a number" "got 'x'"
+    # the library's reasons, before the model is read (it does not exist)
+    local bad
+    for bad in "quantile 1.5:quantile q 1.5 is outside (0, 1]" \
+        "quantile 0:quantile q 0 is outside (0, 1]" \
+        "mean_std -1:mean_std k -1 is negative" \
+        "max 0.5:max factor f 0.5 is below 1"; do
+        # shellcheck disable=SC2086 # rule and parameter: two words
+        set -- ${bad%%:*}
+        lm 2 calibrate -m missing.lstmae --data normal.csv --rule "$1" --param "$2"
+        has_err "lstmae calibrate: --param: ${bad#*:}"
+    done
+    lm 2 calibrate -m $m --data normal.csv --rule max --param 1 -o normal.csv
+    has_err "refusing to overwrite an input"
+    lm 2 train --data normal.csv -o t.lstmae --scaling zscore
+    has_err "--scaling: expected none, standard or minmax, got 'zscore'"
+    lm 2 train --data normal.csv -o t.lstmae --resume $m --scaling standard
+    has_err "drop --scaling"
+    lm 2 train --data normal.csv -o t.lstmae --valid-index-out i.txt
+    has_err "--valid-index-out needs --valid-split"
+    lm 2 train --data normal.csv -o t.lstmae --history normal.csv
+    has_err "refusing to overwrite an input"
+    absent t.lstmae s.npy s.txt
+
+    # -- NaN or infinity in a valid step: every command that reads data
+    # exits 2 with the library's reason and writes nothing (small_f4.npy has
+    # NaN at sequence 1, step 3: padding with its lengths, valid without)
+    local nan_msg="small_f4.npy: sequence 1, step 3, feature 0: NaN in a valid step (steps 0..4"
+    lm 2 encode -m $m --data "$f4" -o o.npy && has_err "$nan_msg"
+    lm 2 eval -m $m --data "$f4" --per-sequence o.npy && has_err "$nan_msg"
+    lm 2 score -m $m --data "$f4" -o o.npy --step-scores o2.npy && has_err "$nan_msg"
+    lm 2 reconstruct $m "$f4" -o o.npy && has_err "$nan_msg"
+    cp $m cal.lstmae
+    lm 2 calibrate cal.lstmae "$f4" --rule max --param 1 && has_err "$nan_msg"
+    same $m cal.lstmae
+    lm 2 train --data "$f4" --epochs 1 -o o.lstmae && has_err "$nan_msg"
+    # with --valid-split: the sequence's index in the file, not in a part
+    lm 2 train --data "$f4" --valid-split 0.5 --epochs 1 -o o.lstmae
+    has_err "$nan_msg"
+    lm 2 train --data "$f4" --lengths "$len" --valid "$f4" --epochs 1 -o o.lstmae
+    has_err "$nan_msg"
+    absent o.npy o2.npy o.lstmae
+    if [ -n "$numpy" ]; then
+        py "x = np.load('$f4'); x[2, 1, 2] = -np.inf; np.save('inf.npy', x)"
+        lm 2 score -m $m --data inf.npy --lengths "$len" -o o.npy
+        has_err "inf.npy: sequence 2, step 1, feature 2: infinity in a valid step"
+        absent o.npy
+    fi
+
+    # -- train: --scaling, --history, --valid-index-out
+    local t="--loss mse --hidden 16 --latent 4 --batch 16 --lr 0.01 --quiet"
+    # shellcheck disable=SC2086
+    lm 0 train --data normal.csv $t --epochs 40 --scaling standard --valid-split 0.25 \
+        --valid-index-out held.txt --history hist.csv -o sines.lstmae
+    has_out "saved sines.lstmae, history hist.csv, held-out indices held.txt"
+    cp out train_out.txt
+    check "30 held-out indices, ascending, in 0..119" awk \
+        'NR > 1 && $1 <= prev { exit 1 } { prev = $1 } $1 !~ /^[0-9]+$/ || $1 > 119 { exit 1 }
+         END { exit NR != 30 }' held.txt
+    check "history header" test "$(head -1 hist.csv)" = \
+        "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,learning_rate,seconds"
+    # 40 rows; mse: the accuracies empty; lr 0.01; time increasing
+    check "history rows" awk -F, 'NR == 1 { next } NF != 7 || $1 != NR - 1 ||
+        $2 == "" || $3 != "" || $4 == "" || $5 != "" || $6 != "0.01" ||
+        $7 < prev { exit 1 } { prev = $7 } END { exit NR != 41 }' hist.csv
+    lm 0 info sines.lstmae
+    has_out "epochs done:      40" && has_out "scaling:          standard"
+    has_out "threshold:        none"
+    check "the offset is the data's mean" awk '/^  offset:/ { exit !($2 > 990 && $2 < 1010) }' out
+    # the validation loss is that of the held-out sequences: eval of them
+    awk -F, 'NR == FNR { h[$1] = 1; next } FNR == 1 || ($1 in h)' held.txt normal.csv >held.csv
+    awk -F, 'NR == FNR { h[$1] = 1; next } FNR == 1 || !($1 in h)' held.txt normal.csv >trained.csv
+    lm 0 eval sines.lstmae held.csv
+    check "train's validation loss is eval's on the held-out sequences" test \
+        "$(awk '/^validation:/ { print $2 }' train_out.txt)" = "loss=$(field out loss=)"
+    lm 0 eval sines.lstmae trained.csv
+    check "train's training loss is eval's on the others" test \
+        "$(awk '/^train:/ { print $2 }' train_out.txt)" = "loss=$(field out loss=)"
+    check "a trained model is far below its baseline" awk -v l="$(field out loss=)" \
+        -v b="$(field out baseline_loss=)" 'BEGIN { exit !(l < 0.2 * b) }'
+    # --valid-index-out as .npy: the same indices; --history with --resume
+    # counts on
+    # shellcheck disable=SC2086
+    lm 0 train --data normal.csv $t --epochs 2 --scaling standard \
+        --valid-split 0.25 --valid-index-out held.npy -o s2.lstmae
+    lm 0 show held.npy --count 30 && has_out "int32 ('<i4'), shape (30,)"
+    check ".npy and text indices agree" test "$(awk 'NR > 1 { print $2 }' out | tr '\n' ' ')" = \
+        "$(tr '\n' ' ' <held.txt)"
+    lm 0 train --resume s2.lstmae --data normal.csv --epochs 2 --quiet --history h2.csv -o s3.lstmae
+    check "resumed history counts on" test "$(cut -d, -f1 h2.csv | tr '\n' ' ')" = "epoch 3 4 "
+    check "no validation set: its fields empty" awk -F, 'NR > 1 && ($4 != "" || $5 != "") { exit 1 }' h2.csv
+    lm 0 info s3.lstmae && has_out "epochs done:      4" && has_out "scaling:          standard"
+
+    # -- score, calibrate, score again: the flags are the scores above the
+    # threshold, and the spiked sequences are among them
+    lm 0 score sines.lstmae new.csv -o s0.csv
+    has_out "scored 30 sequences; sines.lstmae holds no threshold"
+    check "no threshold: score column only" test "$(head -1 s0.csv)" = "sequence_id,score"
+    cp sines.lstmae before.lstmae
+    lm 0 calibrate sines.lstmae held.csv --rule quantile --param 0.9 -o q.lstmae
+    same sines.lstmae before.lstmae
+    lm 0 calibrate -m sines.lstmae --data held.csv --rule quantile --param 0.9
+    has_out "(quantile 0.9 over 30 non-empty sequences); saved sines.lstmae"
+    no_temp
+    same sines.lstmae q.lstmae
+    local thr
+    thr=$(awk '{ print $2 }' out)
+    lm 0 info sines.lstmae && has_out "threshold:        $thr"
+    # quantile 0.9 of 30: the 27th smallest held-out score
+    lm 0 score sines.lstmae held.csv -o held_s.csv
+    check "quantile 0.9: the 27th smallest of 30 scores" test "$(awk -F, \
+        'NR > 1 { print $2 }' held_s.csv | sort -g | sed -n 27p)" = "$thr"
+    check "quantile 0.9: 3 held-out sequences above it" test "$(awk -F, \
+        'NR > 1 { n += $3 } END { print n }' held_s.csv)" = 3
+    lm 0 score sines.lstmae new.csv -o s.csv --step-scores st.csv
+    check "score,flag columns" test "$(head -1 s.csv)" = "sequence_id,score,flag"
+    local flagged above spiked
+    flagged=$(awk -F, 'NR > 1 { n += $3 } END { print n + 0 }' s.csv)
+    above=$(awk -F, -v t="$thr" 'NR > 1 && $2 > t { n++ } END { print n + 0 }' s.csv)
+    spiked=$(awk -F, 'NR > 1 && $1 < 10 && $3 == 1 { n++ } END { print n + 0 }' s.csv)
+    has_out "flagged $flagged of 30 sequences (score above the threshold $thr)"
+    check "flags ($flagged) are the scores above the threshold ($above)" test "$flagged" = "$above"
+    check "every spiked sequence flagged ($spiked of 10)" test "$spiked" = 10
+    check "step scores: 16 columns" test "$(head -1 st.csv)" = \
+        "sequence_id,$(seq -s, -f 'step%g' 1 16)"
+    # a spiked sequence's highest step is the spike's, step 9 (column 11)
+    check "the spike's step scores highest" awk -F, 'NR == 2 { m = 2
+        for (i = 3; i <= NF; i++) if ($i > $m) m = i; exit m != 11 }' st.csv
+    lm 0 score sines.lstmae new.csv -o s.npy --step-scores st.npy
+    py "s = np.load('s.npy'); st = np.load('st.npy'); t = $thr
+assert s.shape == (30, 2) and s.dtype == np.float32 and st.shape == (30, 16), (s.shape, st.shape)
+assert np.array_equal(s[:, 1], (s[:, 0].astype(np.float64) > t).astype(np.float32))
+assert s[:, 1].sum() == $flagged
+assert np.allclose(st.mean(axis=1), s[:, 0], rtol=1e-5), (st.mean(axis=1), s[:, 0])
+c = np.loadtxt('s.csv', delimiter=',', skiprows=1)
+assert np.array_equal(c[:, 1:].astype(np.float32), s)"
+    # the other rules: max 1 flags none of the data; mean_std 0 is the mean
+    lm 0 calibrate sines.lstmae new.csv --rule max --param 1 -o max.lstmae
+    local tmax
+    tmax=$(awk '{ print $2 }' out)
+    lm 0 score max.lstmae new.csv -o smax.csv && has_out "flagged 0 of 30"
+    check "max 1: the largest score" test "$tmax" = \
+        "$(awk -F, 'NR > 1 { print $2 }' smax.csv | sort -g | tail -1)"
+    lm 0 calibrate sines.lstmae new.csv --rule mean_std --param 0 -o ms.lstmae
+    check "mean_std 0: the mean score" awk -F, -v t="$(awk '{ print $2 }' out)" \
+        'NR > 1 { s += $2; n++ } END { d = s / n - t; exit !(d < 1e-6 * t && -d < 1e-6 * t) }' smax.csv
+    # resuming keeps the threshold and the scaling
+    lm 0 train --resume sines.lstmae --data trained.csv --epochs 1 --quiet -o r.lstmae
+    lm 0 info r.lstmae && has_out "threshold:        $thr" && has_out "epochs done:      41"
+    # sequences of length 0: score 0, not flagged; none non-empty: refused
+    lm 0 score -m $m --data "$f4" --lengths "$len" -o s6.npy
+    py "s = np.load('s6.npy'); l = np.load('$len')
+assert s.shape == (6,) and (s[l == 0] == 0).all() and (s[l > 0] > 0).all(), (s, l)"
+    if [ -n "$numpy" ]; then
+        py "np.save('zero_len.npy', np.zeros(6, dtype=np.int32))"
+        cp $m m0.lstmae
+        lm 2 calibrate m0.lstmae "$f4" --lengths zero_len.npy --rule max --param 1
+        has_err "every sequence is empty (length 0): nothing to calibrate on"
+        same $m m0.lstmae
+    fi
+
+    # -- reconstruct: data units, with --scaling standard and an offset of 1000
+    lm 0 reconstruct sines.lstmae new.csv -o r.csv
+    check "reconstruct CSV: one row per valid step" test "$(wc -l <r.csv)" = 481
+    check "reconstructions in data units (near 1000)" awk -F, \
+        'NR > 1 && ($2 < 900 || $2 > 1100) { exit 1 }' r.csv
+    lm 0 reconstruct -m sines.lstmae --data normal.csv -o r.npy
+    lm 0 eval sines.lstmae normal.csv
+    local loss
+    loss=$(field out loss=)
+    lm 0 info sines.lstmae
+    py "r = np.load('r.npy')[:, :, 0].astype(np.float64)
+x = np.loadtxt('normal.csv', delimiter=',', skiprows=1)[:, 1].reshape(120, 16)
+mean, std = x.mean(), x.std()
+off, sc = [float(l.split()[1]) for l in open('out') if l.startswith(('  offset', '  scale'))]
+assert abs(off - mean) < 1e-3 * abs(mean) and abs(sc - std) < 1e-3 * std, (off, sc, mean, std)
+# the loss is in scaled units: eval's loss is the reconstruction's
+# squared error divided by the scale squared
+got = ((r - x) ** 2).mean() / sc ** 2
+assert abs(got - $loss) < 1e-3 * $loss, (got, $loss)
+assert abs(r.mean() - mean) < 0.05 * std, (r.mean(), mean)"
+    # --scaling minmax: offset the minimum, scale the range
+    # shellcheck disable=SC2086
+    lm 0 train --data normal.csv $t --epochs 1 --scaling minmax -o mm.lstmae
+    lm 0 info mm.lstmae && has_out "scaling:          minmax"
+    check "minmax: offset and scale are the data's min and range" awk -F, \
+        -v o="$(awk '/^  offset:/ { print $2 }' out)" -v s="$(awk '/^  scale:/ { print $2 }' out)" \
+        'NR == 2 { lo = hi = $2 } NR > 1 { if ($2 < lo) lo = $2; if ($2 > hi) hi = $2 }
+         END { exit !((o - lo) ^ 2 < 1e-6 && (s - (hi - lo)) ^ 2 < 1e-4) }' normal.csv
+    lm 0 info $m && has_out "scaling:          none" && has_out "threshold:        none"
+
+    # -- the baseline: numbers computed here from the data
+    lm 0 make-moving-ones -o mo.npy --lengths-out mo_len.npy --count 300 --max-len 10 --width 8
+    lm 0 train --data mo.npy --lengths mo_len.npy --hidden 8 --latent 4 --epochs 1 --quiet -o mo.lstmae
+    lm 0 eval mo.lstmae mo.npy --lengths mo_len.npy
+    # bce on one-hot data: the base rates' cross-entropy; predicting all zeros
+    py "x = np.load('mo.npy').astype(np.float64); l = np.load('mo_len.npy')
+v = np.concatenate([x[i, :l[i]] for i in range(len(l))])
+p = np.clip(v.mean(axis=0), 1e-7, 1 - 1e-7)
+loss = -(v * np.log(p) + (1 - v) * np.log(1 - p)).mean()
+acc = (v == 0).mean()   # all zeros
+f = dict(kv.split('=') for kv in open('out').read().split())
+assert abs(float(f['baseline_loss']) - loss) < 1e-5 * loss, (f, loss)
+assert abs(float(f['baseline_accuracy']) - acc) < 2e-6, (f, acc)"
+    # cross-entropy: the features' frequencies
+    lm 0 make-moving-ones -o oh.npy --lengths-out oh_len.npy --count 300 --max-len 6 --width 6
+    lm 0 train --data oh.npy --lengths oh_len.npy --loss ce --hidden 8 --latent 4 --epochs 1 --quiet -o oh.lstmae
+    cp out oh_train.txt
+    lm 0 eval oh.lstmae oh.npy --lengths oh_len.npy
+    py "x = np.load('oh.npy').astype(np.float64); l = np.load('oh_len.npy')
+v = np.concatenate([x[i, :l[i]] for i in range(len(l))])
+q = v.mean(axis=0) / v.mean(axis=0).sum()
+loss = -(v * np.log(np.maximum(q, 1e-7))).sum(axis=1).mean()
+acc = (v.argmax(axis=1) == q.argmax()).mean()
+f = dict(kv.split('=') for kv in open('out').read().split())
+assert abs(float(f['baseline_loss']) - loss) < 1e-5 * loss, (f, loss)
+assert abs(float(f['baseline_accuracy']) - acc) < 2e-6, (f, acc)"
+    check "train prints the same baseline as eval (no validation set)" test \
+        "$(awk '/^train:/ { print $4, $5 }' oh_train.txt)" = \
+        "$(awk '{ print $3, $4 }' out)"
+    # mse: the squared deviation from the means, in scaled units
+    lm 0 info sines.lstmae && cp out info.txt
+    lm 0 eval sines.lstmae new.csv
+    py "x = np.loadtxt('new.csv', delimiter=',', skiprows=1)[:, 1]
+sc = [float(l.split()[1]) for l in open('info.txt') if l.startswith('  scale')][0]
+loss = (((x - x.mean()) / sc) ** 2).mean()
+f = dict(kv.split('=') for kv in open('out').read().split())
+assert 'accuracy' not in f and 'baseline_accuracy' not in f, f
+assert abs(float(f['baseline_loss']) - loss) < 1e-4 * loss, (f, loss)"
+    no_temp
+}
+
 if [ "$group" = all ]; then
-    for g in usage npy csv commands errors train variants tutorial files; do
+    for g in usage npy csv commands errors train variants tutorial files \
+        anomaly; do
         mkdir -p "$work/$g" && cd "$work/$g" || exit 1
         "group_$g"
     done
