@@ -1,8 +1,9 @@
 /* fit.c - the training loop.
 
-   Each mini-batch is split into S shards (S = thread count, at most the
-   batch size; with S > 1 the batch is sorted by length and dealt
-   round-robin, so the shards carry equal work); shard s runs forward and backward on its own
+   Each mini-batch is put in a canonical order (by length, then content)
+   and split into S shards (S = thread count, at most the batch size;
+   dealt round-robin, so the shards carry equal work); shard s runs
+   forward and backward on its own
    workspace into its own gradient block, scaled by 1 / N_valid of the
    whole batch; the blocks are then summed in shard order. The result
    depends on S but not on timing, so a fixed thread count gives
@@ -192,7 +193,9 @@ static size_t valid_steps(const lstmae_sequences *s, const size_t *idx, size_t n
 }
 
 typedef struct deal_key {
-    size_t len, index;
+    size_t len;
+    uint64_t hash;         /* of the valid steps: the content          */
+    size_t index;
 } deal_key;
 
 typedef struct trainer {
@@ -202,7 +205,7 @@ typedef struct trainer {
     worker workers[MAX_THREADS]; /* workers[s - 1] runs shard s       */
     pool pool;
     size_t *order;          /* [count] sequence order of this epoch */
-    deal_key *deal;         /* [batch] scratch of deal_batch (shards > 1) */
+    deal_key *deal;         /* [batch] scratch of deal_batch             */
     float *grad;            /* [nparams] the batch gradient = shard 0's */
     snapshot snap;          /* the state after the last completed epoch */
     snapshot best;          /* early stopping: after the best epoch      */
@@ -259,7 +262,7 @@ size_t fit_memory(const lstmae_model *m, const lstmae_sequences *train,
     if (!add_bytes(&total, param_blocks(opt, nshards) * sizeof(float), m->nparams) ||
         !add_bytes(&total, train->count ? train->count : 1, sizeof(size_t)) ||
         !add_bytes(&total, nshards, ws) ||
-        (nshards > 1 && !add_bytes(&total, deal_count(opt, train), sizeof(deal_key))))
+        !add_bytes(&total, deal_count(opt, train), sizeof(deal_key)))
         return 0;
     if (valid) {
         size_t v = infer_plan_bytes(m, valid->count, valid->max_len, fit_threads(opt));
@@ -301,8 +304,8 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
     tr->nshards = 0; /* workspaces planned so far, for trainer_free */
     tr->block = mem_alloc(a, blocks * P * sizeof(float));
     tr->order = mem_alloc(a, train->count * sizeof *tr->order);
-    if (nshards > 1) tr->deal = mem_alloc(a, deal_count(opt, train) * sizeof *tr->deal);
-    if (!tr->block || !tr->order || (nshards > 1 && !tr->deal)) {
+    tr->deal = mem_alloc(a, deal_count(opt, train) * sizeof *tr->deal);
+    if (!tr->block || !tr->order || !tr->deal) {
         trainer_free(tr);
         return LSTMAE_ERR_NOMEM;
     }
@@ -383,11 +386,16 @@ static int deal_cmp(const void *pa, const void *pb)
 {
     const deal_key *a = pa, *b = pb;
     if (a->len != b->len) return a->len > b->len ? -1 : 1;
+    if (a->hash != b->hash) return a->hash < b->hash ? -1 : 1;
     return (a->index > b->index) - (a->index < b->index);
 }
 
-/* Reorders idx[0..n-1] for S shards: by length (longest first, then by
-   sequence index), dealt round-robin, so that shard s gets ranks s, s + S,
+/* Reorders idx[0..n-1] into the batch's canonical order, then for S
+   shards: by length (longest first), then by a hash of the sequence's
+   valid steps (then by index, which matters only between identical
+   sequences), so that the rows of a batch, and the order its gradient is
+   summed in, depend on its contents and not on the order they came in;
+   dealt round-robin, so that shard s gets ranks s, s + S,
    ... and every shard about the same number of steps (contiguous shards of
    a shuffled batch differed by 10-20% on M, and every worker waits for the
    slowest). Shard s's sequences end up contiguous, shards in order. */
@@ -395,8 +403,11 @@ static void deal_batch(trainer *tr, size_t *idx, size_t n, size_t S)
 {
     const lstmae_sequences *d = tr->shards[0].data;
     deal_key *k = tr->deal;
+    size_t T = d->max_len, D = tr->m->plan.d.in_dim;
     for (size_t i = 0; i < n; i++) {
-        k[i].len = d->lengths ? (size_t)d->lengths[idx[i]] : d->max_len;
+        size_t L = d->lengths ? (size_t)d->lengths[idx[i]] : T;
+        k[i].len = L;
+        k[i].hash = L ? workspace_hash(d->data + idx[i] * T * D, L * D) : 0;
         k[i].index = idx[i];
     }
     qsort(k, n, sizeof *k, deal_cmp);
@@ -411,7 +422,7 @@ static void train_batch(trainer *tr, size_t *idx, size_t n, float scale,
                         size_t P, loss_sums *sums)
 {
     size_t S = tr->nshards, used = 0;
-    if (S > 1) deal_batch(tr, idx, n, S);
+    deal_batch(tr, idx, n, S);
     for (size_t s = 0; s < S; s++) {
         shard *sh = &tr->shards[s];
         sh->idx = idx + used;

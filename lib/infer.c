@@ -101,20 +101,6 @@ static int key_cmp(const void *pa, const void *pb)
     return (a->index > b->index) - (a->index < b->index);
 }
 
-/* 64-bit hash of n floats' bits (FNV-1a over 32-bit words, then mixed). */
-static uint64_t hash_floats(const float *x, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t w;
-        memcpy(&w, &x[i], sizeof w);
-        h = (h ^ w) * 0x100000001b3ull;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    return h ^ (h >> 33);
-}
-
 /* Sorts p->keys for count sequences of data [count][T][D] (lengths NULL:
    all T) into the canonical order. */
 static void canonical_order(const infer_plan *p, const float *data, const int32_t *lengths,
@@ -124,7 +110,7 @@ static void canonical_order(const infer_plan *p, const float *data, const int32_
         size_t L = lengths ? (size_t)lengths[i] : T;
         /* data may be NULL when T is 0: no pointer arithmetic on it then */
         const float *x = L > 0 ? data + i * T * D : data;
-        p->keys[i] = (seq_key){ L, hash_floats(x, L * D), i };
+        p->keys[i] = (seq_key){ L, workspace_hash(x, L * D), i };
     }
     qsort(p->keys, count, sizeof *p->keys, key_cmp);
 }

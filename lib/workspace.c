@@ -261,3 +261,16 @@ void workspace_load_uniform(ae_ws *ws, const size_t *idx, size_t n, size_t lengt
     }
     build_pack(ws, n);
 }
+
+uint64_t workspace_hash(const float *x, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t w;
+        memcpy(&w, &x[i], sizeof w);
+        h = (h ^ w) * 0x100000001b3ull;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}

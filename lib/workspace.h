@@ -108,6 +108,11 @@ void workspace_place(ae_ws *ws, const ae_plan *p, size_t max_batch, size_t max_s
 size_t workspace_load(ae_ws *ws, const float *data, const int32_t *lengths,
                       size_t T, size_t D, const size_t *idx, size_t n);
 
+/* 64-bit hash of n floats' bits (FNV-1a over 32-bit words, then mixed):
+   the content key of a sequence in the canonical orders of infer.c and
+   fit.c. */
+uint64_t workspace_hash(const float *x, size_t n);
+
 /* dst[i] = src[perm[i]] for rows of `width` floats (perm: ws->rev). */
 void workspace_permute_rows(float *dst, const float *src, const size_t *perm, size_t rows,
                             size_t width);
