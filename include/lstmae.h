@@ -1098,7 +1098,10 @@ LSTMAE_API uint64_t lstmae_epochs_done(const lstmae_model *model);
 /**
  * Scores every sequence: its own mean loss over its valid elements (for
  * cross-entropy, over its valid steps), the quantity training minimises,
- * in the model's scaled units. A length-0 sequence scores 0.
+ * in the model's scaled units. A length-0 sequence scores 0. A score may
+ * be infinite: a reconstruction so far off that its loss overflows a
+ * float (lstmae_detect flags it; lstmae_calibrate refuses to set an
+ * infinite threshold, with #LSTMAE_ERR_NUMERIC).
  *
  * @par Thread safety
  *      A const call: may run alongside other const calls on the model.
@@ -1237,8 +1240,10 @@ LSTMAE_API int lstmae_get_scaling(const lstmae_model *model, float *offset, floa
  *
  * @retval LSTMAE_OK               set.
  * @retval LSTMAE_ERR_INVALID_ARG  NULL, the model's scaling is
- *                                 #LSTMAE_SCALING_NONE, or a value not
- *                                 finite; the model is unchanged.
+ *                                 #LSTMAE_SCALING_NONE, a value not
+ *                                 finite, or a scale below FLT_MIN in
+ *                                 magnitude (other than 0); the model is
+ *                                 unchanged.
  */
 LSTMAE_API int lstmae_set_scaling(lstmae_model *model, const float *offset,
                                   const float *scale);

@@ -2,6 +2,7 @@
    modules, map statuses. Nothing here prints, aborts or keeps a caller's
    buffer; on failure outputs and models are left as they were. */
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -565,6 +566,9 @@ int lstmae_set_scaling(lstmae_model *model, const float *offset, const float *sc
     CHECK_ARG(model != NULL && offset != NULL && scale != NULL && model->offset != NULL);
     size_t D = model->plan.d.in_dim;
     CHECK_ARG(tensor_all_finite(offset, D) && tensor_all_finite(scale, D));
+    /* a subnormal scale overflows the scaled data: refused (0 means 1) */
+    for (size_t d = 0; d < D; d++)
+        CHECK_ARG(scale[d] == 0.0f || fabsf(scale[d]) >= FLT_MIN);
     for (size_t d = 0; d < D; d++) {
         model->offset[d] = offset[d];
         model->scale[d] = scale[d] == 0.0f ? 1.0f : scale[d];

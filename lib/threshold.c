@@ -1,6 +1,7 @@
 /* threshold.c - lstmae_calibrate's rules (see threshold.h). */
 #include "threshold.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -11,15 +12,15 @@ int threshold_check(lstmae_threshold_rule rule, double param, char *why, size_t 
     switch (rule) {
     case LSTMAE_THRESHOLD_QUANTILE:
         if (!(param > 0.0 && param <= 1.0))
-            return status_reject(why, size, "quantile q %g is outside (0, 1]", param);
+            return status_reject(why, size, "quantile q %.17g is outside (0, 1]", param);
         break;
     case LSTMAE_THRESHOLD_MEAN_STD:
         if (!(param >= 0.0) || !isfinite(param))
-            return status_reject(why, size, "mean_std k %g is negative or not finite", param);
+            return status_reject(why, size, "mean_std k %.17g is negative or not finite", param);
         break;
     case LSTMAE_THRESHOLD_MAX:
         if (!(param >= 1.0) || !isfinite(param))
-            return status_reject(why, size, "max factor f %g is below 1 or not finite", param);
+            return status_reject(why, size, "max factor f %.17g is below 1 or not finite", param);
         break;
     default:
         return status_reject(why, size,
@@ -41,11 +42,12 @@ double threshold_compute(lstmae_threshold_rule rule, double param, float *scores
 {
     if (rule == LSTMAE_THRESHOLD_QUANTILE) {
         qsort(scores, n, sizeof *scores, float_cmp);
-        /* the ceil(q n)-th smallest, 1-based; q n within rounding of a
-           whole number counts as that number */
+        /* the ceil(q n)-th smallest, 1-based; q n within the rounding of
+           the product q n (a few ulps) of a whole number counts as that
+           number (0.07 * 100 is 7.000000000000001 in double) */
         double qn = param * (double)n;
         double r = nearbyint(qn);
-        size_t k = fabs(qn - r) <= 1e-9 * (double)n ? (size_t)r : (size_t)ceil(qn);
+        size_t k = fabs(qn - r) <= 4.0 * DBL_EPSILON * qn ? (size_t)r : (size_t)ceil(qn);
         if (k < 1) k = 1;
         if (k > n) k = n;
         return scores[k - 1];
