@@ -4,7 +4,8 @@
  *
  * Rows: the default model, each variant alone (bidirectional,
  * reverse_target, decoder_init latent, decoder_feedback, loss
- * cross-entropy) and all of them together, for the LSTM and the GRU cell.
+ * cross-entropy), all of them together, and all but cross-entropy, for
+ * the LSTM and the GRU cell.
  * Each row is trained from several model seeds (1, 2, ...) and reported
  * as the median over the seeds, because whether a small recurrent model
  * escapes a plateau within a fixed number of epochs depends on its
@@ -17,21 +18,26 @@
  *  - with --ecg FILE.npy, real-valued beats written by
  *    examples/ecg_beats.py (shape [n, 64, 1], standardised), mse loss;
  *    every 5th beat is held out; H 32, Z 8, Adam lr 0.005, batch 32.
- *    Cross-entropy needs input_dim >= 2, so it has no row there and "all
- *    together" means the four other variants.
+ *    Cross-entropy needs input_dim >= 2, so the rows with it are left
+ *    out there ("all but ce" is the all-together row).
  *
- * Columns: held-out loss and accuracy as lstmae_evaluate() gives them
- * (teacher-forced when decoder_feedback is on), the same figure from
- * free-running lstmae_decode() of each held-out latent to its own length
- * (what an application that stores latents and decodes them gets), the
- * epochs until held-out accuracy first reached 99% (seed task; both ways
- * when they differ), and the training seconds per run (lstmae_fit alone;
- * the per-epoch measurements are not counted).
+ * Columns: the model's size (floats over every named tensor); held-out
+ * loss and accuracy as lstmae_evaluate() gives them (teacher-forced when
+ * decoder_feedback is on); the same figure from free-running
+ * lstmae_decode() of each held-out latent to its own length (what an
+ * application that stores latents and decodes them gets; for
+ * cross-entropy also over the one-hot steps alone); the seeds whose
+ * held-out accuracy reached 99% and the first epoch it did (seed task;
+ * evaluate's and free-running, when they differ); the training seconds
+ * per run, wall clock and CPU (lstmae_fit alone; the per-epoch
+ * measurements are not counted), averaged over the seeds.
  *
  * Usage: variant_table [--seeds N] [--epochs N] [--count N]
- *                      [--ecg FILE.npy] [--ecg-epochs N] [--threads N]
- * (defaults 5 seeds, 60 epochs, 3000 sequences, no ECG, 300 ECG epochs,
- * 1 thread). Exits 0 when every run trained and gave finite metrics.
+ *                      [--ecg FILE.npy] [--ecg-seeds N] [--ecg-epochs N]
+ *                      [--threads N]
+ * (defaults: 5 seeds, 60 epochs, 3000 sequences; no ECG, 3 ECG seeds,
+ * 300 ECG epochs; 1 thread). Exits 0 when every run trained and gave
+ * finite metrics.
  * Public API only.
  */
 #include <errno.h>
@@ -169,6 +175,7 @@ typedef struct run_result {
     double free_metric;       /* the same from free-running decode        */
     double free_onehot;       /* cross-entropy: that over one-hot steps   */
     double seconds, cpu;      /* lstmae_fit alone: wall and CPU seconds   */
+    size_t parameters;        /* floats in every named tensor             */
     int epoch_eval, epoch_free; /* first epoch >= 99% held out; 0: never  */
 } run_result;
 
@@ -328,6 +335,9 @@ static run_result run_one(const task *tk, lstmae_cell cell, const variant *v,
     r.status = lstmae_create(&cfg, &model);
     if (r.status == LSTMAE_OK) {
         pr.model = model;
+        for (size_t i = 0; i < lstmae_param_count(model); i++)
+            r.parameters += lstmae_param_size(model,
+                                              lstmae_param_name(model, i));
         if (lstmae_set_num_threads(model, threads) != LSTMAE_OK)
             r.status = LSTMAE_ERR_INVALID_ARG;
     }
@@ -413,13 +423,14 @@ static int run_task(const task *tk, int seeds, int threads)
 
     printf("\n### %s\n\n", tk->name);
     if (tk->categorical)
-        printf("| cell | variant | loss | accuracy | free-running accuracy "
-               "| seeds at 99%%: epochs | seconds (wall, CPU) |\n"
-               "| --- | --- | ---: | ---: | ---: | --- | ---: |\n");
-    else
-        printf("| cell | variant | loss (mse) | free-running mse "
+        printf("| cell | variant | parameters | loss | accuracy "
+               "| free-running accuracy | seeds at 99%%: epochs "
                "| seconds (wall, CPU) |\n"
-               "| --- | --- | ---: | ---: | ---: |\n");
+               "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |\n");
+    else
+        printf("| cell | variant | parameters | loss (mse) "
+               "| free-running mse | seconds (wall, CPU) |\n"
+               "| --- | --- | ---: | ---: | ---: | ---: |\n");
     fflush(stdout);
 
     int failures = 0;
@@ -433,6 +444,7 @@ static int run_task(const task *tk, int seeds, int threads)
             double onehot[MAX_SEEDS], secs[MAX_SEEDS], cpu[MAX_SEEDS];
             int ep_eval[MAX_SEEDS], ep_free[MAX_SEEDS];
             int ok = 1;
+            size_t parameters = 0;
             for (int s = 0; s < seeds; s++) {
                 run_result r = run_one(tk, cell, v, (uint64_t)s + 1, threads,
                                        latent, zbuf, out);
@@ -446,6 +458,7 @@ static int run_task(const task *tk, int seeds, int threads)
                     ok = 0;
                     break;
                 }
+                parameters = r.parameters;
                 loss[s] = r.loss;
                 acc[s] = r.accuracy;
                 freem[s] = r.free_metric;
@@ -458,7 +471,7 @@ static int run_task(const task *tk, int seeds, int threads)
             const char *cell_name = c == 0 ? "LSTM" : "GRU";
             const char *row_name = v->name;
             if (!ok) {
-                printf("| %s | %s | failed | | | | |\n", cell_name, row_name);
+                printf("| %s | %s | failed | | | | | |\n", cell_name, row_name);
                 continue;
             }
             double total = 0.0, total_cpu = 0.0;
@@ -478,15 +491,17 @@ static int run_task(const task *tk, int seeds, int threads)
                 if (v->cross_entropy)
                     snprintf(extra, sizeof extra, " (one-hot steps %.3f%%)",
                              100.0 * median(onehot, (size_t)seeds));
-                printf("| %s | %s | %.5f | %.3f%% | %.3f%%%s | %s "
+                printf("| %s | %s | %zu | %.5f | %.3f%% | %.3f%%%s | %s "
                        "| %.2f, %.2f |\n",
-                       cell_name, row_name, median(loss, (size_t)seeds),
+                       cell_name, row_name, parameters,
+                       median(loss, (size_t)seeds),
                        100.0 * median(acc, (size_t)seeds),
                        100.0 * median(freem, (size_t)seeds), extra, epochs,
                        total / seeds, total_cpu / seeds);
             } else {
-                printf("| %s | %s | %.5f | %.5f | %.2f, %.2f |\n", cell_name,
-                       row_name, median(loss, (size_t)seeds),
+                printf("| %s | %s | %zu | %.5f | %.5f | %.2f, %.2f |\n",
+                       cell_name, row_name, parameters,
+                       median(loss, (size_t)seeds),
                        median(freem, (size_t)seeds), total / seeds,
                        total_cpu / seeds);
             }
