@@ -561,6 +561,68 @@ LSTMAE_API int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
                           const lstmae_fit_options *opt,
                           lstmae_metrics *last_train);
 
+/** lstmae_collective.allreduce's operations. */
+#define LSTMAE_REDUCE_SUM 0 /**< sum over the ranks */
+#define LSTMAE_REDUCE_MAX 1 /**< maximum over the ranks */
+
+/**
+ * The collective operations of a group of processes ("ranks") that train
+ * one model together (growable; set struct_size to sizeof). lstmae_mpi
+ * builds one on an MPI communicator (lstmae_fit_mpi(), lstmae_mpi.h); any
+ * other transport can too. The core library itself has no MPI dependency.
+ */
+typedef struct lstmae_collective {
+    size_t struct_size;     /**< sizeof(lstmae_collective)                  */
+    int rank;               /**< this process, 0 .. size - 1                */
+    int size;               /**< the number of ranks, >= 1                  */
+    void *user;             /**< passed to the functions below              */
+    /** Combines buf[0 .. n-1] over every rank in place by op
+       (#LSTMAE_REDUCE_SUM or #LSTMAE_REDUCE_MAX). Every rank must receive
+       the same bits. Returns 0, or non-zero when communication failed. */
+    int (*allreduce)(void *user, float *buf, size_t n, int op);
+    /** Copies buf[0 .. n-1] from rank 0 to every other rank. Returns 0,
+       or non-zero when communication failed. */
+    int (*broadcast)(void *user, void *buf, size_t n);
+} lstmae_collective;
+
+/**
+ * Data-parallel lstmae_fit() over a group of ranks (docs/distributed.md).
+ * Every rank calls it at once with its own shard of the training (and
+ * validation) data and the same options. Rank 0's model is broadcast
+ * first, so every rank starts, and ends, with the same model, bit for
+ * bit. A step's gradient is the mean over every valid element of the
+ * union of the ranks' local batches of batch_size sequences, combined by
+ * one all-reduce (gradient sums and counts in one buffer); an epoch has as
+ * many steps as the largest shard needs (a rank that has run out adds
+ * nothing). Metrics, validation, early stopping, divergence and input
+ * scaling statistics are global. With shuffle, each rank shuffles its own
+ * shard, from the model's generator and its rank. Checkpoints are written
+ * by rank 0 only, and the callbacks run on rank 0 only (a stop they ask
+ * for takes effect on every rank after the same batch or epoch).
+ *
+ * Every rank returns the same status: arguments are checked, and the
+ * outcome agreed, before any work and after every epoch, so a rank with
+ * bad input (invalid arguments, NaN in a valid step, a model whose
+ * configuration differs from rank 0's, no memory) makes every rank
+ * return that status without training. A communication failure is
+ * #LSTMAE_ERR_IO.
+ *
+ * @param model       this rank's model (replaced by rank 0's, then trained).
+ * @param coll        the group; coll->size 1 trains alone.
+ * @param train       this rank's shard; count may be 0 (train may then
+ *                    have data NULL).
+ * @param valid       this rank's validation shard, or NULL.
+ * @param opt         the same options on every rank (NULL: defaults).
+ * @param last_train  NULL, or receives the global metrics of the last
+ *                    epoch.
+ * @return as lstmae_fit(), the same on every rank.
+ */
+LSTMAE_API int lstmae_fit_collective(lstmae_model *model, const lstmae_collective *coll,
+                                     const lstmae_sequences *train,
+                                     const lstmae_sequences *valid,
+                                     const lstmae_fit_options *opt,
+                                     lstmae_metrics *last_train);
+
 /** @} */
 
 /* ---- inference (const: safe to call from many threads at once) --------- */

@@ -268,7 +268,92 @@ int lstmae_fit(lstmae_model *model, const lstmae_sequences *train,
     lstmae_metrics last;
     lstmae_metrics_init(&last);
     int epochs_run = 0;
-    int st = fit_run(model, train, valid, &o, &last, &epochs_run);
+    int st = fit_run(model, train, valid, &o, &last, &epochs_run, NULL);
+    if (last_train && epochs_run > 0) write_struct(last_train, &last, sizeof last);
+    return st;
+}
+
+/* Rank 0's model to every rank: its file's size, then its bytes; every
+   other rank reads them and, when the configuration is its own, takes the
+   state. The statuses agree. */
+static int broadcast_model(lstmae_model *m, const lstmae_collective *c)
+{
+    uint64_t size = c->rank == 0 ? (uint64_t)io_saved_size(m, IO_FLAG_TRAINING) : 0;
+    if (c->broadcast(c->user, &size, sizeof size) != 0) return LSTMAE_ERR_IO;
+    unsigned char *buf = size && size <= SIZE_MAX ? mem_alloc(&m->alloc, (size_t)size) : NULL;
+    int st = fit_agree(c, buf ? LSTMAE_OK : LSTMAE_ERR_NOMEM);
+    if (st != LSTMAE_OK) {
+        mem_free(&m->alloc, buf);
+        return st;
+    }
+    if (c->rank == 0) io_write(m, IO_FLAG_TRAINING, buf, (size_t)size);
+    st = c->broadcast(c->user, buf, (size_t)size) != 0 ? LSTMAE_ERR_IO : LSTMAE_OK;
+    if (st == LSTMAE_OK && c->rank != 0) {
+        lstmae_model *r = NULL;
+        st = io_read(buf, (size_t)size, &m->alloc, &r);
+        if (st == LSTMAE_OK && !model_same_config(m, r)) st = LSTMAE_ERR_INVALID_ARG;
+        if (st == LSTMAE_OK) model_copy_state(m, r);
+        model_free(r);
+    }
+    mem_free(&m->alloc, buf);
+    return fit_agree(c, st);
+}
+
+/* A shard may be empty (count 0, data NULL); otherwise as check_set. */
+static int check_shard(const lstmae_model *m, const lstmae_sequences *s, size_t *steps)
+{
+    *steps = 0;
+    CHECK_ARG(s != NULL);
+    if (s->count == 0) return LSTMAE_OK;
+    TRY(check_set(m, s, 0));
+    for (size_t i = 0; i < s->count; i++) *steps += s->lengths ? (size_t)s->lengths[i] : s->max_len;
+    return LSTMAE_OK;
+}
+
+int lstmae_fit_collective(lstmae_model *model, const lstmae_collective *coll,
+                          const lstmae_sequences *train, const lstmae_sequences *valid,
+                          const lstmae_fit_options *opt, lstmae_metrics *last_train)
+{
+    /* a group that cannot communicate cannot agree: refused here alone */
+    CHECK_ARG(coll != NULL && caller_struct_ok(coll));
+    lstmae_collective c;
+    memset(&c, 0, sizeof c);
+    TRY(read_struct(&c, sizeof c, coll));
+    CHECK_ARG(c.size >= 1 && c.rank >= 0 && c.rank < c.size && c.allreduce && c.broadcast);
+
+    /* this rank's arguments; then every rank's verdict */
+    int st = LSTMAE_OK;
+    lstmae_fit_options o;
+    lstmae_fit_options_init(&o);
+    size_t train_steps = 0, valid_steps = 0;
+    if (model == NULL || train == NULL || (opt && !caller_struct_ok(opt)) ||
+        (last_train && !caller_struct_ok(last_train)))
+        st = LSTMAE_ERR_INVALID_ARG;
+    if (st == LSTMAE_OK && opt) st = read_struct(&o, sizeof o, opt);
+    if (st == LSTMAE_OK)
+        st = check_fit_options(&o, train->max_len ? train->max_len : 1, NULL, 0);
+    int st_train = st == LSTMAE_OK ? check_shard(model, train, &train_steps) : LSTMAE_OK;
+    int st_valid = st == LSTMAE_OK && valid ? check_shard(model, valid, &valid_steps)
+                                            : LSTMAE_OK;
+    if (st == LSTMAE_OK)
+        st = st_train == LSTMAE_ERR_INVALID_ARG || st_valid == LSTMAE_ERR_INVALID_ARG
+                 ? LSTMAE_ERR_INVALID_ARG
+                 : st_train != LSTMAE_OK ? st_train : st_valid;
+    st = fit_agree(&c, st);
+    if (st != LSTMAE_OK) return st;
+    /* the group's data: some valid step to learn from; a validation set
+       somewhere when patience asks for one */
+    float v[2] = { (float)train_steps, valid ? 1.0f : 0.0f };
+    if (c.allreduce(c.user, v, 2, LSTMAE_REDUCE_MAX) != 0) return LSTMAE_ERR_IO;
+    if (v[0] == 0.0f || (o.patience > 0 && v[1] == 0.0f)) return LSTMAE_ERR_INVALID_ARG;
+
+    TRY(broadcast_model(model, &c));
+    lstmae_metrics last;
+    lstmae_metrics_init(&last);
+    int epochs_run = 0;
+    /* an empty validation shard takes no part but the sums */
+    const lstmae_sequences *vs = valid && valid->count > 0 ? valid : NULL;
+    st = fit_run(model, train, vs, &o, &last, &epochs_run, &c);
     if (last_train && epochs_run > 0) write_struct(last_train, &last, sizeof last);
     return st;
 }

@@ -214,7 +214,20 @@ typedef struct trainer {
     int have_valid_plan;
     unsigned char *save_buf; /* checkpoints: the file's bytes       */
     size_t save_size;
+    float *cbuf;            /* collective: [nparams + CBUF_EXTRA] one
+                               step's all-reduce buffer              */
 } trainer;
+
+/* The all-reduce buffer of one collective step: the gradient sums, then
+   these (counts split in two so that float sums stay exact). */
+enum {
+    CB_COUNT_HI, CB_COUNT_LO,    /* the loss's count: hi * 4096 + lo        */
+    CB_ELEM_HI, CB_ELEM_LO,      /* valid elements: hi * 4096 + lo          */
+    CB_LOSS, CB_CORRECT,         /* sums                                    */
+    CB_CANCEL,                   /* rank 0's on_batch asked to stop         */
+    CBUF_EXTRA
+};
+#define SPLIT 4096.0
 
 /* How a batch is split over worker threads. */
 static void shard_geometry(const lstmae_fit_options *opt, size_t count,
@@ -248,8 +261,8 @@ static int add_bytes(size_t *total, size_t a, size_t b)
 /* Entries of the trainer's deal scratch: the largest batch. */
 static size_t deal_count(const lstmae_fit_options *opt, const lstmae_sequences *train)
 {
-    size_t batch = (size_t)opt->batch_size;
-    return batch < train->count ? batch : train->count;
+    size_t batch = (size_t)opt->batch_size, n = train->count ? train->count : 1;
+    return batch < n ? batch : n;
 }
 
 size_t fit_memory(const lstmae_model *m, const lstmae_sequences *train,
@@ -285,13 +298,14 @@ static void trainer_free(trainer *tr)
     mem_free(a, tr->deal);
     mem_free(a, tr->block);
     mem_free(a, tr->save_buf);
+    mem_free(a, tr->cbuf);
 }
 
 /* Allocates everything fit needs (fit_memory bytes), so that nothing can
    fail for lack of memory once training has changed the model. */
 static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
                         const lstmae_sequences *train, const lstmae_sequences *valid,
-                        const lstmae_fit_options *opt)
+                        const lstmae_fit_options *opt, int collective)
 {
     memset(tr, 0, sizeof *tr);
     tr->m = m;
@@ -303,7 +317,7 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
     size_t nshards = tr->nshards;
     tr->nshards = 0; /* workspaces planned so far, for trainer_free */
     tr->block = mem_alloc(a, blocks * P * sizeof(float));
-    tr->order = mem_alloc(a, train->count * sizeof *tr->order);
+    tr->order = mem_alloc(a, (train->count ? train->count : 1) * sizeof *tr->order);
     tr->deal = mem_alloc(a, deal_count(opt, train) * sizeof *tr->deal);
     if (!tr->block || !tr->order || !tr->deal) {
         trainer_free(tr);
@@ -352,6 +366,13 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
         if (!tr->save_buf) {
             trainer_free(tr);
             return tr->save_size ? LSTMAE_ERR_NOMEM : LSTMAE_ERR_INVALID_ARG;
+        }
+    }
+    if (collective) {
+        tr->cbuf = mem_alloc(a, (P + CBUF_EXTRA) * sizeof *tr->cbuf);
+        if (!tr->cbuf) {
+            trainer_free(tr);
+            return LSTMAE_ERR_NOMEM;
         }
     }
     for (size_t s = 1; s < tr->nshards; s++) tr->workers[s - 1].sh = &tr->shards[s];
@@ -475,60 +496,224 @@ static int apply_step(lstmae_model *m, float *grad, const lstmae_fit_options *op
     return tensor_all_finite(m->params, P);
 }
 
+/* ---- collectives (lstmae_fit_collective) ----------------------------- */
+
+int fit_agree(const lstmae_collective *c, int st)
+{
+    /* the most severe status over the ranks (statuses are 0 .. -6) */
+    float v = (float)-st;
+    if (c->allreduce(c->user, &v, 1, LSTMAE_REDUCE_MAX) != 0) return LSTMAE_ERR_IO;
+    return -(int)v;
+}
+
+/* A count as two floats whose sums over the ranks stay exact. */
+static void put_count(float *at, uint64_t n)
+{
+    at[0] = (float)(double)(n / 4096u);
+    at[1] = (float)(double)(n % 4096u);
+}
+
+static uint64_t get_count(const float *at)
+{
+    return (uint64_t)at[0] * 4096u + (uint64_t)at[1];
+}
+
+/* The input scaling's statistics over every rank's shard: sums, then
+   squared deviations from the global mean (standard), or extremes
+   (minmax). */
+static int scaling_collective(const lstmae_collective *c, const lstmae_sequences *s,
+                              lstmae_scaling kind, size_t D, float *offset, float *scale,
+                              float *buf /* [2 D + 1] */)
+{
+    size_t T = s->max_len;
+    for (size_t i = 0; i < 2 * D + 1; i++) buf[i] = 0.0f;
+    for (size_t d = 0; d < D; d++) {
+        double sum = 0.0, lo = INFINITY, hi = -INFINITY;
+        size_t n = 0;
+        for (size_t i = 0; i < s->count; i++) {
+            size_t L = s->lengths ? (size_t)s->lengths[i] : T;
+            for (size_t t = 0; t < L; t++) {
+                double v = s->data[(i * T + t) * D + d];
+                sum += v;
+                if (v < lo) lo = v;
+                if (v > hi) hi = v;
+            }
+            n += L;
+        }
+        buf[d] = kind == LSTMAE_SCALING_STANDARD ? (float)sum : (float)hi;
+        buf[D + d] = kind == LSTMAE_SCALING_STANDARD ? 0.0f : (float)-lo;
+        if (d == 0) buf[2 * D] = (float)n;
+    }
+    if (kind == LSTMAE_SCALING_MINMAX) {
+        /* an empty shard adds -inf: harmless under MAX */
+        if (c->allreduce(c->user, buf, 2 * D + 1, LSTMAE_REDUCE_MAX) != 0) return LSTMAE_ERR_IO;
+        for (size_t d = 0; d < D; d++) {
+            offset[d] = -buf[D + d];
+            scale[d] = buf[d] - (-buf[D + d]);
+            if (!(scale[d] != 0.0f) || !isfinite(scale[d])) scale[d] = 1.0f;
+            if (!isfinite(offset[d])) offset[d] = 0.0f;
+        }
+        return LSTMAE_OK;
+    }
+    if (c->allreduce(c->user, buf, 2 * D + 1, LSTMAE_REDUCE_SUM) != 0) return LSTMAE_ERR_IO;
+    double n = buf[2 * D];
+    for (size_t d = 0; d < D; d++) offset[d] = n > 0 ? (float)(buf[d] / n) : 0.0f;
+    for (size_t d = 0; d < D; d++) {
+        double sq = 0.0;
+        for (size_t i = 0; i < s->count; i++) {
+            size_t L = s->lengths ? (size_t)s->lengths[i] : T;
+            for (size_t t = 0; t < L; t++) {
+                double e = s->data[(i * T + t) * D + d] - (double)offset[d];
+                sq += e * e;
+            }
+        }
+        buf[d] = (float)sq;
+    }
+    if (c->allreduce(c->user, buf, D, LSTMAE_REDUCE_SUM) != 0) return LSTMAE_ERR_IO;
+    for (size_t d = 0; d < D; d++) {
+        scale[d] = n > 0 ? (float)sqrt(buf[d] / n) : 1.0f;
+        if (scale[d] == 0.0f) scale[d] = 1.0f;
+    }
+    return LSTMAE_OK;
+}
+
+/* One collective step: this rank's batch idx[0..nb-1] (nb may be 0),
+   reduced with every rank's; leaves the mean gradient in tr->grad and
+   the global sums. Returns LSTMAE_OK, LSTMAE_ERR_IO, or
+   LSTMAE_ERR_CANCELLED when rank 0 asked to stop after the last step. */
+static int collective_step(trainer *tr, const lstmae_collective *c, size_t *idx, size_t nb,
+                           const lstmae_sequences *train, int cancel, uint64_t *count,
+                           uint64_t *elements, loss_sums *sums)
+{
+    const lstmae_model *m = tr->m;
+    size_t P = m->nparams, D = m->plan.d.in_dim;
+    size_t steps = nb ? valid_steps(train, idx, nb) : 0;
+    float *b = tr->cbuf;
+    loss_sums local = { 0.0, 0.0 };
+    if (steps > 0) {
+        /* gradient sums (scale 1): the mean needs the global count */
+        train_batch(tr, idx, nb, 1.0f, P, &local);
+        memcpy(b, tr->grad, P * sizeof *b);
+    } else {
+        memset(b, 0, P * sizeof *b);
+    }
+    float *x = b + P;
+    put_count(x + CB_COUNT_HI, loss_count(m->cfg.loss, steps, D));
+    put_count(x + CB_ELEM_HI, (uint64_t)steps * D);
+    x[CB_LOSS] = (float)local.loss;
+    x[CB_CORRECT] = (float)local.correct;
+    x[CB_CANCEL] = cancel ? 1.0f : 0.0f;
+    if (c->allreduce(c->user, b, P + CBUF_EXTRA, LSTMAE_REDUCE_SUM) != 0) return LSTMAE_ERR_IO;
+    if (x[CB_CANCEL] > 0.0f) return LSTMAE_ERR_CANCELLED;
+    *count = get_count(x + CB_COUNT_HI);
+    *elements = get_count(x + CB_ELEM_HI);
+    sums->loss = x[CB_LOSS];
+    sums->correct = x[CB_CORRECT];
+    float inv = *count ? (float)(1.0 / (double)*count) : 0.0f;
+    for (size_t i = 0; i < P; i++) tr->grad[i] = b[i] * inv;
+    return LSTMAE_OK;
+}
+
 int fit_run(lstmae_model *m, const lstmae_sequences *train,
             const lstmae_sequences *valid, const lstmae_fit_options *opt,
-            lstmae_metrics *last, int *epochs_run)
+            lstmae_metrics *last, int *epochs_run, const lstmae_collective *coll)
 {
     *epochs_run = 0;
     if (opt->epochs == 0) return LSTMAE_OK;
     ae_net net = model_net(m);
     trainer tr;
-    int st = trainer_init(&tr, m, &net, train, valid, opt);
+    int st = trainer_init(&tr, m, &net, train, valid, opt, coll != NULL);
+    if (coll) {
+        /* every rank, or none, goes on */
+        int agreed = fit_agree(coll, st);
+        if (agreed != LSTMAE_OK) {
+            if (st == LSTMAE_OK) trainer_free(&tr);
+            return agreed;
+        }
+    }
     if (st != LSTMAE_OK) return st;
+    int rank0 = !coll || coll->rank == 0;
     /* The model's first fit fixes its input scaling (the shards and the
-       validation plan read the statistics through net). */
+       validation plan read the statistics through net); over a group,
+       from every rank's shard. */
     int scaled_here = m->offset && !m->scaling_ready;
     uint64_t epochs_before = m->epochs_done;
+    size_t P = m->nparams, D = m->plan.d.in_dim, n = train->count;
     if (scaled_here) {
-        scaling_compute(train, m->cfg.scaling, m->plan.d.in_dim, m->offset, m->scale);
+        if (coll)
+            /* cbuf (P + CBUF_EXTRA floats, P > 2 D: output.* alone has
+               D (H + 1)) holds the 2 D + 1 statistics */
+            st = scaling_collective(coll, train, m->cfg.scaling, D, m->offset, m->scale,
+                                    tr.cbuf);
+        else
+            scaling_compute(train, m->cfg.scaling, D, m->offset, m->scale);
         m->scaling_ready = 1;
         net = model_net(m);
     }
 
-    size_t P = m->nparams, D = m->plan.d.in_dim, n = train->count;
     size_t batch = (size_t)opt->batch_size;
     size_t num_batches = (n + batch - 1) / batch;
+    if (coll && st == LSTMAE_OK) {
+        /* an epoch has as many steps as the largest shard needs */
+        float v = (float)num_batches;
+        if (coll->allreduce(coll->user, &v, 1, LSTMAE_REDUCE_MAX) != 0) st = LSTMAE_ERR_IO;
+        num_batches = (size_t)v;
+    }
     double best_loss = INFINITY;
-    int have_best = 0, since_best = 0;
+    int have_best = 0, since_best = 0, cancel = 0;
     for (int epoch = 1; epoch <= opt->epochs && st == LSTMAE_OK; epoch++) {
         snapshot_take(&tr.snap, m);
         for (size_t i = 0; i < n; i++) tr.order[i] = i;
-        if (opt->shuffle) rng_shuffle(&m->gen, tr.order, n);
+        if (opt->shuffle && coll) {
+            /* one draw from the shared generator (the same on every rank),
+               mixed with the rank: each rank its own order */
+            uint64_t mix = (uint64_t)(unsigned)coll->rank + 1u;
+            rng local;
+            rng_seed(&local, rng_next(&m->gen) ^ (mix * 0x9E3779B97F4A7C15ull));
+            rng_shuffle(&local, tr.order, n);
+        } else if (opt->shuffle) {
+            rng_shuffle(&m->gen, tr.order, n);
+        }
 
         double loss_sum = 0.0, correct = 0.0;
         uint64_t elements = 0;
-        for (size_t first = 0; first < n; first += batch) {
-            size_t nb = n - first < batch ? n - first : batch;
-            size_t *idx = tr.order + first;
-            size_t steps = valid_steps(train, idx, nb);
-            if (steps == 0) continue; /* nothing to learn from */
-            uint64_t count = (uint64_t)steps * D;
-            /* the batch's mean: per element, or per step (cross-entropy) */
-            double denom = (double)loss_count(m->cfg.loss, steps, D);
+        for (size_t b = 0; b < num_batches; b++) {
+            size_t first = b * batch;
+            size_t nb = first < n ? (n - first < batch ? n - first : batch) : 0;
+            size_t *idx = tr.order + (first < n ? first : 0);
             loss_sums sums;
-            train_batch(&tr, idx, nb, (float)(1.0 / denom), P, &sums);
+            uint64_t count, count_el;
+            double denom;
+            if (coll) {
+                st = collective_step(&tr, coll, idx, nb, train, cancel, &count, &count_el,
+                                     &sums);
+                if (st != LSTMAE_OK) break;
+                if (count == 0) continue; /* no rank had a valid step */
+                denom = (double)count;
+            } else {
+                size_t steps = valid_steps(train, idx, nb);
+                if (steps == 0) continue; /* nothing to learn from */
+                count_el = (uint64_t)steps * D;
+                /* the batch's mean: per element, or per step (cross-entropy) */
+                denom = (double)loss_count(m->cfg.loss, steps, D);
+                train_batch(&tr, idx, nb, (float)(1.0 / denom), P, &sums);
+            }
             if (!isfinite(sums.loss) || !apply_step(m, tr.grad, opt)) {
                 st = LSTMAE_ERR_NUMERIC;
                 break;
             }
             loss_sum += sums.loss;
             correct += sums.correct;
-            elements += count;
-            if (opt->on_batch &&
-                opt->on_batch(opt->user, epoch, first / batch + 1, num_batches,
-                              sums.loss / denom)) {
-                st = LSTMAE_ERR_CANCELLED;
-                break;
+            elements += count_el;
+            if (rank0 && opt->on_batch &&
+                opt->on_batch(opt->user, epoch, b + 1, num_batches, sums.loss / denom)) {
+                /* alone: stop now; in a group, every rank stops at the next
+                   step's all-reduce (or at the epoch's agreement) */
+                if (!coll) {
+                    st = LSTMAE_ERR_CANCELLED;
+                    break;
+                }
+                cancel = 1;
             }
         }
         if (st == LSTMAE_ERR_CANCELLED) break; /* mid-epoch: keep the batches done */
@@ -543,12 +728,22 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
         metrics_from(&tm, m, loss_sum, correct, elements);
         *last = tm;
         *epochs_run = epoch;
-        if (valid) {
-            loss_sums vs;
-            uint64_t ve;
-            infer_evaluate_planned(&tr.valid_plan, m, valid, &vs, &ve);
-            metrics_from(&vm, m, vs.loss, vs.correct, ve);
+        loss_sums vs = { 0.0, 0.0 };
+        uint64_t ve = 0;
+        if (valid) infer_evaluate_planned(&tr.valid_plan, m, valid, &vs, &ve);
+        if (coll) {
+            float v[4] = { (float)vs.loss, (float)vs.correct, 0.0f, 0.0f };
+            put_count(v + 2, ve);
+            if (coll->allreduce(coll->user, v, 4, LSTMAE_REDUCE_SUM) != 0) {
+                st = LSTMAE_ERR_IO;
+                break;
+            }
+            vs.loss = v[0];
+            vs.correct = v[1];
+            ve = get_count(v + 2);
         }
+        int have_valid = valid != NULL || (coll && ve > 0);
+        if (have_valid) metrics_from(&vm, m, vs.loss, vs.correct, ve);
         if (opt->patience > 0) {
             /* early stopping on the validation loss */
             if (!have_best || vm.loss < best_loss) {
@@ -560,15 +755,20 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
                 since_best++;
             }
         }
-        if (opt->checkpoint_path && epoch % opt->checkpoint_every == 0) {
+        if (rank0 && opt->checkpoint_path && epoch % opt->checkpoint_every == 0) {
             io_write(m, IO_FLAG_TRAINING, tr.save_buf, tr.save_size);
             st = io_write_file_atomic(opt->checkpoint_path, tr.save_buf, tr.save_size);
-            if (st != LSTMAE_OK) break;
         }
-        if (opt->on_epoch && opt->on_epoch(opt->user, epoch, &tm, valid ? &vm : NULL)) {
+        if (st == LSTMAE_OK && rank0 && opt->on_epoch &&
+            opt->on_epoch(opt->user, epoch, &tm, have_valid ? &vm : NULL))
             st = LSTMAE_ERR_CANCELLED;
-            break;
+        if (coll) {
+            /* the epoch's outcome, the same on every rank: a failed
+               checkpoint, a stop asked for by rank 0's callbacks */
+            if (st == LSTMAE_OK && cancel) st = LSTMAE_ERR_CANCELLED;
+            st = fit_agree(coll, st);
         }
+        if (st != LSTMAE_OK) break;
         if (opt->patience > 0 && since_best >= opt->patience) break;
     }
     /* Training ended normally or stopped early: keep the best epoch. */

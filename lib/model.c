@@ -4,6 +4,7 @@
 #include "model.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "mem.h"
 #include "status.h"
@@ -111,4 +112,33 @@ void model_free(lstmae_model *m)
     mem_free(&a, m->params);
     mem_free(&a, m->table);
     mem_free(&a, m);
+}
+
+int model_same_config(const lstmae_model *a, const lstmae_model *b)
+{
+    const lstmae_config *x = &a->cfg, *y = &b->cfg;
+    return x->input_dim == y->input_dim && x->hidden_dim == y->hidden_dim &&
+           x->latent_dim == y->latent_dim && x->num_layers == y->num_layers &&
+           x->loss == y->loss && x->cell == y->cell &&
+           x->bidirectional == y->bidirectional && x->reverse_target == y->reverse_target &&
+           x->decoder_init == y->decoder_init && x->decoder_feedback == y->decoder_feedback &&
+           x->scaling == y->scaling;
+}
+
+void model_copy_state(lstmae_model *dst, const lstmae_model *src)
+{
+    /* params, Adam m and v, SGD momentum: one block of 4 P */
+    memcpy(dst->params, src->params, 4 * src->nparams * sizeof(float));
+    dst->adam_steps = src->adam_steps;
+    dst->sgd_buf_ready = src->sgd_buf_ready;
+    dst->epochs_done = src->epochs_done;
+    dst->gen = src->gen;
+    dst->cfg.seed = src->cfg.seed;
+    if (src->offset) {
+        size_t D = src->plan.d.in_dim;
+        memcpy(dst->offset, src->offset, 2 * D * sizeof(float));
+    }
+    dst->scaling_ready = src->scaling_ready;
+    dst->has_threshold = src->has_threshold;
+    dst->threshold = src->threshold;
 }

@@ -50,6 +50,15 @@ int model_check_config(const lstmae_config *cfg, char *why, size_t size);
    nothing is left allocated. */
 int model_create(const lstmae_config *cfg, const lstmae_allocator *a, lstmae_model **out);
 
+/* Whether a and b have the same configuration: every field but
+   struct_size and seed (which only draws the initial state). */
+int model_same_config(const lstmae_model *a, const lstmae_model *b);
+
+/* Copies src's parameters, optimiser state, generator (and seed),
+   epochs, scaling and threshold into dst, a model of the same
+   configuration (model_same_config). */
+void model_copy_state(lstmae_model *dst, const lstmae_model *src);
+
 /* Frees m and everything it owns; NULL is fine. */
 void model_free(lstmae_model *m);
 
