@@ -15,6 +15,8 @@
  *  - the seed task, moving ones (examples/moving_ones.c, same data: 3000
  *    sequences of length 0..10, one-hot width 8, NaN padding; the last
  *    20% held out), bce loss; H 32, Z 20, Adam lr 0.01, batch 100.
+ *    --blank-feature adds a 9th feature, 1 on the all-zero steps (t = 8,
+ *    9), so that every step is one-hot: what cross-entropy needs.
  *  - with --ecg FILE.npy, real-valued beats written by
  *    examples/ecg_beats.py (shape [n, 64, 1], standardised), mse loss;
  *    every 5th beat is held out; H 32, Z 8, Adam lr 0.005, batch 32.
@@ -33,8 +35,8 @@
  * measurements are not counted), averaged over the seeds.
  *
  * Usage: variant_table [--seeds N] [--epochs N] [--count N]
- *                      [--ecg FILE.npy] [--ecg-seeds N] [--ecg-epochs N]
- *                      [--threads N]
+ *                      [--blank-feature] [--ecg FILE.npy] [--ecg-seeds N]
+ *                      [--ecg-epochs N] [--threads N]
  * (defaults: 5 seeds, 60 epochs, 3000 sequences; no ECG, 3 ECG seeds,
  * 300 ECG epochs; 1 thread). Exits 0 when every run trained and gave
  * finite metrics.
@@ -67,17 +69,21 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* moving_ones.c's make_data: x[count][MO_MAX_LEN][MO_WIDTH], NaN padding. */
+/* moving_ones.c's make_data: x[count][MO_MAX_LEN][width], NaN padding.
+   width is MO_WIDTH, or MO_WIDTH + 1 for a "blank" feature that is 1 on
+   the steps with no one-hot position (t >= MO_WIDTH) and 0 elsewhere. */
 static void make_moving_ones(float *x, int32_t *lengths, size_t count,
-                             uint64_t seed)
+                             uint64_t seed, int width)
 {
     for (size_t i = 0; i < count; i++) {
         int32_t len = (int32_t)(next_random(&seed) % (MO_MAX_LEN + 1));
         lengths[i] = len;
         for (int32_t t = 0; t < MO_MAX_LEN; t++) {
-            float *step = x + (i * MO_MAX_LEN + (size_t)t) * MO_WIDTH;
+            float *step = x + (i * MO_MAX_LEN + (size_t)t) * (size_t)width;
             for (int j = 0; j < MO_WIDTH; j++)
                 step[j] = t >= len ? NAN : (t == j ? 1.0f : 0.0f);
+            if (width > MO_WIDTH)
+                step[MO_WIDTH] = t >= len ? NAN : (t >= MO_WIDTH ? 1.0f : 0.0f);
         }
     }
 }
@@ -529,9 +535,9 @@ static int parse_int(const char *arg, int lo, int hi, int *out)
 int main(int argc, char **argv)
 {
     int seeds = 5, epochs = 60, count = 3000, threads = 1;
-    int ecg_seeds = 3, ecg_epochs = 300;
+    int ecg_seeds = 3, ecg_epochs = 300, width = MO_WIDTH;
     const char *ecg_path = NULL;
-    for (int i = 1; i < argc; i += 2) {
+    for (int i = 1, used = 2; i < argc; i += used, used = 2) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 0;
         if (strcmp(a, "--seeds") == 0)
@@ -548,11 +554,16 @@ int main(int argc, char **argv)
             ok = parse_int(next, 0, 1024, &threads);
         else if (strcmp(a, "--ecg") == 0 && next != NULL)
             ok = (ecg_path = next) != NULL;
+        else if (strcmp(a, "--blank-feature") == 0) {
+            width = MO_WIDTH + 1;
+            used = 1; /* takes no value */
+            ok = 1;
+        }
         if (!ok) {
             fprintf(stderr,
                     "usage: %s [--seeds N] [--epochs N] [--count N] "
-                    "[--ecg FILE.npy] [--ecg-seeds N] [--ecg-epochs N] "
-                    "[--threads N]\n",
+                    "[--blank-feature] [--ecg FILE.npy] [--ecg-seeds N] "
+                    "[--ecg-epochs N] [--threads N]\n",
                     argv[0]);
             return 2;
         }
@@ -570,7 +581,8 @@ int main(int argc, char **argv)
 
     /* The seed task. */
     const size_t total = (size_t)count;
-    float *x = malloc(sizeof(float) * total * MO_MAX_LEN * MO_WIDTH);
+    const size_t w = (size_t)width;
+    float *x = malloc(sizeof(float) * total * MO_MAX_LEN * w);
     int32_t *lengths = malloc(sizeof(int32_t) * total);
     if (x == NULL || lengths == NULL) {
         fprintf(stderr, "out of memory\n");
@@ -579,21 +591,23 @@ int main(int argc, char **argv)
         free(beats);
         return 1;
     }
-    make_moving_ones(x, lengths, total, 2026);
+    make_moving_ones(x, lengths, total, 2026, width);
     const size_t n_valid = total / 5;
     const size_t n_train = total - n_valid;
     char mo_name[160];
     snprintf(mo_name, sizeof mo_name,
-             "Moving ones (%zu train, %zu held out, bce), %d epochs, "
-             "median of model seeds 1-%d", n_train, n_valid, epochs, seeds);
+             "Moving ones%s (%zu train, %zu held out, bce), %d epochs, "
+             "median of model seeds 1-%d",
+             width > MO_WIDTH ? " with a blank feature" : "", n_train,
+             n_valid, epochs, seeds);
     task mo = {
         .name = mo_name,
         .train = {.data = x, .lengths = lengths, .count = n_train,
                   .max_len = MO_MAX_LEN},
-        .valid = {.data = x + n_train * MO_MAX_LEN * MO_WIDTH,
+        .valid = {.data = x + n_train * MO_MAX_LEN * w,
                   .lengths = lengths + n_train, .count = n_valid,
                   .max_len = MO_MAX_LEN},
-        .input_dim = MO_WIDTH, .hidden = 32, .latent = 20, .batch = 100,
+        .input_dim = width, .hidden = 32, .latent = 20, .batch = 100,
         .epochs = epochs, .learning_rate = 0.01f, .loss = LSTMAE_LOSS_BCE,
         .categorical = 1};
     double start = seconds_now();
