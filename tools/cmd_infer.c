@@ -137,6 +137,7 @@ typedef struct job {
     lstmae_config cfg;
     seqset seqs;
     int help;               /* --help was given: done                     */
+    int nthreads;           /* --threads                                  */
 } job;
 
 /* Parses the command line (the shared options and more[nmore]), checks
@@ -187,9 +188,8 @@ static int job_parse(job *j, int argc, char **argv, const args_option *more,
         {"--lengths", j->lengths, 0},
         {j->extra_opt, j->extra, j->extra_out},
     };
-    int threads = 0;
     if ((code = args_int(j->cmd, "--threads", j->threads, 0, 1024,
-                         &threads)) != CLI_OK ||
+                         &j->nthreads)) != CLI_OK ||
         (code = dataset_set_header(j->cmd, j->header)) != CLI_OK ||
         (!j->model_out && j->output != NULL &&
          (code = cli_need_filetype(j->output, "output", &ft)) != CLI_OK) ||
@@ -205,13 +205,11 @@ static int job_parse(job *j, int argc, char **argv, const args_option *more,
    in a valid step is refused, with lstmae_check_sequences_why's reason). */
 static int job_open(job *j)
 {
-    int threads = 0;
-    args_int(j->cmd, "--threads", j->threads, 0, 1024, &threads); /* ok */
     int code = cli_load_model(j->model_path, &j->model);
     lstmae_config_init(&j->cfg);
     if (code == CLI_OK) {
         lstmae_get_config(j->model, &j->cfg);
-        lstmae_set_num_threads(j->model, threads);
+        lstmae_set_num_threads(j->model, j->nthreads); /* in range */
     }
     if (code == CLI_OK && j->with_data)
         code = seqset_load(j->data, j->lengths, &j->seqs);

@@ -73,7 +73,7 @@ static const char train_help[] =
 "                       the model scales its input per feature, (x - offset)\n"
 "                       / scale, with offset and scale the mean and standard\n"
 "                       deviation (standard) or the min and max - min\n"
-"                       (minmax) of X's valid steps, stored in MODEL; its\n"
+"                       (minmax) of the training set, stored in MODEL; its\n"
 "                       outputs are in the data's units, its losses and\n"
 "                       scores in scaled units. Default none\n"
 "  --seed S             initialisation, shuffling and --valid-split (default 1)\n"
