@@ -131,7 +131,7 @@ int lstmae_check_sequences_why(const lstmae_model *model, const lstmae_sequences
             }
     }
     if (in->count == 0) return status_reject(why, why_size, "the set is empty (count 0)");
-    if (bad != SIZE_MAX)
+    if (bad != SIZE_MAX && in->lengths)
         return status_reject(why, why_size, "sequence %zu: length %ld is outside 0..%zu",
                              bad, (long)in->lengths[bad], T);
     if (in->data == NULL && T > 0)

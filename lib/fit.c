@@ -227,7 +227,6 @@ enum {
     CB_CANCEL,                   /* rank 0's on_batch asked to stop         */
     CBUF_EXTRA
 };
-#define SPLIT 4096.0
 
 /* How a batch is split over worker threads. */
 static void shard_geometry(const lstmae_fit_options *opt, size_t count,
@@ -509,8 +508,9 @@ int fit_agree(const lstmae_collective *c, int st)
 /* A count as two floats whose sums over the ranks stay exact. */
 static void put_count(float *at, uint64_t n)
 {
-    at[0] = (float)(double)(n / 4096u);
-    at[1] = (float)(double)(n % 4096u);
+    uint64_t hi = n / 4096u, lo = n % 4096u;
+    at[0] = (float)hi;
+    at[1] = (float)lo;
 }
 
 static uint64_t get_count(const float *at)

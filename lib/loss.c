@@ -56,9 +56,11 @@ static void cross_entropy(const float *y, const float *x, size_t rows, size_t D,
 {
     for (size_t r = 0; r < rows; r++) {
         const float *yr = y + r * D, *xr = x + r * D;
-        double m = yr[argmax(yr, D)], sum = 0.0, xsum = 0.0, xy = 0.0;
+        size_t top = argmax(yr, D);
+        /* sum of exp(y - max): the max's own term is 1 */
+        double m = yr[top], sum = 1.0, xsum = 0.0, xy = 0.0;
         for (size_t d = 0; d < D; d++) {
-            sum += exp((double)yr[d] - m);
+            if (d != top) sum += exp((double)yr[d] - m);
             xsum += xr[d];
             xy += (double)xr[d] * (double)yr[d];
         }
@@ -109,9 +111,12 @@ void loss_activate(lstmae_loss kind, float *y, size_t rows, size_t D)
         sigmoid_inplace(y, rows * D);
     } else if (kind == LSTMAE_LOSS_CROSS_ENTROPY) {
         for (size_t r = 0; r < rows; r++) {
-            float *yr = y + r * D, m = yr[argmax(yr, D)];
-            double sum = 0.0;
-            for (size_t d = 0; d < D; d++) sum += exp((double)yr[d] - (double)m);
+            float *yr = y + r * D;
+            size_t top = argmax(yr, D);
+            float m = yr[top];
+            double sum = 1.0; /* the max's own term */
+            for (size_t d = 0; d < D; d++)
+                if (d != top) sum += exp((double)yr[d] - (double)m);
             double lse = (double)m + log(sum);
             for (size_t d = 0; d < D; d++) yr[d] = (float)exp((double)yr[d] - lse);
         }
