@@ -268,6 +268,10 @@ def main():
     ap.add_argument("--no-torch", dest="no_torch", action="store_true",
                     help="leave PyTorch out (with --base: lstmae against "
                     "itself only)")
+    ap.add_argument("--retries", type=int, default=MAX_RETRIES,
+                    help="at most this many more runs of a disturbed "
+                    "process (0: none; the per-CPU-second figures need "
+                    "none at one thread)")
     ap.add_argument("--timeout", type=int, default=300,
                     help="seconds per process")
     ap.add_argument("--packed-L", dest="packed_l",
@@ -345,7 +349,7 @@ def main():
                     rec = run(cmd, env, args.timeout)
                     tries = 1
                     while rec is not None and disturbed(rec, t) and \
-                            tries <= MAX_RETRIES and \
+                            tries <= args.retries and \
                             time.time() - started < RETRY_UNTIL[args.quick]:
                         print(f"  [{time.time() - started:5.0f} s] "
                               f"{impl} {c} {cell}: cpu_util {rec['cpu_util']}, "
