@@ -1476,6 +1476,16 @@ assert abs(r.mean() - mean) < 0.05 * std, (r.mean(), mean)"
         'NR == 2 { lo = hi = $2 } NR > 1 { if ($2 < lo) lo = $2; if ($2 > hi) hi = $2 }
          END { exit !((o - lo) ^ 2 < 1e-6 && (s - (hi - lo)) ^ 2 < 1e-4) }' normal.csv
     lm 0 info $m && has_out "scaling:          none" && has_out "threshold:        none"
+    # any saved model: a 0.1 file (format 1), and an inference-only file
+    # that holds its epochs (record 14) and a threshold (record 13)
+    lm 0 info "$data/../../data/golden_v1.lstmae"
+    has_out "format version:   1" && has_out "epochs done:      3"
+    has_out "scaling:          none" && has_out "threshold:        none"
+    local corpus=$data/../../fuzz/corpus
+    lm 0 info "$corpus/v2_all_variants_gru_ce_inference_only.lstmae"
+    has_out "training state:   absent (inference only)" && has_out "epochs done:      2"
+    lm 0 info "$corpus/tiny_d1h1z1_v2_inference_only_optional_records.lstmae"
+    has_out "threshold:        0.5"
 
     # -- the baseline: numbers computed here from the data
     lm 0 make-moving-ones -o mo.npy --lengths-out mo_len.npy --count 300 --max-len 10 --width 8
