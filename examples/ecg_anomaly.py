@@ -35,9 +35,10 @@ The injected anomalies are sized by the standard deviation s of all the
 training samples: a spike of +-3 s at one sample; the signal held at its
 value for 16 samples (a lead dropping out); Gaussian noise of standard
 deviation s added over 16 samples (a muscle artefact). Their place is
-drawn at random; the draw is seeded, so every run writes the same files.
+drawn at random; the draw is seeded (SEED, default 13: the split and the
+injections), so every run with the same SEED writes the same files.
 
-Usage: python3 examples/ecg_anomaly.py OUT_DIR
+Usage: python3 examples/ecg_anomaly.py OUT_DIR [SEED]
 """
 import os
 import sys
@@ -95,9 +96,9 @@ def inject(beat, kind, spread, rng):
     return x
 
 
-def make_sets(beats, distance):
+def make_sets(beats, distance, seed=SEED):
     """train, calib, test, labels, as described in the module's docstring."""
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     typical = np.flatnonzero(distance <= ATYPICAL_MV)
     atypical = np.flatnonzero(distance > ATYPICAL_MV)
     order = rng.permutation(typical)
@@ -114,15 +115,16 @@ def make_sets(beats, distance):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: ecg_anomaly.py OUT_DIR\n")
+    if len(argv) not in (2, 3) or (len(argv) == 3 and not argv[2].isdigit()):
+        sys.stderr.write("usage: ecg_anomaly.py OUT_DIR [SEED]\n")
         return 2
     out = argv[1]
+    seed = int(argv[2]) if len(argv) == 3 else SEED
     os.makedirs(out, exist_ok=True)
     ecg = load_record()
     beats, _ = cut_beats(ecg)
     distance = shape_distance(beats)
-    train, calib, test, labels, spread = make_sets(beats, distance)
+    train, calib, test, labels, spread = make_sets(beats, distance, seed)
     for name, data in (("train", train), ("calib", calib), ("test", test)):
         np.save(os.path.join(out, name + ".npy"), data.astype(np.float32)[:, :, None])
     np.save(os.path.join(out, "test_labels.npy"), labels)

@@ -3,8 +3,12 @@
 
 Reads the sets that examples/ecg_anomaly.py wrote (DATA_DIR: test.npy,
 test_labels.npy, distance.npy) and what the trained model made of them
-(RESULT_DIR: threshold.npy, calib_scores.npy, test_scores.npy,
-test_recon.npy, as `anomaly ... EPOCHS RESULT_DIR` writes them), and
+(RESULT_DIR: calib_scores.npy and test_scores.npy, [n] or, with a flag
+column, [n, 2]; test_recon.npy, like test.npy), as `lstmae score` and
+`lstmae reconstruct` write them, or `anomaly ... EPOCHS RESULT_DIR`. The
+threshold is THRESHOLD (as `lstmae info` prints it), or else
+RESULT_DIR/threshold.npy (which the example program writes). Flags in the score files must agree with the
+threshold (score > threshold). It
   - prints the markdown tables of docs/anomaly.md: the scores by kind, and
     precision and recall at the model's threshold and at the thresholds
     the other rules of lstmae_calibrate would give;
@@ -14,7 +18,7 @@ test_recon.npy, as `anomaly ... EPOCHS RESULT_DIR` writes them), and
 The SVG is the same on every run with the same inputs (fixed hash salt,
 no date).
 
-Usage: python3 docs/figures/anomaly.py DATA_DIR RESULT_DIR OUT.svg
+Usage: python3 docs/figures/anomaly.py DATA_DIR RESULT_DIR OUT.svg [THRESHOLD]
 Needs numpy and matplotlib (Debian: python3-numpy python3-matplotlib).
 """
 import math
@@ -131,7 +135,7 @@ def draw(distance, calib, test, labels, scores, recon, threshold, out):
     ax.set_xscale("log")
     ax.set_xlabel("calibration score")
     ax.set_ylabel("share at or below")
-    ax.set_title("calibration: QUANTILE 0.99 = ceil(0.99 n)-th smallest", fontsize=9)
+    ax.set_title("calibration scores (cumulative) and the threshold", fontsize=9)
 
     t = 1000.0 * (np.arange(test.shape[1]) - 24) / RATE
     for i, row in enumerate(pick_examples(scores, labels)):
@@ -144,20 +148,29 @@ def draw(distance, calib, test, labels, scores, recon, threshold, out):
         ax.set_xlabel("ms from R peak")
         if i == 0:
             ax.set_ylabel("mV")
-            ax.legend(fontsize=7, loc="upper left")
+            ax.legend(fontsize=7, loc="center right")
     fig.savefig(out, metadata={"Date": None}, bbox_inches="tight")
 
 
 def main(argv):
-    if len(argv) != 4:
-        sys.stderr.write("usage: anomaly.py DATA_DIR RESULT_DIR OUT.svg\n")
+    if len(argv) not in (4, 5):
+        sys.stderr.write("usage: anomaly.py DATA_DIR RESULT_DIR OUT.svg [THRESHOLD]\n")
         return 2
-    data, result, out = argv[1:]
+    data, result, out = argv[1:4]
     load = lambda d, n: np.load(os.path.join(d, n + ".npy"))
     test, labels, distance = load(data, "test"), load(data, "test_labels"), load(data, "distance")
-    threshold = float(load(result, "threshold")[0])
+    # THRESHOLD as `lstmae info` prints it (9 digits) is read as a float32,
+    # which it round-trips: a QUANTILE or MAX 1 threshold is a float32 score.
+    threshold = (float(np.float32(argv[4])) if len(argv) == 5
+                 else float(load(result, "threshold")[0]))
     calib, scores = load(result, "calib_scores"), load(result, "test_scores")
     recon = load(result, "test_recon")
+    for name, s in (("calib_scores", calib), ("test_scores", scores)):
+        if s.ndim == 2 and not np.array_equal(s[:, 1] == 1, s[:, 0] > threshold):
+            sys.stderr.write(f"anomaly.py: the flags of {name} disagree with the "
+                             f"threshold {threshold!r}\n")
+            return 2
+    calib, scores = (s[:, 0] if s.ndim == 2 else s for s in (calib, scores))
     if len(scores) != len(labels) or recon.shape != test.shape:
         sys.stderr.write("anomaly.py: RESULT_DIR does not match DATA_DIR\n")
         return 2
