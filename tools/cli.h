@@ -106,8 +106,10 @@ typedef struct cli_name {
 extern const cli_name cli_losses[4], cli_cells[2], cli_decoder_inits[2],
     cli_optimizers[2], cli_scalings[3], cli_rules[3];
 
-/* The name printed for value v of table t[n]; "unknown" for none. */
+/* The name printed for value v of table t[n]; "unknown" for none.
+   CLI_NAME(cli_losses, cfg.loss) is cli_name_of for a whole table. */
 const char *cli_name_of(const cli_name *t, size_t n, int v);
+#define CLI_NAME(table, v) cli_name_of(CLI_NAMES(table), (int)(v))
 
 /* "LABEL loss=L accuracy=A baseline_loss=BL baseline_accuracy=BA TAIL\n"
    on standard output: LABEL padded to 11 columns unless empty, the

@@ -86,13 +86,13 @@ int cmd_info(int argc, char **argv)
     printf("hidden_dim:       %d\n", cfg.hidden_dim);
     printf("latent_dim:       %d\n", cfg.latent_dim);
     printf("num_layers:       %d\n", cfg.num_layers);
-    printf("cell:             %s\n", cli_name_of(CLI_NAMES(cli_cells), cfg.cell));
+    printf("cell:             %s\n", CLI_NAME(cli_cells, cfg.cell));
     printf("bidirectional:    %s\n", cfg.bidirectional ? "yes" : "no");
     printf("reverse_target:   %s\n", cfg.reverse_target ? "yes" : "no");
-    printf("decoder_init:     %s\n", cli_name_of(CLI_NAMES(cli_decoder_inits),
-                                   cfg.decoder_init));
+    printf("decoder_init:     %s\n",
+           CLI_NAME(cli_decoder_inits, cfg.decoder_init));
     printf("decoder_feedback: %s\n", cfg.decoder_feedback ? "yes" : "no");
-    printf("loss:             %s\n", cli_name_of(CLI_NAMES(cli_losses), cfg.loss));
+    printf("loss:             %s\n", CLI_NAME(cli_losses, cfg.loss));
     printf("seed:             %llu\n", (unsigned long long)cfg.seed);
     printf("parameters:       %zu values in %zu tensors\n", values, ntensors);
     printf("training state:   %s\n",
@@ -100,8 +100,7 @@ int cmd_info(int argc, char **argv)
                  : "absent (inference only)");
     printf("epochs done:      %llu\n",
            (unsigned long long)lstmae_epochs_done(model));
-    printf("scaling:          %s", cli_name_of(CLI_NAMES(cli_scalings),
-                                              cfg.scaling));
+    printf("scaling:          %s", CLI_NAME(cli_scalings, cfg.scaling));
     if (cfg.scaling != LSTMAE_SCALING_NONE && !lstmae_scaling_ready(model))
         printf(" (not computed yet: the first training sets it)");
     putchar('\n');

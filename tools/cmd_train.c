@@ -311,7 +311,7 @@ static void check_unit_range(const seqset *s, const char *path,
                         "[0, 1] (sequence %zu: %g); --loss %s is meant for "
                         "%s, --loss mse for real values\n", path, i,
                         (double)x[k],
-                        cli_name_of(CLI_NAMES(cli_losses), (int)loss),
+                        CLI_NAME(cli_losses, loss),
                         loss == LSTMAE_LOSS_BCE
                             ? "data in [0, 1]"
                             : "one-hot or probability steps");
@@ -332,7 +332,7 @@ static void describe_variants(const lstmae_config *c, char *out, size_t cap)
              c->decoder_feedback ? ", decoder-feedback" : "",
              c->scaling != LSTMAE_SCALING_NONE ? ", scaling " : "",
              c->scaling != LSTMAE_SCALING_NONE
-                 ? cli_name_of(CLI_NAMES(cli_scalings), c->scaling) : "");
+                 ? CLI_NAME(cli_scalings, c->scaling) : "");
 }
 
 /* A reason from lstmae_check_config or lstmae_check_fit_options ("field
@@ -503,8 +503,8 @@ int cmd_train(int argc, char **argv)
                                     "configuration; drop %s", list);
         }
     }
-    int pick[5] = {cfg.loss, cfg.cell, cfg.decoder_init, cfg.scaling,
-                   opt.optimizer};
+    int pick[5] = {(int)cfg.loss, (int)cfg.cell, (int)cfg.decoder_init,
+                   (int)cfg.scaling, (int)opt.optimizer};
     if ((code = args_int("train", "--hidden", hidden, 1, LSTMAE_MAX_DIM,
                          &cfg.hidden_dim)) ||
         (code = args_int("train", "--latent", latent, 1, LSTMAE_MAX_DIM,
@@ -709,8 +709,8 @@ int cmd_train(int argc, char **argv)
                     "epochs\n", train.count, have_valid ? valid.count : 0,
                     train.max_len, cfg.input_dim, cfg.hidden_dim,
                     cfg.latent_dim, cfg.num_layers,
-                    cli_name_of(CLI_NAMES(cli_cells), cfg.cell), variants,
-                    cli_name_of(CLI_NAMES(cli_losses), cfg.loss), opt.epochs);
+                    CLI_NAME(cli_cells, cfg.cell), variants,
+                    CLI_NAME(cli_losses, cfg.loss), opt.epochs);
         }
         progress_start(&run.prog, stderr, quiet != NULL, run.done_before,
                        opt.epochs, train.count);
@@ -760,7 +760,7 @@ int cmd_train(int argc, char **argv)
     if (code == CLI_OK && plot != NULL) {
         char title[64];
         snprintf(title, sizeof title, "lstmae training loss (%s)",
-                 cli_name_of(CLI_NAMES(cli_losses), cfg.loss));
+                 CLI_NAME(cli_losses, cfg.loss));
         plot_data pd = {
             title,
             run.train_loss, run.valid_loss, run.epochs_run,
