@@ -16,7 +16,8 @@
 #             sanitizer builds have no target_clones, whose instrumented
 #             ifunc resolvers crashed the gcc TSan build at load (issue 11,
 #             item 12).
-#   static    clang-tidy (the checked-in .clang-tidy) on lib/*.c, and
+#   static    clang-tidy (the checked-in .clang-tidy) on lib/*.c (and
+#             lib/mpi/*.c when the build found MPI), and
 #             cppcheck on lib/: no findings allowed.
 #
 # Usage: .ci/hardening.sh [SOURCE_DIR [BUILD_ROOT]]
@@ -161,8 +162,13 @@ stage_static() {
         -DLSTMAE_BUILD_EXAMPLES=OFF -DLSTMAE_BUILD_TOOLS=OFF >/dev/null
     clang-tidy --version | head -n 2
     local log="$b/clang-tidy.log" ok=1
+    local files=("$src"/lib/*.c)
+    # lstmae_mpi's source, when configured (it needs MPI's include paths)
+    if grep -q 'lib/mpi/lstmae_mpi\.c' "$b/compile_commands.json"; then
+        files+=("$src"/lib/mpi/*.c)
+    fi
     # WarningsAsErrors '*' in .clang-tidy: a finding makes clang-tidy fail
-    if ! printf '%s\0' "$src"/lib/*.c |
+    if ! printf '%s\0' "${files[@]}" |
         xargs -0 -n 1 -P "$jobs" clang-tidy -p "$b" --quiet >"$log" 2>&1; then
         ok=0
     fi
@@ -171,7 +177,7 @@ stage_static() {
         grep -E '(warning|error):' "$log" || cat "$log"
         echo "clang-tidy: findings above (full log: $log)"
     else
-        echo "clang-tidy: no findings in $(printf '%s\n' "$src"/lib/*.c | wc -l) files"
+        echo "clang-tidy: no findings in ${#files[@]} files"
     fi
     cppcheck --version
     if ! cppcheck --enable=warning,performance,portability --error-exitcode=1 \

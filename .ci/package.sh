@@ -10,6 +10,10 @@
 #      the outside project tests/consumer/ is built against it and run:
 #      with find_package(lstmae CONFIG REQUIRED), and with pkg-config,
 #      shared and --static;
+#   3b. when the build found MPI: the installed liblstmae_mpi.so exports
+#      lstmae_* only, with SONAME liblstmae_mpi.so.MAJOR, and the outside
+#      project tests/consumer/mpi/ builds against the moved tree (CMake
+#      component mpi, pkg-config lstmae-mpi) and runs on 2 ranks;
 #   4. abidiff: the installed library against abi/liblstmae.so.MAJOR.abi
 #      (abi/check.sh: new functions and new fields at the end of growable
 #      structs pass, anything else fails);
@@ -95,6 +99,27 @@ moved="$work/moved/lstmae"
 mkdir -p "$(dirname "$moved")"
 mv "$prefix" "$moved"
 bash "$src/tests/consumer/run.sh" "$moved" "$work/consumer"
+
+mpi_so="$moved/$libdir_rel/liblstmae_mpi.so"
+if [ -f "$mpi_so" ]; then
+    step "lstmae_mpi: exported symbols, SONAME, the MPI consumer on 2 ranks"
+    soname="$(readelf -d "$mpi_so" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')"
+    [ "$soname" = "liblstmae_mpi.so.$major" ] ||
+        die "SONAME is '$soname', not liblstmae_mpi.so.$major"
+    mpi_symbols="$(nm -D --defined-only "$mpi_so" | awk 'NF >= 3 { print $3 }')"
+    others="$(printf '%s\n' "$mpi_symbols" | grep -v '^lstmae_' || true)"
+    [ -z "$others" ] || die "liblstmae_mpi.so exports foreign symbols: $others"
+    [ -n "$mpi_symbols" ] || die "liblstmae_mpi.so exports no symbols"
+    echo "SONAME $soname; exported: $(printf '%s\n' "$mpi_symbols" | tr '\n' ' ')"
+    for f in include/lstmae_mpi.h "$libdir_rel/liblstmae_mpi.a" \
+             "$libdir_rel/cmake/lstmae/lstmaeMpiTargets.cmake" \
+             "$libdir_rel/pkgconfig/lstmae-mpi.pc"; do
+        [ -f "$moved/$f" ] || die "not installed: $f"
+    done
+    bash "$src/tests/consumer/mpi/run.sh" "$moved" "$work/consumer-mpi"
+else
+    echo "(no liblstmae_mpi.so installed: the build found no MPI)"
+fi
 
 step "ABI: the installed library against the baseline"
 bash "$src/abi/check.sh" "$moved/$libdir_rel/liblstmae.so"
