@@ -13,8 +13,12 @@
 
 #include "lstmae_mpi.h"
 
-/* The most elements one MPI call moves (fits in an int). */
-#define PIECE ((size_t)1 << 30)
+/* The most elements one MPI call moves (fits in an int). tests/mpi
+   builds a copy with a few dozen, to run every path through the pieces. */
+#ifndef LSTMAE_MPI_PIECE
+#define LSTMAE_MPI_PIECE ((size_t)1 << 30)
+#endif
+#define PIECE ((size_t)(LSTMAE_MPI_PIECE))
 
 typedef struct mpi_group {
     MPI_Comm comm;
