@@ -10,7 +10,8 @@
      is what every rank starts from; the epoch callback runs on rank 0
      only;
    - uneven shards (rank 0 holds half the set, the last rank nothing),
-     shuffled: every rank OK and bit-identical;
+     shuffled, two worker threads a rank (MPI_THREAD_FUNNELED): every rank
+     OK and bit-identical;
    - a sub-communicator (MPI_Comm_split) trains its own group only;
    - failure propagation: a rank whose model (and data) has another
      input_dim, a NaN in a valid step on the last rank, a rank passing
@@ -280,6 +281,7 @@ static void check_uneven(void)
     o.epochs = 2;
     o.batch_size = 5;
     o.learning_rate = 0.01f;
+    o.num_threads = 2; /* workers inside each rank; MPI from the caller only */
     static float x[N * T * D];
     static int32_t len[N];
     size_t count = shard_of(&d, g_size, g_rank, 5, 1, x, len);
@@ -298,8 +300,8 @@ static void check_uneven(void)
     unsigned long long c = count, lo = 0, hi = 0;
     MPI_Reduce(&c, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, 0, MPI_COMM_WORLD);
     MPI_Reduce(&c, &hi, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, 0, MPI_COMM_WORLD);
-    SAY("ok: uneven shards (%llu to %llu sequences a rank), shuffled, %d ranks: every rank OK, "
-        "bit-identical, %llu elements an epoch\n",
+    SAY("ok: uneven shards (%llu to %llu sequences a rank), shuffled, 2 threads a rank, %d "
+        "ranks: every rank OK, bit-identical, %llu elements an epoch\n",
         lo, hi, g_size, (unsigned long long)want);
     lstmae_free(m);
 }
