@@ -15,8 +15,8 @@
    - a sub-communicator (MPI_Comm_split) trains its own group only;
    - failure propagation: a rank whose model (and data) has another
      input_dim, a NaN in a valid step on the last rank, a rank passing
-     train NULL: every rank returns the same status within seconds, and
-     nothing is trained.
+     train NULL, a rank whose allocator refuses (no memory): every rank
+     returns the same status within seconds, and nothing is trained.
    Plain C, not CMocka: a failed check on one rank calls MPI_Abort, which
    ends every rank at once (a CMocka failure would unwind one rank and
    leave the others waiting in a collective). Each rank prints what it
@@ -308,13 +308,26 @@ static void check_uneven(void)
 
 /* ---- failure propagation -------------------------------------------------- */
 
+/* An allocator that refuses every request once *opaque is set. */
+static void *refusing_alloc(void *opaque, size_t size)
+{
+    return *(const int *)opaque ? NULL : malloc(size);
+}
+
+static void plain_free(void *opaque, void *ptr)
+{
+    (void)opaque;
+    free(ptr);
+}
+
 static void check_failure(int kind)
 {
     static const char *const what[] = { "the last rank's model and data of another input_dim",
                                         "NaN in a valid step on the last rank",
-                                        "the last rank passes train NULL" };
+                                        "the last rank passes train NULL",
+                                        "the last rank runs out of memory" };
     static const int want[] = { LSTMAE_ERR_INVALID_ARG, LSTMAE_ERR_NUMERIC,
-                                LSTMAE_ERR_INVALID_ARG };
+                                LSTMAE_ERR_INVALID_ARG, LSTMAE_ERR_NOMEM };
     static dataset d;
     make_data(&d, 5);
     lstmae_fit_options o;
@@ -332,12 +345,29 @@ static void check_failure(int kind)
         len[0] = T;
         x[1] = NAN;
     }
-    lstmae_model *m = make_model(dim, 3, LSTMAE_LOSS_MSE);
+    lstmae_model *m = NULL;
+    int refuse = 0;
+    if (kind == 3 && bad) { /* allocations succeed until the fit */
+        lstmae_config c;
+        lstmae_config_init(&c);
+        c.input_dim = dim;
+        c.hidden_dim = 6;
+        c.latent_dim = 4;
+        c.num_layers = 2;
+        c.loss = LSTMAE_LOSS_MSE;
+        c.seed = 3;
+        lstmae_allocator al = { refusing_alloc, plain_free, &refuse };
+        CHECK(lstmae_create_advanced(&c, &al, &m) == LSTMAE_OK, "create_advanced");
+    } else {
+        m = make_model(dim, 3, LSTMAE_LOSS_MSE);
+    }
     size_t n0 = 0;
     float *before = params(m, &n0);
     lstmae_sequences mine = { x, len, count, T };
+    refuse = kind == 3 && bad;
     double t0 = MPI_Wtime();
     int st = lstmae_fit_mpi(m, MPI_COMM_WORLD, kind == 2 && bad ? NULL : &mine, NULL, &o, NULL);
+    refuse = 0;
     double took = MPI_Wtime() - t0, slowest = 0.0;
     CHECK(st == want[kind], "%s: returned %s, want %s", what[kind], lstmae_strerror(st),
           lstmae_strerror(want[kind]));
@@ -388,7 +418,7 @@ int main(int argc, char **argv)
     check_equivalence(MPI_COMM_WORLD, "MPI_COMM_WORLD", LSTMAE_OPT_ADAM, 1e-3, LSTMAE_LOSS_BCE);
     check_equivalence(MPI_COMM_WORLD, "MPI_COMM_WORLD", LSTMAE_OPT_ADAM, 1e-3, LSTMAE_LOSS_MSE);
     check_uneven();
-    for (int k = 0; k < 3; k++) check_failure(k);
+    for (int k = 0; k < 4; k++) check_failure(k);
 
     /* a sub-communicator: ranks 0 and 1 train together while the others
        (with 3 ranks, rank 2 alone) train apart: the messages never cross */
