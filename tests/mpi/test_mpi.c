@@ -12,6 +12,8 @@
    - uneven shards (rank 0 holds half the set, the last rank nothing),
      shuffled, two worker threads a rank (MPI_THREAD_FUNNELED): every rank
      OK and bit-identical;
+   - checkpoints are written by rank 0 only, and one it cannot write
+     stops every rank after the same epoch (LSTMAE_ERR_IO);
    - a sub-communicator (MPI_Comm_split) trains its own group only;
    - failure propagation: a rank whose model (and data) has another
      input_dim, a NaN in a valid step on the last rank, a rank passing
@@ -21,11 +23,13 @@
    ends every rank at once (a CMocka failure would unwind one rank and
    leave the others waiting in a collective). Each rank prints what it
    checked with its rank; CTest's TIMEOUT catches a hang. */
+#define _POSIX_C_SOURCE 200809L /* getpid */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
@@ -385,6 +389,57 @@ static void check_failure(int kind)
     lstmae_free(m);
 }
 
+/* Checkpoints: written by rank 0 only (each rank names its own file);
+   one that cannot be written stops every rank after the same epoch with
+   LSTMAE_ERR_IO, the ranks still identical. */
+static void check_checkpoints(void)
+{
+    static dataset d;
+    make_data(&d, 21);
+    lstmae_fit_options o;
+    lstmae_fit_options_init(&o);
+    o.epochs = 3;
+    o.batch_size = 4;
+    static float x[N * T * D];
+    static int32_t len[N];
+    size_t count = shard_of(&d, g_size, g_rank, 4, 0, x, len);
+    lstmae_sequences mine = { count ? x : NULL, len, count, T };
+    int pid = (int)getpid();
+    MPI_Bcast(&pid, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/lstmae-test-mpi-%d-rank%d.lstmae", pid, g_rank);
+    lstmae_model *m = make_model(D, 8, LSTMAE_LOSS_MSE);
+    o.checkpoint_path = path;
+    int st = lstmae_fit_mpi(m, MPI_COMM_WORLD, &mine, NULL, &o, NULL);
+    CHECK(st == LSTMAE_OK, "checkpoints: %s", lstmae_strerror(st));
+    FILE *f = fopen(path, "rb");
+    CHECK((f != NULL) == (g_rank == 0), "checkpoints: rank %d %s %s", g_rank,
+          f ? "wrote" : "did not write", path);
+    if (f) {
+        fclose(f);
+        lstmae_model *back = NULL;
+        CHECK(lstmae_load(path, &back) == LSTMAE_OK, "checkpoint load");
+        CHECK(lstmae_epochs_done(back) == 3, "checkpoint epochs");
+        expect_close("checkpoint", m, back, 0.0);
+        lstmae_free(back);
+        remove(path);
+    }
+    lstmae_free(m);
+
+    /* rank 0 cannot write its checkpoint: every rank stops after epoch 1 */
+    snprintf(path, sizeof path, "/nonexistent-lstmae-%d/rank%d.lstmae", pid, g_rank);
+    m = make_model(D, 8, LSTMAE_LOSS_MSE);
+    st = lstmae_fit_mpi(m, MPI_COMM_WORLD, &mine, NULL, &o, NULL);
+    CHECK(st == LSTMAE_ERR_IO, "unwritable checkpoint: %s", lstmae_strerror(st));
+    CHECK(lstmae_epochs_done(m) == 1, "unwritable checkpoint: %llu epochs done",
+          (unsigned long long)lstmae_epochs_done(m));
+    expect_identical(MPI_COMM_WORLD, "unwritable checkpoint", m, NULL);
+    SAY("ok: checkpoints written by rank 0 only; rank 0's failed save stops all %d ranks after "
+        "epoch 1 with %s, the ranks identical\n",
+        g_size, lstmae_strerror(LSTMAE_ERR_IO));
+    lstmae_free(m);
+}
+
 /* Refused locally, without communication. */
 static void check_local_refusals(void)
 {
@@ -419,6 +474,7 @@ int main(int argc, char **argv)
     check_equivalence(MPI_COMM_WORLD, "MPI_COMM_WORLD", LSTMAE_OPT_ADAM, 1e-3, LSTMAE_LOSS_MSE);
     check_uneven();
     for (int k = 0; k < 4; k++) check_failure(k);
+    check_checkpoints();
 
     /* a sub-communicator: ranks 0 and 1 train together while the others
        (with 3 ranks, rank 2 alone) train apart: the messages never cross */
