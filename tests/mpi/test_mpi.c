@@ -12,6 +12,7 @@
    - uneven shards (rank 0 holds half the set, the last rank nothing),
      shuffled, two worker threads a rank (MPI_THREAD_FUNNELED): every rank
      OK and bit-identical;
+   - rank 0's on_batch stops every rank after the same batch;
    - checkpoints are written by rank 0 only, and one it cannot write
      stops every rank after the same epoch (LSTMAE_ERR_IO);
    - a sub-communicator (MPI_Comm_split) trains its own group only;
@@ -440,6 +441,48 @@ static void check_checkpoints(void)
     lstmae_free(m);
 }
 
+static int batch_calls;
+
+static int stop_at_batch_3(void *user, int epoch, size_t batch, size_t num_batches,
+                           double batch_loss)
+{
+    (void)user;
+    (void)num_batches;
+    (void)batch_loss;
+    batch_calls++;
+    return epoch == 2 && batch == 3;
+}
+
+/* on_batch runs on rank 0; its stop ends every rank after the same batch. */
+static void check_stop(void)
+{
+    static dataset d;
+    make_data(&d, 33);
+    lstmae_fit_options o;
+    lstmae_fit_options_init(&o);
+    o.epochs = 4;
+    o.batch_size = 3;
+    o.on_batch = stop_at_batch_3;
+    static float x[N * T * D];
+    static int32_t len[N];
+    size_t count = shard_of(&d, g_size, g_rank, 3, 0, x, len);
+    lstmae_sequences mine = { count ? x : NULL, len, count, T };
+    lstmae_model *m = make_model(D, 4, LSTMAE_LOSS_MSE);
+    batch_calls = 0;
+    int st = lstmae_fit_mpi(m, MPI_COMM_WORLD, &mine, NULL, &o, NULL);
+    CHECK(st == LSTMAE_ERR_CANCELLED, "stop: %s", lstmae_strerror(st));
+    size_t steps = (N + 3 * (size_t)g_size - 1) / (3 * (size_t)g_size);
+    CHECK(batch_calls == (g_rank == 0 ? (int)steps + 3 : 0), "stop: on_batch ran %d times",
+          batch_calls);
+    CHECK(lstmae_epochs_done(m) == 1, "stop: %llu epochs done",
+          (unsigned long long)lstmae_epochs_done(m));
+    expect_identical(MPI_COMM_WORLD, "stopped by rank 0's on_batch", m, NULL);
+    SAY("ok: rank 0's on_batch asked to stop at epoch 2, batch 3: all %d ranks returned %s "
+        "there, identical\n",
+        g_size, lstmae_strerror(LSTMAE_ERR_CANCELLED));
+    lstmae_free(m);
+}
+
 /* Refused locally, without communication. */
 static void check_local_refusals(void)
 {
@@ -475,6 +518,7 @@ int main(int argc, char **argv)
     check_uneven();
     for (int k = 0; k < 4; k++) check_failure(k);
     check_checkpoints();
+    check_stop();
 
     /* a sub-communicator: ranks 0 and 1 train together while the others
        (with 3 ranks, rank 2 alone) train apart: the messages never cross */
