@@ -9,6 +9,8 @@
      the ranks' parameters and metrics are bit-identical; rank 0's model
      is what every rank starts from; the epoch callback runs on rank 0
      only;
+   - validation shards: each epoch's validation loss, and early stopping
+     (patience), as one process's with the whole validation set;
    - uneven shards (rank 0 holds half the set, the last rank nothing),
      shuffled, two worker threads a rank (MPI_THREAD_FUNNELED): every rank
      OK and bit-identical;
@@ -275,6 +277,81 @@ static void check_equivalence(MPI_Comm comm, const char *group, lstmae_optimizer
     lstmae_free(alone);
 }
 
+/* ---- validation and early stopping ---------------------------------------- */
+
+static double valid_loss_seen[16];
+static int valid_epochs_seen;
+
+static int record_valid(void *user, int epoch, const lstmae_metrics *train,
+                        const lstmae_metrics *valid)
+{
+    (void)user;
+    (void)train;
+    if (valid && epoch >= 1 && epoch <= 16) valid_loss_seen[epoch - 1] = valid->loss;
+    valid_epochs_seen = epoch;
+    return 0;
+}
+
+/* Validation shards: the epoch's validation loss is the whole set's, and
+   early stopping (patience) decides as one process does. */
+static void check_validation(void)
+{
+    static dataset d, v;
+    make_data(&d, 61);
+    make_data(&v, 62);
+    lstmae_fit_options o;
+    lstmae_fit_options_init(&o);
+    o.epochs = 12;
+    o.batch_size = 4;
+    o.shuffle = 0;
+    o.optimizer = LSTMAE_OPT_SGD;
+    o.learning_rate = 3.0f; /* large: the validation loss rises in epoch 2 */
+    o.patience = 1;
+    o.on_epoch = record_valid;
+
+    lstmae_model *alone = make_model(D, 6, LSTMAE_LOSS_MSE);
+    lstmae_fit_options oa = o;
+    oa.batch_size = 4 * g_size;
+    lstmae_sequences all = { d.x, d.len, N, T }, vall = { v.x, v.len, N, T };
+    valid_epochs_seen = 0;
+    int st = lstmae_fit(alone, &all, &vall, &oa, NULL);
+    CHECK(st == LSTMAE_OK, "validation alone: %s", lstmae_strerror(st));
+    double want[16];
+    int want_epochs = valid_epochs_seen;
+    memcpy(want, valid_loss_seen, sizeof want);
+
+    static float x[N * T * D], vx[N * T * D];
+    static int32_t len[N], vlen[N];
+    size_t count = shard_of(&d, g_size, g_rank, 4, 0, x, len);
+    size_t vcount = shard_of(&v, g_size, g_rank, 4, 0, vx, vlen);
+    lstmae_sequences mine = { count ? x : NULL, len, count, T };
+    lstmae_sequences vmine = { vcount ? vx : NULL, vlen, vcount, T };
+    lstmae_model *m = make_model(D, 6, LSTMAE_LOSS_MSE);
+    valid_epochs_seen = 0;
+    st = lstmae_fit_mpi(m, MPI_COMM_WORLD, &mine, &vmine, &o, NULL);
+    CHECK(st == LSTMAE_OK, "validation: %s", lstmae_strerror(st));
+    CHECK(lstmae_epochs_done(m) == lstmae_epochs_done(alone),
+          "validation: %llu epochs done, alone %llu", (unsigned long long)lstmae_epochs_done(m),
+          (unsigned long long)lstmae_epochs_done(alone));
+    if (g_rank == 0) {
+        CHECK(valid_epochs_seen == want_epochs, "validation: %d epochs, alone %d",
+              valid_epochs_seen, want_epochs);
+        for (int e = 0; e < want_epochs && e < 16; e++)
+            CHECK(fabs(valid_loss_seen[e] - want[e]) <= 1e-4 * fabs(want[e]),
+                  "validation loss of epoch %d: %.9g, alone %.9g", e + 1, valid_loss_seen[e],
+                  want[e]);
+    }
+    expect_close("validation, early stopping", alone, m, 1e-5);
+    expect_identical(MPI_COMM_WORLD, "validation, early stopping", m, NULL);
+    CHECK(want_epochs < 12 && lstmae_epochs_done(m) < (uint64_t)want_epochs,
+          "validation: no early stop (%d epochs run), the case checks nothing", want_epochs);
+    SAY("ok: validation shards and patience %d: %d epochs run (of 12), the best (%llu) kept; "
+        "each epoch's validation loss and the model as one process's\n",
+        o.patience, want_epochs, (unsigned long long)lstmae_epochs_done(m));
+    lstmae_free(m);
+    lstmae_free(alone);
+}
+
 /* ---- uneven, shuffled shards --------------------------------------------- */
 
 static void check_uneven(void)
@@ -516,6 +593,7 @@ int main(int argc, char **argv)
     check_equivalence(MPI_COMM_WORLD, "MPI_COMM_WORLD", LSTMAE_OPT_ADAM, 1e-3, LSTMAE_LOSS_BCE);
     check_equivalence(MPI_COMM_WORLD, "MPI_COMM_WORLD", LSTMAE_OPT_ADAM, 1e-3, LSTMAE_LOSS_MSE);
     check_uneven();
+    check_validation();
     for (int k = 0; k < 4; k++) check_failure(k);
     check_checkpoints();
     check_stop();
