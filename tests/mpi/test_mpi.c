@@ -11,6 +11,7 @@
      only;
    - validation shards: each epoch's validation loss, and early stopping
      (patience), as one process's with the whole validation set;
+   - input scaling (standard, minmax) from uneven shards: the whole set's;
    - uneven shards (rank 0 holds half the set, the last rank nothing),
      shuffled, two worker threads a rank (MPI_THREAD_FUNNELED): every rank
      OK and bit-identical;
@@ -352,6 +353,60 @@ static void check_validation(void)
     lstmae_free(alone);
 }
 
+/* ---- input scaling ----------------------------------------------------------- */
+
+/* The first fit's scaling statistics come from every rank's shard: those of
+   the whole set (standard: to float rounding; minmax: exactly). */
+static void check_scaling(lstmae_scaling kind)
+{
+    static dataset d;
+    make_data(&d, 71);
+    lstmae_config c;
+    lstmae_config_init(&c);
+    c.input_dim = D;
+    c.hidden_dim = 5;
+    c.latent_dim = 3;
+    c.loss = LSTMAE_LOSS_MSE;
+    c.scaling = kind;
+    lstmae_fit_options o;
+    lstmae_fit_options_init(&o);
+    o.epochs = 1;
+    o.batch_size = 4;
+    lstmae_model *alone = NULL, *m = NULL;
+    CHECK(lstmae_create(&c, &alone) == LSTMAE_OK && lstmae_create(&c, &m) == LSTMAE_OK,
+          "create");
+    lstmae_sequences all = { d.x, d.len, N, T };
+    CHECK(lstmae_fit(alone, &all, NULL, &o, NULL) == LSTMAE_OK, "scaling alone");
+    static float x[N * T * D];
+    static int32_t len[N];
+    size_t count = shard_of(&d, g_size, g_rank, 4, 1, x, len); /* uneven, one empty */
+    lstmae_sequences mine = { count ? x : NULL, len, count, T };
+    int st = lstmae_fit_mpi(m, MPI_COMM_WORLD, &mine, NULL, &o, NULL);
+    CHECK(st == LSTMAE_OK, "scaling: %s", lstmae_strerror(st));
+    float off[D], sc[D], off1[D], sc1[D];
+    CHECK(lstmae_get_scaling(alone, off, sc) == LSTMAE_OK, "get_scaling");
+    CHECK(lstmae_get_scaling(m, off1, sc1) == LSTMAE_OK, "get_scaling");
+    double tol = kind == LSTMAE_SCALING_MINMAX ? 0.0 : 1e-5;
+    for (int i = 0; i < D; i++)
+        CHECK(fabs((double)off1[i] - off[i]) <= tol * fabs(off[i]) &&
+                  fabs((double)sc1[i] - sc[i]) <= tol * fabs(sc[i]),
+              "scaling feature %d: offset %.9g scale %.9g, alone %.9g %.9g", i, off1[i], sc1[i],
+              off[i], sc[i]);
+    float both[2 * D];
+    memcpy(both, off1, sizeof off1);
+    memcpy(both + D, sc1, sizeof sc1);
+    float first[2 * D];
+    memcpy(first, both, sizeof both);
+    MPI_Bcast(first, 2 * D, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    CHECK(memcmp(first, both, sizeof both) == 0, "scaling differs from rank 0's");
+    SAY("ok: %s scaling from uneven shards: the whole set's offset and scale (%s), every rank "
+        "the same\n",
+        kind == LSTMAE_SCALING_MINMAX ? "minmax" : "standard",
+        kind == LSTMAE_SCALING_MINMAX ? "exactly" : "within 1e-5");
+    lstmae_free(m);
+    lstmae_free(alone);
+}
+
 /* ---- uneven, shuffled shards --------------------------------------------- */
 
 static void check_uneven(void)
@@ -594,6 +649,8 @@ int main(int argc, char **argv)
     check_equivalence(MPI_COMM_WORLD, "MPI_COMM_WORLD", LSTMAE_OPT_ADAM, 1e-3, LSTMAE_LOSS_MSE);
     check_uneven();
     check_validation();
+    check_scaling(LSTMAE_SCALING_STANDARD);
+    check_scaling(LSTMAE_SCALING_MINMAX);
     for (int k = 0; k < 4; k++) check_failure(k);
     check_checkpoints();
     check_stop();
