@@ -31,7 +31,8 @@ and prints the ratios lstmae / PyTorch:
 Usage: /usr/bin/python3 bench/compare.py [--bench PATH] [--quick]
            [--cells lstm,gru] [--threads 1,2] [--configs S,M,L]
            [--envs default,SkylakeX] [--packed-L all|once|none]
-           [--repeat N] [--base PATH] [--no-torch] [--raw FILE]
+           [--repeat N] [--retries N] [--base PATH] [--no-torch]
+           [--raw FILE]
 The full run takes about 6 minutes on the idle 2-core development machine
 (10 with other jobs running); --quick under 2.
 """
