@@ -12,16 +12,17 @@
  *      flags with the truth: precision, recall, false-positive rate.
  *
  * Usage:
- *   anomaly
+ *   anomaly [--seed S]
  *       generated data: noisy sine waves around 20 (amplitude 4-6), with
  *       spikes, flat lines and noise bursts injected into half of the test
- *       set. Deterministic; a few seconds.
+ *       set. Deterministic; a few seconds. S is the model's seed
+ *       (lstmae_config.seed, default 1); the data stay the same.
  *   anomaly TRAIN.npy CALIB.npy TEST.npy LABELS.npy [EPOCHS [OUT_DIR]]
  *       sequences from files: float32 [n][T] or [n][T][D] (little-endian
  *       .npy, as numpy.save writes them); LABELS int32 or float32 [n] for
  *       TEST, 0 for normal and anything else for an anomaly (its value is
  *       the kind, counted apart). examples/ecg_anomaly.py writes such
- *       files from SciPy's ECG record. EPOCHS defaults to 40. With
+ *       files from SciPy's ECG record. EPOCHS defaults to 80. With
  *       OUT_DIR (an existing directory), the loaded model's outputs are
  *       written there for plotting (docs/figures/anomaly.py): threshold.npy
  *       (float64 [1]), calib_scores.npy and test_scores.npy (float32 [n]),
@@ -72,7 +73,7 @@ static void free_set(data_set *s)
 
 /* ---- generated data ------------------------------------------------------- */
 
-enum { GEN_STEPS = 48, GEN_TRAIN = 600, GEN_CALIB = 200, GEN_TEST = 400 };
+enum { GEN_STEPS = 32, GEN_TRAIN = 600, GEN_CALIB = 500, GEN_TEST = 400 };
 
 /* splitmix64: our own generator, so the data are the same everywhere. */
 static uint64_t next_random(uint64_t *state)
@@ -369,10 +370,12 @@ static int write_outputs(const char *dir, const lstmae_model *model, const data_
 }
 
 /* Steps 1-3: fit with scaling, calibrate, save. */
-static int train_and_save(const data_set *train, const data_set *calib, int epochs)
+static int train_and_save(const data_set *train, const data_set *calib, int epochs,
+                          uint64_t seed)
 {
     lstmae_config cfg;
     lstmae_config_init(&cfg);
+    cfg.seed = seed;
     cfg.input_dim = (int)train->dim;
     cfg.hidden_dim = 32;
     cfg.latent_dim = 8;
@@ -505,10 +508,19 @@ static int load_and_detect(const data_set *calib, const data_set *test, int gene
 int main(int argc, char **argv)
 {
     data_set train = {0}, calib = {0}, test = {0};
-    int epochs = 40, rc = 2;
+    int epochs = 80, rc = 2;
+    uint64_t seed = 1;
     double min_recall = 0.8, max_fpr = 0.05;
 
-    if (argc == 1) {
+    if (argc == 1 || (argc == 3 && strcmp(argv[1], "--seed") == 0)) {
+        if (argc == 3) {
+            char *end;
+            seed = strtoull(argv[2], &end, 10);
+            if (end == argv[2] || *end != '\0') {
+                fprintf(stderr, "anomaly: --seed takes a whole number, not %s\n", argv[2]);
+                goto done;
+            }
+        }
         if (!generate(&train, &calib, &test)) {
             fprintf(stderr, "anomaly: out of memory\n");
             goto done;
@@ -530,14 +542,15 @@ int main(int argc, char **argv)
         max_fpr = 0.2;
     } else {
         fprintf(stderr,
-                "usage: anomaly [TRAIN.npy CALIB.npy TEST.npy LABELS.npy [EPOCHS [OUT_DIR]]]\n");
+                "usage: anomaly [--seed S]\n"
+                "       anomaly TRAIN.npy CALIB.npy TEST.npy LABELS.npy [EPOCHS [OUT_DIR]]\n");
         goto done;
     }
 
     int broken = 0;
     rc = 1;
-    if (train_and_save(&train, &calib, epochs) == 0 &&
-        load_and_detect(&calib, &test, argc == 1, argc == 7 ? argv[6] : NULL, min_recall,
+    if (train_and_save(&train, &calib, epochs, seed) == 0 &&
+        load_and_detect(&calib, &test, argc <= 3, argc == 7 ? argv[6] : NULL, min_recall,
                         max_fpr, &broken) == 0 && !broken)
         rc = 0;
 done:
