@@ -251,9 +251,9 @@ static void bridge_backward(const ae_net *net, ae_ws *ws, float *grad, size_t k)
     float *da = ws->dh0;
     const float *h0 = ws->h0[k];
     for (size_t i = 0; i < B * Hb; i++) da[i] *= 1.0f - h0[i] * h0[i];
-    tensor_matmul_tn(DW(grad, b->weight), da, ws->z, Hb, Z, B, 1.0f, ws->sc.wpack);
+    tensor_matmul_tn(DW(grad, b->weight), da, ws->z, Hb, Z, B, 1.0f, ws->sc.bwpack);
     tensor_add_colsum(DW(grad, b->bias), da, B, Hb);
-    tensor_matmul_nn(ws->dz, da, W(net, b->weight), B, Z, Hb, 1.0f, ws->sc.wpack);
+    tensor_matmul_nn(ws->dz, da, W(net, b->weight), B, Z, Hb, 1.0f, ws->sc.bwpack);
 }
 
 /* Decoder, top to bottom, from dh = dL/dh of the top layer (consumed);
@@ -342,17 +342,17 @@ void ae_backward(const ae_net *net, ae_ws *ws, float *grad)
     /* output: dW_o += dy^T h_dec; db_o += sum dy; dh_dec = dy W_o */
     size_t D = out->out_dim, Hd = out->in_dim;
     tensor_matmul_tn(DW(grad, out->weight), ws->dy, ws->h[p->nlayers - 1], D, Hd, rows, 1.0f,
-                     ws->sc.wpack);
+                     ws->sc.bwpack);
     tensor_add_colsum(DW(grad, out->bias), ws->dy, rows, D);
-    tensor_matmul_nn(dh, ws->dy, W(net, out->weight), rows, Hd, D, 0.0f, ws->sc.wpack);
+    tensor_matmul_nn(dh, ws->dy, W(net, out->weight), rows, Hd, D, 0.0f, ws->sc.bwpack);
 
     decoder_backward(net, ws, grad, dh, dbelow);
 
     /* latent: dW_z += dz^T h_enc; db_z += sum dz; dh_enc = dz W_z */
     size_t Z = lat->out_dim, Henc = lat->in_dim;
-    tensor_matmul_tn(DW(grad, lat->weight), ws->dz, ws->h_enc, Z, Henc, B, 1.0f, ws->sc.wpack);
+    tensor_matmul_tn(DW(grad, lat->weight), ws->dz, ws->h_enc, Z, Henc, B, 1.0f, ws->sc.bwpack);
     tensor_add_colsum(DW(grad, lat->bias), ws->dz, B, Z);
-    tensor_matmul_nn(ws->dh_enc, ws->dz, W(net, lat->weight), B, Henc, Z, 0.0f, ws->sc.wpack);
+    tensor_matmul_nn(ws->dh_enc, ws->dz, W(net, lat->weight), B, Henc, Z, 0.0f, ws->sc.bwpack);
 
     if (p->dirs == 2) {
         encoder_backward_bidir(net, ws, grad);

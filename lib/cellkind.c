@@ -44,7 +44,7 @@ void cellkind_input_backward(const layer_call *lc, const float *dgates)
     size_t G = lc->layer->width, in_dim = lc->layer->in_dim;
     const float *w_ih = lc->w[PLAN_W_IH];
     float *dw_ih = lc->dw[PLAN_W_IH], *din = lc->din, *rep = lc->s.rep;
-    float *wpack = lc->s.wpack;
+    float *wpack = lc->s.bwpack; /* the backward products' scratch */
     if (lc->layer->repeat) {
         /* The input of row r is the same at every step: sum its gate
            gradients over the steps, then one product per sequence. */

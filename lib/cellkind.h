@@ -34,6 +34,11 @@ typedef struct layer_scratch {
                       loop after that (GRU: the recurrent product)        */
     float *wpack;  /* the kind's wpack_floats(in_dim, H, training) floats,
                       64-byte aligned, for packed weights; NULL: CBLAS    */
+    float *bwpack; /* the scratch of the backward products after the time
+                      loop (tensor_matmul_nn/_tn): wpack when a fit runs
+                      several workers, whose BLAS calls would serialise
+                      on OpenBLAS's lock; NULL (CBLAS) otherwise, where
+                      OpenBLAS is as fast or faster (L: 5-7%)          */
     /* backward only */
     float *dgates; /* [rows][G] dL/da                                     */
     float *dc;     /* [B][H] the carry of the recurrent state (LSTM: dc;

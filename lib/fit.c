@@ -195,6 +195,8 @@ static size_t valid_steps(const lstmae_sequences *s, const size_t *idx, size_t n
 typedef struct deal_key {
     size_t len;
     uint64_t hash;         /* of the valid steps: the content          */
+    const float *x;        /* the valid steps (len * D floats)          */
+    size_t size;           /* their bytes                               */
     size_t index;
 } deal_key;
 
@@ -348,6 +350,9 @@ static int trainer_init(trainer *tr, const lstmae_model *m, const ae_net *net,
             trainer_free(tr);
             return st;
         }
+        /* several workers: the backward products on lstmae's kernel, off
+           OpenBLAS's lock; one: on the BLAS */
+        tr->shards[s].ws.sc.bwpack = nshards > 1 ? tr->shards[s].ws.sc.wpack : NULL;
         tr->nshards = s + 1;
     }
     if (valid) {
@@ -407,7 +412,36 @@ static int deal_cmp(const void *pa, const void *pb)
     const deal_key *a = pa, *b = pb;
     if (a->len != b->len) return a->len > b->len ? -1 : 1;
     if (a->hash != b->hash) return a->hash < b->hash ? -1 : 1;
+    /* equal hashes: the contents decide; only identical sequences fall
+       to the index, where the order changes nothing */
+    int c = a->size ? memcmp(a->x, b->x, a->size) : 0;
+    if (c != 0) return c;
     return (a->index > b->index) - (a->index < b->index);
+}
+
+/* Sorts k[0..n-1] by deal_cmp in place (heapsort: no allocation, which
+   glibc's qsort makes for larger arrays, and this runs every batch). */
+static void deal_sort(deal_key *k, size_t n)
+{
+    for (size_t end = n, start = n / 2;;) {
+        size_t root;
+        if (start > 0) {
+            root = --start; /* building the heap */
+        } else {
+            if (end <= 1) return;
+            deal_key t = k[0]; /* the largest to the end */
+            k[0] = k[--end];
+            k[end] = t;
+            root = 0;
+        }
+        for (size_t child; (child = 2 * root + 1) < end; root = child) {
+            if (child + 1 < end && deal_cmp(&k[child], &k[child + 1]) < 0) child++;
+            if (deal_cmp(&k[root], &k[child]) >= 0) break;
+            deal_key t = k[root];
+            k[root] = k[child];
+            k[child] = t;
+        }
+    }
 }
 
 /* Reorders idx[0..n-1] into the batch's canonical order, then for S
@@ -427,10 +461,12 @@ static void deal_batch(trainer *tr, size_t *idx, size_t n, size_t S)
     for (size_t i = 0; i < n; i++) {
         size_t L = d->lengths ? (size_t)d->lengths[idx[i]] : T;
         k[i].len = L;
-        k[i].hash = L ? workspace_hash(d->data + idx[i] * T * D, L * D) : 0;
+        k[i].x = L ? d->data + idx[i] * T * D : NULL;
+        k[i].size = L * D * sizeof(float);
+        k[i].hash = L ? workspace_hash(k[i].x, L * D) : 0;
         k[i].index = idx[i];
     }
-    qsort(k, n, sizeof *k, deal_cmp);
+    deal_sort(k, n);
     size_t at = 0;
     for (size_t s = 0; s < S; s++)
         for (size_t r = s; r < n; r += S) idx[at++] = k[r].index;

@@ -171,7 +171,7 @@ static void gru_backward(const layer_call *lc)
     /* dW_hh += sum_t dgh_t^T h_{t-1} (h_{-1} = h0 or 0); db_hh += dgh */
     size_t later = pk->rows - first;
     if (later)
-        tensor_matmul_tn(dw_hh, dgates + first * G, hprev, G, H, later, 1.0f, wpack);
+        tensor_matmul_tn(dw_hh, dgates + first * G, hprev, G, H, later, 1.0f, lc->s.bwpack);
     tensor_add_colsum(db_hh, dgates, pk->rows, G);
     /* dgates becomes dgi: its n block is dn~, kept in dh */
     for (size_t k = 0; k < pk->rows; k++)

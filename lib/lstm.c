@@ -78,7 +78,7 @@ static void lstm_backward(const layer_call *lc)
     /* dW_hh += sum_t da_t^T h_{t-1}: one product over all steps */
     size_t later = pk->rows - first;
     if (later)
-        tensor_matmul_tn(dw_hh, dgates + first * G, hprev, G, H, later, 1.0f, wpack);
+        tensor_matmul_tn(dw_hh, dgates + first * G, hprev, G, H, later, 1.0f, lc->s.bwpack);
     tensor_add_colsum(dbias, dgates, pk->rows, G);
     cellkind_input_backward(lc, dgates);
 }

@@ -24,11 +24,13 @@ size_t tensor_project_floats(size_t N, size_t K);
 /* The backward products (tensor_matmul_nn, _tn) go to the packed kernel
    when C has at least TENSOR_OWN_MIN_N columns and M N K is at least
    TENSOR_OWN_MIN_MNK (and scratch is given, and the CPU has the kernel),
-   else to the BLAS. The choice depends on the shape only, never on the
-   data or on other threads. Below these, packing costs more than the
-   kernel saves (docs/performance.md); above, the kernel keeps the BLAS's
-   own threads, which serialise calls from several lstmae workers, out of
-   the way. */
+   else to the BLAS. The choice depends on the shape and on whether the
+   caller gives scratch, never on the data or on other threads. Below
+   these, packing costs more than the kernel saves (docs/performance.md);
+   above, the kernel keeps the BLAS's own threads, which serialise calls
+   from several lstmae workers, out of the way. A fit with one worker
+   gives no scratch (layer_scratch.bwpack): alone, OpenBLAS is as fast on
+   these shapes, and 5-7% faster on L. */
 #define TENSOR_OWN_MIN_MNK ((size_t)1 << 18)
 #define TENSOR_OWN_MIN_N 32
 

@@ -409,7 +409,7 @@ int cmd_score(int argc, char **argv)
         code = write_matrix(j.extra, steps, n, j.seqs.max_len, ids, "step");
     if (code == CLI_OK && has_threshold)
         printf("flagged %zu of %zu sequences (score above the threshold "
-               "%.9g)\n", flagged, n, threshold);
+               "%.17g)\n", flagged, n, threshold);
     else if (code == CLI_OK)
         printf("scored %zu sequences; %s holds no threshold ('lstmae "
                "calibrate' sets one)\n", n, j.model_path);
@@ -462,7 +462,7 @@ int cmd_calibrate(int argc, char **argv)
     for (size_t i = 0; code == CLI_OK && i < j.seqs.count; i++)
         used += j.seqs.lengths[i] > 0;
     if (code == CLI_OK)
-        printf("threshold %.9g (%s %g over %zu non-empty sequences); saved "
+        printf("threshold %.17g (%s %g over %zu non-empty sequences); saved "
                "%s\n", threshold, rule_text, param, used, out);
     job_close(&j);
     return code;

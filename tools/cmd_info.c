@@ -129,7 +129,7 @@ int cmd_info(int argc, char **argv)
     free(stats);
     double threshold = 0.0;
     if (lstmae_get_threshold(model, &threshold) == LSTMAE_OK)
-        printf("threshold:        %.9g\n", threshold);
+        printf("threshold:        %.17g\n", threshold);
     else
         printf("threshold:        none\n");
     if (tensors != NULL) {

@@ -1397,7 +1397,7 @@ group_anomaly() {
     # quantile 0.9 of 30: the 27th smallest held-out score
     lm 0 score sines.lstmae held.csv -o held_s.csv
     check "quantile 0.9: the 27th smallest of 30 scores" test "$(awk -F, \
-        'NR > 1 { print $2 }' held_s.csv | sort -g | sed -n 27p)" = "$thr"
+        'NR > 1 { print $2 }' held_s.csv | sort -g | sed -n 27p)" = "$(printf '%.9g' "$thr")"
     check "quantile 0.9: 3 held-out sequences above it" test "$(awk -F, \
         'NR > 1 { n += $3 } END { print n }' held_s.csv)" = 3
     lm 0 score sines.lstmae new.csv -o s.csv --step-scores st.csv
@@ -1427,7 +1427,7 @@ assert np.array_equal(c[:, 1:].astype(np.float32), s)"
     local tmax
     tmax=$(awk '{ print $2 }' out)
     lm 0 score max.lstmae new.csv -o smax.csv && has_out "flagged 0 of 30"
-    check "max 1: the largest score" test "$tmax" = \
+    check "max 1: the largest score" test "$(printf '%.9g' "$tmax")" = \
         "$(awk -F, 'NR > 1 { print $2 }' smax.csv | sort -g | tail -1)"
     lm 0 calibrate sines.lstmae new.csv --rule mean_std --param 0 -o ms.lstmae
     check "mean_std 0: the mean score" awk -F, -v t="$(awk '{ print $2 }' out)" \
