@@ -8,9 +8,10 @@
 #include "lstm.h"
 #include "tensor.h"
 
+/* indexed by lstmae_cell: the configuration's value is the index */
 static const cell_kind *const kinds[] = {
-    [CELLKIND_LSTM] = &lstm_cell,
-    [CELLKIND_GRU] = &gru_cell,
+    [LSTMAE_CELL_LSTM] = &lstm_cell,
+    [LSTMAE_CELL_GRU] = &gru_cell,
 };
 
 const cell_kind *cellkind_get(int id)

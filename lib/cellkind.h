@@ -103,8 +103,8 @@ typedef struct cell_kind {
     size_t (*wpack_floats)(size_t in_dim, size_t hidden, int training);
 } cell_kind;
 
-/* The kinds, by id (the index in cellkind.c's table). */
-enum { CELLKIND_LSTM = 0, CELLKIND_GRU = 1 };
+/* The kind of a lstmae_cell value (the index in cellkind.c's table), or
+   NULL for a value with no kind. */
 const cell_kind *cellkind_get(int id);
 
 /* The input side, the same for every kind (G = lc->layer->width).

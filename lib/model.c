@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cellkind.h"
 #include "mem.h"
 #include "status.h"
 
@@ -29,7 +30,7 @@ int model_check_config(const lstmae_config *c, char *why, size_t size)
                              "loss %d is not LSTMAE_LOSS_BCE (0), LSTMAE_LOSS_MSE (1) or "
                              "LSTMAE_LOSS_CROSS_ENTROPY (2)",
                              (int)c->loss);
-    if (c->cell != LSTMAE_CELL_LSTM && c->cell != LSTMAE_CELL_GRU)
+    if (!cellkind_get((int)c->cell))
         return status_reject(why, size,
                              "cell %d is not LSTMAE_CELL_LSTM (0) or LSTMAE_CELL_GRU (1)",
                              (int)c->cell);

@@ -64,8 +64,7 @@ void plan_build(const lstmae_config *cfg, ae_plan *p)
     p->loss = cfg->loss;
     /* the configuration names the kind (MODEL.md, "Variants"); it was
        checked by model_check_config */
-    const cell_kind *cell =
-        cellkind_get(cfg->cell == LSTMAE_CELL_GRU ? CELLKIND_GRU : CELLKIND_LSTM);
+    const cell_kind *cell = cellkind_get((int)cfg->cell);
     /* MODEL.md order: encoder.k.* (each layer's _reverse tensors right
        after its forward ones), latent.*, bridge.k.*, decoder.k.*,
        output.* */

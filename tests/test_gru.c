@@ -133,7 +133,7 @@ static float *fnan(size_t n)
 static void run_layer(const gcase *c, const float *P, const float *X, const float *R,
                       int use_wpack, float *hout, float *gP, float *gX)
 {
-    const cell_kind *k = cellkind_get(CELLKIND_GRU);
+    const cell_kind *k = cellkind_get(LSTMAE_CELL_GRU);
     size_t D = c->D, H = c->H, G = 3 * H, B = c->B, T = c->T;
     size_t order[MAXB], active[64], offset[65], steps = 0;
     for (size_t b = 0; b < B; b++) order[b] = b;
@@ -506,7 +506,7 @@ static void test_pytorch(void **state)
 static void test_table(void **state)
 {
     (void)state;
-    const cell_kind *k = cellkind_get(CELLKIND_GRU);
+    const cell_kind *k = cellkind_get(LSTMAE_CELL_GRU);
     assert_ptr_equal(k, &gru_cell);
     assert_string_equal(k->name, "gru");
     assert_int_equal(k->gates, 3);

@@ -87,7 +87,7 @@ static void check_plan(int D, int H, int Z, int K)
     assert_int_equal(p->nparams, off);
 
     /* the layers: encoder 0 .. K-1, then decoder 0 .. K-1 */
-    const cell_kind *lstm = cellkind_get(CELLKIND_LSTM);
+    const cell_kind *lstm = cellkind_get(LSTMAE_CELL_LSTM);
     assert_non_null(lstm);
     assert_string_equal(lstm->name, "lstm");
     assert_int_equal(p->nlayers, 2 * (size_t)K);
@@ -153,8 +153,8 @@ static void test_cellkind_table(void **state)
 {
     (void)state;
     assert_null(cellkind_get(-1));
-    assert_null(cellkind_get(CELLKIND_GRU + 1));
-    const cell_kind *k = cellkind_get(CELLKIND_LSTM);
+    assert_null(cellkind_get(LSTMAE_CELL_GRU + 1));
+    const cell_kind *k = cellkind_get(LSTMAE_CELL_LSTM);
     assert_int_equal(k->gates, 4);
     assert_int_equal(k->ntensors, 3);
     assert_int_equal(k->state, 1);
