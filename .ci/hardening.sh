@@ -4,8 +4,8 @@
 # failing the script on any report:
 #
 #   asan      Debug build with -DLSTMAE_SANITIZE=address,undefined ($ASAN_CC,
-#             default $CC, default gcc), every test but the long moving_ones
-#             example; leaks are caught by LeakSanitizer at each test's exit.
+#             default $CC, default gcc), every test but the long examples
+#             (moving_ones, anomaly, label learning); leaks are caught by LeakSanitizer at each test's exit.
 #   valgrind  RelWithDebInfo build, test_api, test_io, test_alloc and
 #             test_reference under valgrind memcheck (errors and definite,
 #             indirect or possible leaks give exit status 1).
