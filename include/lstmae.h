@@ -447,7 +447,9 @@ static inline void lstmae_fit_options_init(lstmae_fit_options *opt)
 
 /**
  * Makes a model with freshly initialised parameters (PyTorch's default
- * initialisation, drawn from a generator seeded with cfg->seed).
+ * initialisation, drawn from a generator seeded with cfg->seed; an LSTM's
+ * forget-gate biases start 1 higher, as Keras' unit_forget_bias, so that
+ * training leaves the mean-sequence plateau sooner).
  *
  * @par Thread safety
  *      Any thread; touches no shared state.

@@ -101,6 +101,9 @@ int model_create(const lstmae_config *cfg, const lstmae_allocator *a, lstmae_mod
     m->sgd_buf = m->params + 3 * m->nparams;
     rng_seed(&m->gen, cfg->seed);
     params_init(m->table, m->ntensors, m->params, &m->gen);
+    /* an LSTM's forget gates start open (bias + 1): without it, real-valued
+       data sat on the mean-sequence plateau for 100+ epochs (issue 13) */
+    if (cfg->cell == LSTMAE_CELL_LSTM) params_forget_bias(&m->plan, m->params, 1.0f);
     *out = m;
     return LSTMAE_OK;
 }

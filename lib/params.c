@@ -58,3 +58,12 @@ void params_init(const param_entry *table, size_t count, float *block, rng *r)
             block[e->offset + j] = rng_uniform(r, -bound, bound);
     }
 }
+
+void params_forget_bias(const ae_plan *p, float *block, float value)
+{
+    for (size_t L = 0; L < p->nlayers; L++) {
+        const plan_layer *l = &p->layer[L];
+        const plan_tensor *b = &l->t[PLAN_BIAS];
+        for (size_t j = l->hidden; j < 2 * l->hidden; j++) block[b->offset + j] += value;
+    }
+}

@@ -29,4 +29,9 @@ long params_find(const param_entry *table, size_t count, const char *name);
    table order. */
 void params_init(const param_entry *table, size_t count, float *block, rng *r);
 
+/* Adds value to the forget-gate block (rows H .. 2H - 1, gates i, f, g,
+   o) of every recurrent layer's bias, both directions: for an LSTM plan
+   only (Jozefowicz et al. 2015; Keras' unit_forget_bias). */
+void params_forget_bias(const ae_plan *p, float *block, float value);
+
 #endif

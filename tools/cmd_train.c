@@ -32,7 +32,7 @@ static const char train_help[] =
 "                    [--bidirectional] [--reverse-target]\n"
 "                    [--decoder-init zero|latent] [--decoder-feedback]\n"
 "                    [--loss bce|mse|ce] [--scaling none|standard|minmax]\n"
-"                    [--epochs 50] [--batch 64] [--lr 0.001] [--clip 0]\n"
+"                    [--epochs 50] [--batch 16] [--lr 0.002] [--clip 0]\n"
 "                    [--seed 1] [--threads 0] [--patience 0] [--plot loss.svg]\n"
 "                    [--optimizer adam|sgd] [--momentum 0] [--resume MODEL]\n"
 "                    [--history FILE.csv] [--valid-index-out FILE]\n"
@@ -83,8 +83,8 @@ static const char train_help[] =
 /* The rest of the help (C guarantees string literals of 4095 bytes). */
 static const char train_help_more[] =
 "  --epochs N           passes over the data (default 50)\n"
-"  --batch B            sequences per step (default 64)\n"
-"  --lr R               learning rate (default 0.001)\n"
+"  --batch B            sequences per step (default 16)\n"
+"  --lr R               learning rate (default 0.002)\n"
 "  --optimizer adam|sgd (default adam); --momentum M for sgd (default 0)\n"
 "  --clip C             clip the gradient norm to C; 0: off (default)\n"
 "  --threads N          worker threads; 0: the library's choice (default)\n"
@@ -453,7 +453,12 @@ int cmd_train(int argc, char **argv)
     lstmae_config_init(&cfg);
     lstmae_fit_options opt;
     lstmae_fit_options_init(&opt);
+    /* the tool's defaults, for a first run on a few hundred sequences:
+       more steps per epoch and a faster rate than the library's
+       PyTorch-like ones (docs/tutorial.md, "Choosing settings") */
     opt.epochs = 50;
+    opt.batch_size = 16;
+    opt.learning_rate = 2e-3f;
     opt.clip_norm = 0.0f;
     opt.momentum = 0.0f;
     double split_v = 0.0;
