@@ -1255,6 +1255,8 @@ LSTMAE_API int lstmae_get_threshold(const lstmae_model *model, double *threshold
  * @par Thread safety
  *      Changes the model: not while another call uses it.
  *
+ * @param model      the model.
+ * @param threshold  the threshold, finite.
  * @retval LSTMAE_OK               set.
  * @retval LSTMAE_ERR_INVALID_ARG  model NULL or threshold not finite.
  */
@@ -1302,6 +1304,9 @@ LSTMAE_API int lstmae_get_scaling(const lstmae_model *model, float *offset, floa
  * @par Thread safety
  *      Changes the model: not while another call uses it.
  *
+ * @param model   the model, with scaling other than #LSTMAE_SCALING_NONE.
+ * @param offset  input_dim floats: what the network subtracts.
+ * @param scale   input_dim floats: what it then divides by.
  * @retval LSTMAE_OK               set.
  * @retval LSTMAE_ERR_INVALID_ARG  NULL, the model's scaling is
  *                                 #LSTMAE_SCALING_NONE, a value not
@@ -1316,6 +1321,9 @@ LSTMAE_API int lstmae_set_scaling(lstmae_model *model, const float *offset,
  * Whether the model's input scaling statistics are fixed: 1 after the
  * first lstmae_fit() or lstmae_set_scaling() (and through files), 0
  * before and for #LSTMAE_SCALING_NONE.
+ *
+ * @param model  the model.
+ * @return 1 or 0; 0 for NULL.
  */
 LSTMAE_API int lstmae_scaling_ready(const lstmae_model *model);
 
