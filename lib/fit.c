@@ -558,65 +558,6 @@ static uint64_t get_count(const float *at)
     return (uint64_t)at[0] * 4096u + (uint64_t)at[1];
 }
 
-/* The input scaling's statistics over every rank's shard: sums, then
-   squared deviations from the global mean (standard), or extremes
-   (minmax). */
-static int scaling_collective(const lstmae_collective *c, const lstmae_sequences *s,
-                              lstmae_scaling kind, size_t D, float *offset, float *scale,
-                              float *buf /* [2 D + 1] */)
-{
-    size_t T = s->max_len;
-    for (size_t i = 0; i < 2 * D + 1; i++) buf[i] = 0.0f;
-    for (size_t d = 0; d < D; d++) {
-        double sum = 0.0, lo = INFINITY, hi = -INFINITY;
-        size_t n = 0;
-        for (size_t i = 0; i < s->count; i++) {
-            size_t L = s->lengths ? (size_t)s->lengths[i] : T;
-            for (size_t t = 0; t < L; t++) {
-                double v = s->data[(i * T + t) * D + d];
-                sum += v;
-                if (v < lo) lo = v;
-                if (v > hi) hi = v;
-            }
-            n += L;
-        }
-        buf[d] = kind == LSTMAE_SCALING_STANDARD ? (float)sum : (float)hi;
-        buf[D + d] = kind == LSTMAE_SCALING_STANDARD ? 0.0f : (float)-lo;
-        if (d == 0) buf[2 * D] = (float)n;
-    }
-    if (kind == LSTMAE_SCALING_MINMAX) {
-        /* an empty shard adds -inf: harmless under MAX */
-        if (c->allreduce(c->user, buf, 2 * D + 1, LSTMAE_REDUCE_MAX) != 0) return LSTMAE_ERR_IO;
-        for (size_t d = 0; d < D; d++) {
-            offset[d] = -buf[D + d];
-            scale[d] = buf[d] - (-buf[D + d]);
-            if (!(scale[d] != 0.0f) || !isfinite(scale[d])) scale[d] = 1.0f;
-            if (!isfinite(offset[d])) offset[d] = 0.0f;
-        }
-        return LSTMAE_OK;
-    }
-    if (c->allreduce(c->user, buf, 2 * D + 1, LSTMAE_REDUCE_SUM) != 0) return LSTMAE_ERR_IO;
-    double n = buf[2 * D];
-    for (size_t d = 0; d < D; d++) offset[d] = n > 0 ? (float)(buf[d] / n) : 0.0f;
-    for (size_t d = 0; d < D; d++) {
-        double sq = 0.0;
-        for (size_t i = 0; i < s->count; i++) {
-            size_t L = s->lengths ? (size_t)s->lengths[i] : T;
-            for (size_t t = 0; t < L; t++) {
-                double e = s->data[(i * T + t) * D + d] - (double)offset[d];
-                sq += e * e;
-            }
-        }
-        buf[d] = (float)sq;
-    }
-    if (c->allreduce(c->user, buf, D, LSTMAE_REDUCE_SUM) != 0) return LSTMAE_ERR_IO;
-    for (size_t d = 0; d < D; d++) {
-        scale[d] = n > 0 ? (float)sqrt(buf[d] / n) : 1.0f;
-        if (scale[d] == 0.0f) scale[d] = 1.0f;
-    }
-    return LSTMAE_OK;
-}
-
 /* One collective step: this rank's batch idx[0..nb-1] (nb may be 0),
    reduced with every rank's; leaves the mean gradient in tr->grad and
    the global sums. Returns LSTMAE_OK, LSTMAE_ERR_IO, or
@@ -680,13 +621,9 @@ int fit_run(lstmae_model *m, const lstmae_sequences *train,
     uint64_t epochs_before = m->epochs_done;
     size_t P = m->nparams, D = m->plan.d.in_dim, n = train->count;
     if (scaled_here) {
-        if (coll)
-            /* cbuf (P + CBUF_EXTRA floats, P > 2 D: output.* alone has
-               D (H + 1)) holds the 2 D + 1 statistics */
-            st = scaling_collective(coll, train, m->cfg.scaling, D, m->offset, m->scale,
-                                    tr.cbuf);
-        else
-            scaling_compute(train, m->cfg.scaling, D, m->offset, m->scale);
+        /* over a group, cbuf (P + CBUF_EXTRA floats, P > 2 D: output.*
+           alone has D (H + 1)) holds the 2 D + 1 sums */
+        st = scaling_compute(train, m->cfg.scaling, D, m->offset, m->scale, coll, tr.cbuf);
         m->scaling_ready = 1;
         net = model_net(m);
     }
